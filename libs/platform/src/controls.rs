@@ -1,0 +1,254 @@
+//! The registry of named security controls, and the lab switches that turn them off.
+//!
+//! Every control Baton enforces has a name here. Code that enforces a control asks
+//! [`Controls::is_on`] first; that is the only way to skip a check, so a reader can find every
+//! place a control lives with one search for its variant.
+//!
+//! Lab mode exists so people can watch an attack succeed: a workshop attendee switches
+//! `token.audience` off and replays a token meant for another service; the attack suite runs every
+//! attack once with its controls on (it must be blocked) and once with them off (it must succeed,
+//! which proves the attack test can fail). Lab mode is
+//! - explicit: `BATON_LAB_MODE=on` and `BATON_LAB_DISABLE=name,name`;
+//! - loud: a warning at start-up and a `Baton-Lab-Mode` header on every answer;
+//! - refused outright when `BATON_ENV=production`, whatever else is set.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use http::HeaderValue;
+
+use crate::config::{ConfigError, Source};
+use crate::mode::RunMode;
+
+/// A named security control. The name is what lab mode and the attack suite use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Control {
+    /// The gateway accepts only opaque access tokens the STS knows, and never passes a
+    /// client-supplied JWT through as if the STS had minted it.
+    GatewayPhantomToken,
+    /// The gateway refuses a request whose token lacks the scope its route declares.
+    GatewayScope,
+    /// The STS refuses to exchange an opaque access token past its expiry.
+    StsTokenExpiry,
+    /// A service verifies the internal token's signature against the STS's published keys.
+    TokenSignature,
+    /// A service refuses an internal token that is not addressed to it.
+    TokenAudience,
+    /// A service refuses an internal token past its `exp` (or before its `nbf`).
+    TokenExpiry,
+    /// A service refuses an internal token from another issuer.
+    TokenIssuer,
+    /// A service answers only the owner of an object (or an admin); anyone else gets 404.
+    ServiceBola,
+}
+
+impl Control {
+    /// Every control, in a stable order.
+    pub const ALL: [Control; 8] = [
+        Control::GatewayPhantomToken,
+        Control::GatewayScope,
+        Control::StsTokenExpiry,
+        Control::TokenSignature,
+        Control::TokenAudience,
+        Control::TokenExpiry,
+        Control::TokenIssuer,
+        Control::ServiceBola,
+    ];
+
+    /// The control's name, as lab mode and reports spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Control::GatewayPhantomToken => "gateway.phantom_token",
+            Control::GatewayScope => "gateway.scope",
+            Control::StsTokenExpiry => "sts.token_expiry",
+            Control::TokenSignature => "token.signature",
+            Control::TokenAudience => "token.audience",
+            Control::TokenExpiry => "token.expiry",
+            Control::TokenIssuer => "token.issuer",
+            Control::ServiceBola => "service.bola",
+        }
+    }
+}
+
+impl fmt::Display for Control {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Control {
+    type Err = String;
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        Control::ALL
+            .into_iter()
+            .find(|control| control.name() == raw)
+            .ok_or_else(|| format!("unknown control `{raw}`"))
+    }
+}
+
+/// Which controls are on. Built only by [`Controls::enforcing`] (everything on) or
+/// [`Controls::from_source`] (which checks the lab-mode rules).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Controls {
+    /// The controls lab mode switched off; empty outside lab mode.
+    disabled: BTreeSet<Control>,
+    lab_mode: bool,
+}
+
+impl Controls {
+    pub const LAB_MODE_KEY: &'static str = "BATON_LAB_MODE";
+    pub const LAB_DISABLE_KEY: &'static str = "BATON_LAB_DISABLE";
+    /// The header that announces lab mode on every answer.
+    pub const HEADER: &'static str = "baton-lab-mode";
+
+    /// Every control on, no lab mode: the only state production ever sees.
+    pub fn enforcing() -> Self {
+        Self::default()
+    }
+
+    /// Lab mode with `disabled` switched off. Refused in production.
+    pub fn lab(
+        run_mode: RunMode,
+        disabled: impl IntoIterator<Item = Control>,
+    ) -> Result<Self, ConfigError> {
+        if run_mode.is_production() {
+            return Err(ConfigError::invalid(
+                Self::LAB_MODE_KEY,
+                "on",
+                "lab mode is refused when BATON_ENV=production",
+            ));
+        }
+        Ok(Self {
+            disabled: disabled.into_iter().collect(),
+            lab_mode: true,
+        })
+    }
+
+    /// Reads `BATON_LAB_MODE` and `BATON_LAB_DISABLE`.
+    pub fn from_source(source: &dyn Source, run_mode: RunMode) -> Result<Self, ConfigError> {
+        let lab_mode = match source.get(Self::LAB_MODE_KEY).as_deref() {
+            None | Some("off") | Some("false") | Some("0") => false,
+            Some("on") | Some("true") | Some("1") => true,
+            Some(other) => {
+                return Err(ConfigError::invalid(
+                    Self::LAB_MODE_KEY,
+                    other,
+                    "expected `on` or `off`",
+                ));
+            }
+        };
+        let disable = source.get(Self::LAB_DISABLE_KEY).unwrap_or_default();
+        let disabled = disable
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(|name| {
+                name.parse()
+                    .map_err(|reason: String| ConfigError::invalid(Self::LAB_DISABLE_KEY, name, reason))
+            })
+            .collect::<Result<BTreeSet<Control>, _>>()?;
+        match (lab_mode, disabled.is_empty()) {
+            (false, true) => Ok(Self::enforcing()),
+            (false, false) => Err(ConfigError::invalid(
+                Self::LAB_DISABLE_KEY,
+                &disable,
+                "controls can only be switched off with BATON_LAB_MODE=on",
+            )),
+            (true, _) => Self::lab(run_mode, disabled),
+        }
+    }
+
+    /// Whether `control` is enforced. Outside lab mode, always true.
+    pub fn is_on(&self, control: Control) -> bool {
+        !self.disabled.contains(&control)
+    }
+
+    pub fn is_lab_mode(&self) -> bool {
+        self.lab_mode
+    }
+
+    /// The value of the `Baton-Lab-Mode` header: `off=a,b` (or `off=none`).
+    pub fn header_value(&self) -> String {
+        if self.disabled.is_empty() {
+            "off=none".to_owned()
+        } else {
+            let names: Vec<_> = self.disabled.iter().map(|control| control.name()).collect();
+            format!("off={}", names.join(","))
+        }
+    }
+
+    /// Logs the lab-mode banner, if lab mode is on. Call once at start-up.
+    pub fn announce(&self, component: &str) {
+        if self.lab_mode {
+            tracing::warn!(
+                component,
+                disabled = %self.header_value(),
+                "LAB MODE: security controls may be switched off; never expose this process"
+            );
+        }
+    }
+}
+
+/// Axum middleware that stamps the lab-mode header on every answer while lab mode is on.
+///
+/// Attach with `axum::middleware::from_fn_with_state(controls, controls::announce_lab_mode)`.
+pub async fn announce_lab_mode(
+    State(controls): State<Controls>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    if controls.is_lab_mode() {
+        if let Ok(value) = HeaderValue::from_str(&controls.header_value()) {
+            response.headers_mut().insert(Controls::HEADER, value);
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Map;
+
+    #[test]
+    fn every_control_is_on_by_default() {
+        let controls = Controls::from_source(&Map::new(), RunMode::Development);
+        assert_eq!(controls.ok(), Some(Controls::enforcing()));
+        assert!(Control::ALL.into_iter().all(|control| Controls::enforcing().is_on(control)));
+    }
+
+    #[test]
+    fn lab_mode_is_refused_in_production() {
+        let source = Map::new().with("BATON_LAB_MODE", "on");
+        assert!(Controls::from_source(&source, RunMode::Production).is_err());
+    }
+
+    #[test]
+    fn switching_a_control_off_needs_lab_mode() {
+        let source = Map::new().with("BATON_LAB_DISABLE", "token.audience");
+        assert!(Controls::from_source(&source, RunMode::Development).is_err());
+    }
+
+    #[test]
+    fn lab_mode_switches_off_exactly_the_named_controls() {
+        let source = Map::new()
+            .with("BATON_LAB_MODE", "on")
+            .with("BATON_LAB_DISABLE", "token.audience, service.bola");
+        let controls = Controls::from_source(&source, RunMode::Development);
+        assert!(matches!(&controls, Ok(c) if !c.is_on(Control::TokenAudience)
+            && !c.is_on(Control::ServiceBola)
+            && c.is_on(Control::TokenSignature)));
+    }
+
+    #[test]
+    fn every_control_name_round_trips() {
+        for control in Control::ALL {
+            assert_eq!(control.name().parse::<Control>(), Ok(control));
+        }
+    }
+}

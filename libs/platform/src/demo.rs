@@ -1,0 +1,69 @@
+//! The demo users, seeded in development mode only.
+//!
+//! The STS, the users service and the accounts service each seed their part of the same three
+//! people, so they must agree on who is who: the ids below were drawn at random once (UUID v4) and
+//! are fixed so that the seeds line up. Every other identifier in Baton is drawn at run time.
+//! None of this is ever seeded in production mode.
+
+use uuid::Uuid;
+
+/// A demo person and what each component needs to seed them.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoUser {
+    pub id: Uuid,
+    pub username: &'static str,
+    pub display_name: &'static str,
+    pub email: &'static str,
+    /// The demo password, printed by `just up` and in the README. Development mode only.
+    pub password: &'static str,
+    /// Base32 TOTP seed for users enrolled in the second factor; `just token` computes the code
+    /// from it the way an authenticator app would.
+    pub totp_seed: Option<&'static str>,
+    pub roles: &'static [&'static str],
+    /// Opening balance of the demo account, in minor units (cents); customers only.
+    pub opening_balance_minor: Option<i64>,
+}
+
+pub const ALICE: DemoUser = DemoUser {
+    id: Uuid::from_u128(0x3f6c_1a8e_5b2d_4c71_9e0a_7d4b_2c8f_1e63),
+    username: "alice",
+    display_name: "Alice Example",
+    email: "alice@example.com",
+    password: "alice-wonderland-42",
+    totp_seed: Some("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
+    roles: &["customer"],
+    opening_balance_minor: Some(100_000),
+};
+
+pub const BOB: DemoUser = DemoUser {
+    id: Uuid::from_u128(0x8a21_d4f7_0c9e_4b38_a6d5_1f7e_93b0_4c2a),
+    username: "bob",
+    display_name: "Bob Example",
+    email: "bob@example.com",
+    password: "bob-builder-2024",
+    totp_seed: None,
+    roles: &["customer"],
+    opening_balance_minor: Some(50_000),
+};
+
+pub const CAROL: DemoUser = DemoUser {
+    id: Uuid::from_u128(0xc57e_9b02_6f1a_4d8c_b3e9_0a6d_5f21_7b94),
+    username: "carol",
+    display_name: "Carol Admin",
+    email: "carol@example.com",
+    password: "carol-keeps-the-keys",
+    totp_seed: Some("KRSXG5CTMVRXEZLUKN2XAZLSKNSWG4TF"),
+    roles: &["admin"],
+    opening_balance_minor: None,
+};
+
+/// Every demo user.
+pub const ALL: [DemoUser; 3] = [ALICE, BOB, CAROL];
+
+/// The currency of the demo accounts and the demo catalogue.
+pub const CURRENCY: &str = "EUR";
+
+/// Looks a demo user up by name.
+pub fn by_username(username: &str) -> Option<DemoUser> {
+    ALL.into_iter().find(|user| user.username == username)
+}

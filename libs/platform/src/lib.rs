@@ -1,0 +1,34 @@
+//! The platform kit: what every Baton component needs before it does anything of its own.
+//!
+//! Layout:
+//! - [`config`]: typed configuration read through a small [`config::Source`] trait, so tests pass
+//!   a map instead of mutating the process environment.
+//! - [`mode`]: the run mode (development or production) and the trust mode (how the user's
+//!   identity travels down the call chain).
+//! - [`controls`]: the registry of named security controls and the lab switches that turn them
+//!   off, in lab mode only.
+//! - [`problem`]: RFC 9457 problem+json, the one error format every HTTP answer uses.
+//! - [`db`]: connecting to a component's own database (SQLite or PostgreSQL) and migrating it.
+//! - [`telemetry`]: structured logs with `tracing`.
+//! - [`demo`]: the demo users every component seeds in development mode.
+//! - [`shutdown`]: the signal every server stops on.
+
+pub mod config;
+pub mod controls;
+pub mod db;
+pub mod demo;
+pub mod mode;
+pub mod problem;
+pub mod shutdown;
+pub mod telemetry;
+pub mod time;
+
+pub use config::{ConfigError, Source};
+pub use controls::{Control, Controls};
+pub use mode::{RunMode, TrustMode};
+pub use problem::Problem;
+pub mod startup;
+pub mod workload;
+
+pub use startup::StartupError;
+pub use workload::{TrustDomain, Workload};

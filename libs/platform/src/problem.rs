@@ -1,0 +1,159 @@
+//! RFC 9457 problem details: the one shape every error answer has.
+//!
+//! The body is fixed text chosen here, never an error's `to_string()`: internals belong in the
+//! log, in the request's span, not in front of a client. Each constructor names the situation,
+//! not the status code, so handlers read as what went wrong.
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use serde::Serialize;
+
+/// The media type of a problem body.
+pub const CONTENT_TYPE: &str = "application/problem+json";
+
+/// A problem details object.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Problem {
+    /// A URI naming the kind of problem; stable, so clients can match on it.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: &'static str,
+    #[serde(serialize_with = "serialize_status")]
+    pub status: StatusCode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Set on 401 answers: the `WWW-Authenticate` challenge (RFC 6750).
+    #[serde(skip)]
+    pub challenge: Option<&'static str>,
+}
+
+fn serialize_status<S: serde::Serializer>(status: &StatusCode, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u16(status.as_u16())
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, slug: &str, title: &'static str) -> Self {
+        Self {
+            kind: format!("urn:baton:problem:{slug}"),
+            title,
+            status,
+            detail: None,
+            challenge: None,
+        }
+    }
+
+    /// Adds a human-readable explanation. Keep it fixed text or validated input only.
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad-request", "The request is malformed").with_detail(detail)
+    }
+
+    pub fn unprocessable(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", "The request is not valid")
+            .with_detail(detail)
+    }
+
+    /// 401 with a bearer challenge: no token, or one that did not verify.
+    pub fn unauthorized() -> Self {
+        Self {
+            challenge: Some(r#"Bearer error="invalid_token""#),
+            ..Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Authentication is required")
+        }
+    }
+
+    /// 403: the caller is known but the token lacks what this needs.
+    pub fn forbidden() -> Self {
+        Self {
+            challenge: Some(r#"Bearer error="insufficient_scope""#),
+            ..Self::new(StatusCode::FORBIDDEN, "forbidden", "This is not allowed")
+        }
+    }
+
+    /// 404: no such thing, or not yours; the answer is the same by design.
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", "No such resource")
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed")
+    }
+
+    pub fn payload_too_large() -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "The request body is too large")
+    }
+
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Expected a JSON body",
+        )
+        .with_detail("send `Content-Type: application/json`")
+    }
+
+    /// 409: the request is valid but the state of things refuses it (say, not enough money).
+    pub fn conflict(slug: &str, title: &'static str) -> Self {
+        Self::new(StatusCode::CONFLICT, slug, title)
+    }
+
+    /// 502/503: something we depend on failed. The cause goes to the log, not here.
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "A service this request needs is unavailable",
+        )
+    }
+
+    /// 500 with a fixed body. Log the cause before returning this.
+    pub fn internal() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side")
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = self.status;
+        let challenge = self.challenge;
+        let mut response = (status, Json(self)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+        if let Some(challenge) = challenge {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        }
+        response
+    }
+}
+
+/// Turns axum's own JSON extraction failures into problems, so a malformed body gets the same
+/// shape as every other error. The rejection's text names the field and the expected type but
+/// nothing about our internals, so it is safe to pass on as the detail.
+impl From<axum::extract::rejection::JsonRejection> for Problem {
+    fn from(rejection: axum::extract::rejection::JsonRejection) -> Self {
+        use axum::extract::rejection::JsonRejection as R;
+        match rejection {
+            R::MissingJsonContentType(_) => Problem::unsupported_media_type(),
+            R::JsonSyntaxError(err) => Problem::bad_request(err.body_text()),
+            R::JsonDataError(err) => Problem::unprocessable(err.body_text()),
+            R::BytesRejection(err) if err.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Problem::payload_too_large()
+            }
+            other => Problem::bad_request(other.body_text()),
+        }
+    }
+}
+
+/// The fallback for anything the router does not declare.
+pub async fn not_found() -> Problem {
+    Problem::not_found()
+}
+
+/// The fallback for a declared path called with an undeclared method.
+pub async fn method_not_allowed() -> Problem {
+    Problem::method_not_allowed()
+}

@@ -1,0 +1,31 @@
+//! What can stop a component from starting, and the shape every component's `Application` has.
+
+use crate::config::ConfigError;
+use crate::db::DbError;
+
+/// Why `Application::build` failed. Binaries print it and exit non-zero.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error("could not bind the listener: {0}")]
+    Bind(#[from] std::io::Error),
+    #[error("{what}: {source}")]
+    Other {
+        what: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl StartupError {
+    /// Wraps any other error with a short description of what was being set up.
+    pub fn other(what: &'static str, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Other {
+            what,
+            source: Box::new(source),
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! The claims of an internal token, as the STS writes them and every service reads them.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+/// The claims of an internal JWT (RFC 7519 registered claims plus Baton's own).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    /// The STS that minted the token.
+    pub iss: String,
+    /// The user's id (a UUID).
+    pub sub: String,
+    /// The workloads this token is for. A service accepts it only if its own id is here.
+    pub aud: Vec<String>,
+    pub exp: i64,
+    pub iat: i64,
+    pub nbf: i64,
+    /// A unique id for this token, for audit logs and (later) replay detection.
+    pub jti: String,
+    /// Space-separated OAuth scopes (RFC 8693 §4.2).
+    pub scope: String,
+    /// The user's roles, by name.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    pub preferred_username: String,
+}
+
+impl Claims {
+    /// The scopes, as a set.
+    pub fn scopes(&self) -> BTreeSet<String> {
+        self.scope.split_whitespace().map(str::to_owned).collect()
+    }
+}
+
+/// A role a user can hold. Unknown role names in a token are ignored, never guessed at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    Customer,
+    Admin,
+}
+
+impl Role {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "customer" => Some(Role::Customer),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Customer => "customer",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// The scopes Baton's APIs are guarded by.
+pub mod scope {
+    pub const USERS_READ: &str = "users:read";
+    pub const ACCOUNTS_READ: &str = "accounts:read";
+    pub const ACCOUNTS_WRITE: &str = "accounts:write";
+    pub const ORDERS_READ: &str = "orders:read";
+    pub const ORDERS_WRITE: &str = "orders:write";
+}
