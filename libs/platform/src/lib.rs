@@ -13,6 +13,7 @@
 //! - [`demo`]: the demo users every component seeds in development mode.
 //! - [`shutdown`]: the signal every server stops on.
 
+pub mod common;
 pub mod config;
 pub mod controls;
 pub mod db;
@@ -32,3 +33,4 @@ pub mod workload;
 
 pub use startup::StartupError;
 pub use workload::{TrustDomain, Workload};
+pub use common::CommonConfig;

@@ -191,3 +191,12 @@ impl Principal {
         &self.token
     }
 }
+
+/// Builds the verifier a service uses: keys from the STS's JWKS at `jwks_url`, fetched with
+/// `client`, tokens accepted only if addressed to `config.audience`.
+pub fn for_service(client: reqwest::Client, jwks_url: String, config: VerifierConfig, controls: Controls) -> Verifier {
+    /// How often an unknown `kid` may trigger a JWKS refresh.
+    const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
+    let keys = Arc::new(JwksCache::new(jwks_url, client, MIN_REFRESH_INTERVAL));
+    Verifier::new(keys, config, controls)
+}
