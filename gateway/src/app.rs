@@ -1,0 +1,134 @@
+//! The gateway as an `Application`, and the router built from the route table.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::{MethodFilter, MethodRouter, get};
+use axum::{Json, Router};
+use baton_platform::controls::announce_lab_mode;
+use baton_platform::{Problem, StartupError, Workload, problem, shutdown};
+use baton_token::http::bearer_token;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+use crate::auth::{TokenExchanger, authenticate, check_scope};
+use crate::config::Config;
+use crate::proxy;
+use crate::routes::{Access, Route, table};
+
+/// What every request handler shares.
+#[derive(Debug)]
+struct Gateway {
+    config: Config,
+    http: reqwest::Client,
+    exchanger: TokenExchanger,
+}
+
+/// A built, not yet running gateway.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    gateway: Arc<Gateway>,
+    router: Router,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let listener = baton_workload::bind(config.common.listen).await?;
+        let http = config
+            .transport
+            .http_client()
+            .map_err(|err| StartupError::other("HTTP client", err))?;
+        let token_url = format!("{}/oauth2/token", config.transport.base_url(&config.common.sts_addr));
+        // E2E mode: one token for the whole chain, so it names every service.
+        let audience = Workload::SERVICES
+            .iter()
+            .map(|workload| config.common.trust_domain.id_of(*workload))
+            .collect();
+        let exchanger = TokenExchanger::new(http.clone(), token_url, config.client_secret.clone(), audience);
+        let gateway = Arc::new(Gateway { config, http, exchanger });
+        let router = router(gateway.clone())?;
+        Ok(Self {
+            listener,
+            gateway,
+            router,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|addr| addr.port()).unwrap_or(0)
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown::signal()).await
+    }
+
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let config = &self.gateway.config;
+        config.common.announce(self.port());
+        let transport = config.transport;
+        transport.serve(self.listener, self.router, shutdown).await
+    }
+}
+
+/// One axum route per declared route; a path's undeclared methods fall to 405, undeclared paths
+/// to 404, both as problem+json.
+fn router(gateway: Arc<Gateway>) -> Result<Router, StartupError> {
+    let routes = table();
+    let mut paths: Vec<&'static str> = routes.iter().map(|route| route.path).collect();
+    paths.sort_unstable();
+    paths.dedup();
+    let mut router = Router::new().route("/health", get(health));
+    for path in paths {
+        let mut methods: MethodRouter<Arc<Gateway>> = MethodRouter::new();
+        for route in routes.iter().filter(|route| route.path == path).cloned() {
+            let filter = MethodFilter::try_from(route.method.clone())
+                .map_err(|err| StartupError::other("route table", err))?;
+            let route = Arc::new(route);
+            let handler = move |State(gateway): State<Arc<Gateway>>, request: Request| {
+                let route = route.clone();
+                async move { handle(&gateway, &route, request).await }
+            };
+            methods = methods.on(filter, handler);
+        }
+        router = router.route(path, methods.fallback(problem::method_not_allowed));
+    }
+    let controls = gateway.config.common.controls.clone();
+    Ok(router
+        .fallback(problem::not_found)
+        .layer(axum::middleware::from_fn_with_state(controls, announce_lab_mode))
+        .with_state(gateway))
+}
+
+/// Authenticates (for protected routes), checks the scope and forwards.
+async fn handle(gateway: &Gateway, route: &Route, request: Request) -> Result<Response, Problem> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let controls = &gateway.config.common.controls;
+    let internal_token = match route.access {
+        Access::Public => None,
+        Access::Scope(scope) => {
+            let token = authenticate(&gateway.exchanger, controls, bearer(request.headers())).await?;
+            check_scope(controls, &token, scope)?;
+            Some(token)
+        }
+    };
+    let upstream = gateway
+        .config
+        .upstreams
+        .get(&route.upstream)
+        .ok_or_else(Problem::internal)?;
+    let base_url = gateway.config.transport.base_url(upstream);
+    let jwt = internal_token.as_ref().map(|token| token.jwt.as_str());
+    proxy::forward(&gateway.http, &base_url, request, jwt, &request_id).await
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    bearer_token(headers).ok()
+}
+
+async fn health(State(gateway): State<Arc<Gateway>>) -> Json<Value> {
+    Json(json!({ "status": "ok", "trust_mode": gateway.config.common.trust_mode.to_string() }))
+}

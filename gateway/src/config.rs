@@ -1,0 +1,46 @@
+//! The gateway's configuration.
+
+use std::collections::BTreeMap;
+
+use baton_platform::config::{ConfigError, Source, SourceExt};
+use baton_platform::{CommonConfig, Workload};
+use baton_workload::Transport;
+use secrecy::SecretString;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub common: CommonConfig,
+    pub transport: Transport,
+    /// `host:port` of every upstream: `USERS_ADDR`, `ACCOUNTS_ADDR`, `ORDERS_ADDR` (and the STS,
+    /// from `STS_ADDR`).
+    pub upstreams: BTreeMap<Workload, String>,
+    /// The gateway's client secret at the STS (`BATON_GATEWAY_CLIENT_SECRET`).
+    pub client_secret: SecretString,
+}
+
+impl Config {
+    pub fn from_source(source: &dyn Source) -> Result<Self, ConfigError> {
+        let common = CommonConfig::from_source(source, Workload::Gateway, "127.0.0.1:8443")?;
+        let mut upstreams = BTreeMap::new();
+        upstreams.insert(Workload::Sts, common.sts_addr.clone());
+        for (workload, key, default) in [
+            (Workload::Users, "USERS_ADDR", "127.0.0.1:8091"),
+            (Workload::Accounts, "ACCOUNTS_ADDR", "127.0.0.1:8092"),
+            (Workload::Orders, "ORDERS_ADDR", "127.0.0.1:8093"),
+        ] {
+            upstreams.insert(workload, source.parse_or(key, default.to_owned())?);
+        }
+        let client_secret = source
+            .get("BATON_GATEWAY_CLIENT_SECRET")
+            .map(SecretString::from)
+            .ok_or_else(|| ConfigError::Missing {
+                key: "BATON_GATEWAY_CLIENT_SECRET".to_owned(),
+            })?;
+        Ok(Self {
+            common,
+            transport: Transport::from_source(source)?,
+            upstreams,
+            client_secret,
+        })
+    }
+}

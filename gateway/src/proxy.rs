@@ -1,0 +1,119 @@
+//! Forwarding a request to its upstream, with only what the upstream should see.
+//!
+//! Headers cross the gateway by allow-list in both directions. Everything else a client sends
+//! (`X-Forwarded-For`, `X-User-Id`, a made-up `X-Baton-Internal`, cookies) stops here, so a
+//! service can never be tricked into trusting a header a client set. The `Authorization` header
+//! is replaced: the client's opaque token never leaves the gateway.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use baton_platform::Problem;
+
+/// Request bodies larger than this are refused with 413 before they reach a service.
+pub const MAX_REQUEST_BODY: usize = 64 * 1024;
+/// Upstream answers larger than this are a fault, not something to pass on.
+const MAX_RESPONSE_BODY: usize = 1024 * 1024;
+
+/// Request headers a client may send through to a service.
+const FORWARDED_REQUEST_HEADERS: [HeaderName; 3] = [header::ACCEPT, header::CONTENT_TYPE, header::IF_NONE_MATCH];
+/// A client's idempotency key travels with the request (order creation uses it).
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+/// Response headers a service may send back to a client.
+const FORWARDED_RESPONSE_HEADERS: [HeaderName; 5] = [
+    header::CONTENT_TYPE,
+    header::LOCATION,
+    header::CACHE_CONTROL,
+    header::WWW_AUTHENTICATE,
+    header::RETRY_AFTER,
+];
+
+/// Sends `request` to `base_url` with `internal_token` (if any), and relays the answer.
+pub async fn forward(
+    http: &reqwest::Client,
+    base_url: &str,
+    request: Request,
+    internal_token: Option<&str>,
+    request_id: &str,
+) -> Result<Response, Problem> {
+    let (parts, body) = request.into_parts();
+    let body = to_bytes(body, MAX_REQUEST_BODY)
+        .await
+        .map_err(|_| Problem::payload_too_large())?;
+    let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let mut upstream = http
+        .request(parts.method, format!("{base_url}{path_and_query}"))
+        .headers(allowed_request_headers(&parts.headers))
+        .header("x-request-id", request_id)
+        .body(body);
+    if let Some(token) = internal_token {
+        upstream = upstream.bearer_auth(token);
+    }
+    let answer = upstream.send().await.map_err(|err| {
+        tracing::error!(error = %err, "upstream unreachable");
+        Problem::unavailable()
+    })?;
+    let status = answer.status();
+    let headers = allowed_response_headers(answer.headers());
+    let bytes = read_bounded(answer).await?;
+    let mut response = (status, Body::from(bytes)).into_response();
+    response.headers_mut().extend(headers);
+    Ok(response)
+}
+
+fn allowed_request_headers(incoming: &HeaderMap) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for name in FORWARDED_REQUEST_HEADERS
+        .iter()
+        .chain(std::iter::once(&HeaderName::from_static(IDEMPOTENCY_KEY)))
+    {
+        for value in incoming.get_all(name) {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    headers
+}
+
+fn allowed_response_headers(upstream: &HeaderMap) -> HeaderMap<HeaderValue> {
+    let mut headers = HeaderMap::new();
+    for name in &FORWARDED_RESPONSE_HEADERS {
+        if let Some(value) = upstream.get(name) {
+            headers.insert(name.clone(), value.clone());
+        }
+    }
+    headers
+}
+
+async fn read_bounded(mut answer: reqwest::Response) -> Result<Vec<u8>, Problem> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = answer.chunk().await.map_err(|err| {
+        tracing::error!(error = %err, "upstream answer broke off");
+        Problem::unavailable()
+    })? {
+        if bytes.len() + chunk.len() > MAX_RESPONSE_BODY {
+            tracing::error!("upstream answer too large");
+            return Err(Problem::unavailable());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_allow_listed_request_headers_cross() {
+        let mut incoming = HeaderMap::new();
+        incoming.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        incoming.insert("x-user-id", HeaderValue::from_static("someone-else"));
+        incoming.insert("x-baton-internal", HeaderValue::from_static("1"));
+        incoming.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer bat_client"));
+        incoming.insert(header::COOKIE, HeaderValue::from_static("session=1"));
+        let forwarded = allowed_request_headers(&incoming);
+        assert_eq!(forwarded.len(), 1);
+        assert!(forwarded.contains_key(header::CONTENT_TYPE));
+    }
+}

@@ -1,0 +1,85 @@
+//! The STS as an `Application`: build it (bind, migrate, seed), ask its port, run it.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use baton_platform::time::now_unix;
+use baton_platform::{StartupError, db, shutdown};
+use sqlx::AnyPool;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::domain::password::Passwords;
+use crate::domain::signing::Signer;
+use crate::http::{AppState, router};
+use crate::{seed, storage};
+
+/// How often expired opaque tokens are swept from the database.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(300);
+
+/// A built, not yet running STS.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let listener = baton_workload::bind(config.common.listen).await?;
+        let pool = db::connect(&config.common.database_url, storage::MIGRATIONS).await?;
+        let passwords = Passwords::new()
+            .await
+            .map_err(|err| StartupError::other("password hashing", err))?;
+        if config.common.seeds_demo_data() {
+            seed::demo_users(&pool, &passwords)
+                .await
+                .map_err(|err| StartupError::other("seeding demo users", err))?;
+        }
+        let signer = Signer::generate().map_err(|err| StartupError::other("signing key", err))?;
+        let state = AppState {
+            config: Arc::new(config),
+            pool,
+            passwords,
+            signer: Arc::new(signer),
+        };
+        Ok(Self { listener, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|addr| addr.port()).unwrap_or(0)
+    }
+
+    /// The signer, for the test kit: attack tests mint tokens the STS would never issue (expired,
+    /// for another audience) with the real key, to prove the services refuse them anyway.
+    pub fn signer(&self) -> Arc<Signer> {
+        self.state.signer.clone()
+    }
+
+    /// The database, for the test kit (for example to plant an already-expired opaque token).
+    pub fn pool(&self) -> AnyPool {
+        self.state.pool.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown::signal()).await
+    }
+
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let config = self.state.config.clone();
+        config.common.announce(self.port());
+        tokio::spawn(sweep_expired_tokens(self.state.pool.clone()));
+        config.transport.serve(self.listener, router(self.state), shutdown).await
+    }
+}
+
+async fn sweep_expired_tokens(pool: AnyPool) {
+    let mut interval = tokio::time::interval(SWEEP_INTERVAL);
+    loop {
+        interval.tick().await;
+        if let Err(err) = storage::delete_expired_tokens(&pool, now_unix()).await {
+            tracing::warn!(error = %err, "could not sweep expired tokens");
+        }
+    }
+}

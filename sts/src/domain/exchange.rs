@@ -1,0 +1,80 @@
+//! The phantom-token exchange: an opaque access token in, a signed internal JWT out.
+//!
+//! This is the narrow start of RFC 8693 token exchange. The subject token is the client's opaque
+//! token; the requested audience must be workloads of this platform; the result lives no longer
+//! than the opaque token it came from.
+
+use baton_platform::{Control, Controls};
+use sqlx::AnyPool;
+
+use crate::domain::issue::{Subject, internal_claims};
+use crate::domain::opaque;
+use crate::domain::signing::{Signer, SigningError};
+use crate::storage;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    /// The subject token is unknown, expired, or its user is gone (`invalid_grant`).
+    #[error("the subject token is not active")]
+    InactiveSubject,
+    #[error(transparent)]
+    Signing(#[from] SigningError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// What the exchange needs besides the token itself.
+#[derive(Debug)]
+pub struct ExchangeContext<'a> {
+    pub pool: &'a AnyPool,
+    pub signer: &'a Signer,
+    pub controls: &'a Controls,
+    pub issuer: &'a str,
+    pub internal_ttl_secs: i64,
+    pub now: i64,
+}
+
+/// A signed internal token and how long it lives.
+#[derive(Debug)]
+pub struct Exchanged {
+    pub jwt: String,
+    /// The scopes the token carries (RFC 8693 §2.2.1 returns them alongside the token).
+    pub scope: String,
+    pub expires_in: i64,
+}
+
+/// Trades `unverified_subject_token` for an internal JWT addressed to `audience` (already checked
+/// to be workloads of this platform).
+pub async fn exchange(
+    ctx: &ExchangeContext<'_>,
+    unverified_subject_token: &str,
+    audience: Vec<String>,
+) -> Result<Exchanged, ExchangeError> {
+    let stored = storage::access_token_by_hash(ctx.pool, &opaque::hash(unverified_subject_token))
+        .await?
+        .ok_or(ExchangeError::InactiveSubject)?;
+    let expired = stored.expires_at <= ctx.now;
+    if expired && ctx.controls.is_on(Control::StsTokenExpiry) {
+        return Err(ExchangeError::InactiveSubject);
+    }
+    let credentials = storage::credentials_by_id(ctx.pool, &stored.user_id)
+        .await?
+        .ok_or(ExchangeError::InactiveSubject)?;
+    let mut expires_at = ctx.now + ctx.internal_ttl_secs;
+    if !expired {
+        expires_at = expires_at.min(stored.expires_at);
+    }
+    let subject = Subject {
+        user_id: credentials.user_id,
+        username: credentials.username,
+        roles: credentials.roles,
+        scope: stored.scope,
+    };
+    let scope = subject.scope.clone();
+    let claims = internal_claims(ctx.issuer, subject, audience, ctx.now, expires_at);
+    Ok(Exchanged {
+        jwt: ctx.signer.sign(&claims)?,
+        scope,
+        expires_in: expires_at - ctx.now,
+    })
+}
