@@ -1,0 +1,16 @@
+//! The test kit: the whole platform, in-process, on random ports.
+//!
+//! [`TestPlatform::spawn`] starts the STS, the three services and the gateway exactly as their
+//! binaries do (the same `Application::build` / `run_until`), each with its own fresh database:
+//! SQLite files in a temporary folder, or, when `DATABASE_URL` is set, fresh PostgreSQL databases
+//! created next to the one it names. Listeners are bound before anything runs, so a test can send
+//! its first request at once: no sleeps, no fixed ports.
+//!
+//! Attack tests need tokens the STS would never issue (expired, for another audience, signed by
+//! someone else); [`TestPlatform::mint`] signs claims with the real STS key for that.
+
+mod database;
+mod platform;
+
+pub use database::Backend;
+pub use platform::{PlatformBuilder, TestPlatform};

@@ -11,7 +11,10 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::DecodingKey;
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, CommonParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, OctetKeyPairParameters,
+    OctetKeyPairType, PublicKeyUse,
+};
 use tokio::sync::{Mutex, RwLock};
 
 use crate::verifier::TokenError;
@@ -19,7 +22,8 @@ use crate::verifier::TokenError;
 /// The keys we trust, by `kid`, and when we last asked for them.
 #[derive(Debug)]
 pub struct JwksCache {
-    url: String,
+    /// Where to fetch the keys; `None` for a fixed set given at construction.
+    url: Option<String>,
     client: reqwest::Client,
     min_refresh_interval: Duration,
     keys: RwLock<HashMap<String, DecodingKey>>,
@@ -30,10 +34,22 @@ pub struct JwksCache {
 impl JwksCache {
     pub fn new(url: String, client: reqwest::Client, min_refresh_interval: Duration) -> Self {
         Self {
-            url,
+            url: Some(url),
             client,
             min_refresh_interval,
             keys: RwLock::new(HashMap::new()),
+            last_fetch: Mutex::new(None),
+        }
+    }
+
+    /// A fixed set of keys that is never refreshed: for tests, and for verifiers whose keys are
+    /// configured rather than fetched.
+    pub fn fixed(set: &JwkSet) -> Self {
+        Self {
+            url: None,
+            client: reqwest::Client::new(),
+            min_refresh_interval: Duration::MAX,
+            keys: RwLock::new(usable_keys(set)),
             last_fetch: Mutex::new(None),
         }
     }
@@ -60,14 +76,17 @@ impl JwksCache {
     }
 
     async fn fetch(&self) -> Result<HashMap<String, DecodingKey>, TokenError> {
+        let Some(url) = &self.url else {
+            return Err(TokenError::UnknownKey);
+        };
         let response = self
             .client
-            .get(&self.url)
+            .get(url)
             .send()
             .await
             .and_then(reqwest::Response::error_for_status)
             .map_err(|err| {
-                tracing::error!(error = %err, url = %self.url, "could not fetch the JWKS");
+                tracing::error!(error = %err, %url, "could not fetch the JWKS");
                 TokenError::KeysUnavailable
             })?;
         let set: JwkSet = response.json().await.map_err(|err| {
@@ -101,4 +120,21 @@ fn usable_keys(set: &JwkSet) -> HashMap<String, DecodingKey> {
             DecodingKey::from_jwk(jwk).ok().map(|key| (kid, key))
         })
         .collect()
+}
+
+/// The JWK (RFC 8037) that publishes an Ed25519 public key under `kid`, for signing only.
+pub fn ed25519_jwk(kid: &str, public_key: &[u8; 32]) -> Jwk {
+    Jwk {
+        common: CommonParameters {
+            public_key_use: Some(PublicKeyUse::Signature),
+            key_algorithm: Some(KeyAlgorithm::EdDSA),
+            key_id: Some(kid.to_owned()),
+            ..CommonParameters::default()
+        },
+        algorithm: AlgorithmParameters::OctetKeyPair(OctetKeyPairParameters {
+            key_type: OctetKeyPairType::OctetKeyPair,
+            curve: EllipticCurve::Ed25519,
+            x: URL_SAFE_NO_PAD.encode(public_key),
+        }),
+    }
 }

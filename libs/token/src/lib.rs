@@ -18,6 +18,9 @@ pub mod jwks;
 pub mod onward;
 pub mod verifier;
 
+#[cfg(test)]
+mod tests;
+
 pub use claims::{Claims, Role};
 pub use jwks::JwksCache;
 pub use verifier::{Principal, TokenError, Verifier, VerifierConfig};

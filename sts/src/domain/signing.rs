@@ -8,7 +8,8 @@
 
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
-use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse, ThumbprintHash};
+use baton_token::jwks::ed25519_jwk;
+use jsonwebtoken::jwk::{Jwk, JwkSet, ThumbprintHash};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rand::rngs::OsRng;
 
@@ -38,15 +39,16 @@ impl std::fmt::Debug for Signer {
 impl Signer {
     /// A signer with a freshly generated Ed25519 key.
     pub fn generate() -> Result<Self, SigningError> {
-        let der = SigningKey::generate(&mut OsRng)
+        let signing_key = SigningKey::generate(&mut OsRng);
+        let der = signing_key
             .to_pkcs8_der()
             .map_err(|err| SigningError::KeyGeneration(err.to_string()))?;
         let key = EncodingKey::from_ed_der(der.as_bytes());
-        let mut jwk = Jwk::from_encoding_key(&key, Algorithm::EdDSA)?;
-        let kid = jwk.thumbprint(ThumbprintHash::SHA256)?;
-        jwk.common.key_id = Some(kid.clone());
-        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-        jwk.common.key_algorithm = Some(KeyAlgorithm::EdDSA);
+        let public_key = signing_key.verifying_key().to_bytes();
+        // The thumbprint covers only the key's required members, so the kid we add after
+        // computing it does not change it.
+        let kid = ed25519_jwk("", &public_key).thumbprint(ThumbprintHash::SHA256)?;
+        let jwk = ed25519_jwk(&kid, &public_key);
         Ok(Self { kid, key, jwk })
     }
 

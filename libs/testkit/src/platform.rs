@@ -1,0 +1,228 @@
+//! Starting and talking to the in-process platform.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use baton_platform::config::Map;
+use baton_platform::demo::DemoUser;
+use baton_platform::time::now_unix;
+use baton_platform::{Control, TrustDomain, Workload};
+use baton_sts::domain::issue::scopes_for;
+use baton_sts::domain::opaque::OpaqueToken;
+use baton_sts::domain::signing::Signer;
+use baton_sts::domain::totp;
+use baton_token::Claims;
+use serde_json::{Value, json};
+use sqlx::AnyPool;
+use tokio::sync::watch;
+
+use crate::database::Backend;
+
+/// What to start: which controls lab mode switches off, if any.
+#[derive(Debug, Default)]
+pub struct PlatformBuilder {
+    lab_disabled: Vec<Control>,
+}
+
+impl PlatformBuilder {
+    /// Switches `controls` off in lab mode (every component gets the same switches).
+    pub fn lab_disable(mut self, controls: impl IntoIterator<Item = Control>) -> Self {
+        self.lab_disabled.extend(controls);
+        self
+    }
+
+    pub async fn spawn(self) -> anyhow::Result<TestPlatform> {
+        TestPlatform::start(self).await
+    }
+}
+
+/// A running platform. Dropping it stops every component.
+#[derive(Debug)]
+pub struct TestPlatform {
+    pub gateway_url: String,
+    pub sts_url: String,
+    pub users_url: String,
+    pub accounts_url: String,
+    pub orders_url: String,
+    /// A client for tests; it never follows redirects.
+    pub http: reqwest::Client,
+    pub trust_domain: TrustDomain,
+    signer: Arc<Signer>,
+    sts_pool: AnyPool,
+    stop: watch::Sender<bool>,
+    _backend: Backend,
+}
+
+impl Drop for TestPlatform {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// The configuration every component of one platform shares.
+fn base_config(lab_disabled: &[Control]) -> Map {
+    let mut config = Map::new()
+        .with("BATON_ENV", "development")
+        .with("BATON_GATEWAY_CLIENT_SECRET", uuid::Uuid::new_v4().simple().to_string() + "-test-secret")
+        .with("STS_LISTEN", "127.0.0.1:0")
+        .with("USERS_LISTEN", "127.0.0.1:0")
+        .with("ACCOUNTS_LISTEN", "127.0.0.1:0")
+        .with("ORDERS_LISTEN", "127.0.0.1:0")
+        .with("GATEWAY_LISTEN", "127.0.0.1:0");
+    if !lab_disabled.is_empty() {
+        let names: Vec<_> = lab_disabled.iter().map(|control| control.name()).collect();
+        config.set("BATON_LAB_MODE", "on");
+        config.set("BATON_LAB_DISABLE", names.join(","));
+    }
+    config
+}
+
+/// Spawns `run` until the platform's stop signal fires.
+fn run_in_background<F>(stop: &watch::Sender<bool>, run: impl FnOnce(std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> F)
+where
+    F: Future<Output = std::io::Result<()>> + Send + 'static,
+{
+    let mut stopped = stop.subscribe();
+    let shutdown = Box::pin(async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    });
+    let task = run(shutdown);
+    tokio::spawn(async move {
+        if let Err(err) = task.await {
+            tracing::error!(error = %err, "a platform component stopped with an error");
+        }
+    });
+}
+
+impl TestPlatform {
+    pub fn builder() -> PlatformBuilder {
+        PlatformBuilder::default()
+    }
+
+    /// Every control on, as production runs.
+    pub async fn spawn() -> anyhow::Result<Self> {
+        Self::builder().spawn().await
+    }
+
+    async fn start(builder: PlatformBuilder) -> anyhow::Result<Self> {
+        let backend = Backend::from_env().await?;
+        let mut config = base_config(&builder.lab_disabled);
+        for component in ["sts", "users", "accounts", "orders"] {
+            let key = format!("{}_DATABASE_URL", component.to_ascii_uppercase());
+            config.set(&key, backend.url_for(component).await?);
+        }
+        let (stop, _) = watch::channel(false);
+
+        let sts = baton_sts::Application::build(baton_sts::Config::from_source(&config)?).await.context("sts")?;
+        config.set("STS_ADDR", format!("127.0.0.1:{}", sts.port()));
+        let (signer, sts_pool, sts_port) = (sts.signer(), sts.pool(), sts.port());
+        run_in_background(&stop, |shutdown| sts.run_until(shutdown));
+
+        let users = baton_users::Application::build(baton_users::Config::from_source(&config)?).await.context("users")?;
+        let users_port = users.port();
+        run_in_background(&stop, |shutdown| users.run_until(shutdown));
+        config.set("USERS_ADDR", format!("127.0.0.1:{users_port}"));
+
+        let accounts = baton_accounts::Application::build(baton_accounts::Config::from_source(&config)?)
+            .await
+            .context("accounts")?;
+        let accounts_port = accounts.port();
+        run_in_background(&stop, |shutdown| accounts.run_until(shutdown));
+        config.set("ACCOUNTS_ADDR", format!("127.0.0.1:{accounts_port}"));
+
+        let orders = baton_orders::Application::build(baton_orders::Config::from_source(&config)?).await.context("orders")?;
+        let orders_port = orders.port();
+        run_in_background(&stop, |shutdown| orders.run_until(shutdown));
+        config.set("ORDERS_ADDR", format!("127.0.0.1:{orders_port}"));
+
+        let gateway = baton_gateway::Application::build(baton_gateway::Config::from_source(&config)?)
+            .await
+            .context("gateway")?;
+        let gateway_port = gateway.port();
+        run_in_background(&stop, |shutdown| gateway.run_until(shutdown));
+
+        let url = |port: u16| format!("http://127.0.0.1:{port}");
+        Ok(Self {
+            gateway_url: url(gateway_port),
+            sts_url: url(sts_port),
+            users_url: url(users_port),
+            accounts_url: url(accounts_port),
+            orders_url: url(orders_port),
+            http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?,
+            trust_domain: TrustDomain::default(),
+            signer,
+            sts_pool,
+            stop,
+            _backend: backend,
+        })
+    }
+
+    /// The base URL of a service, for calling it directly (bypassing the gateway).
+    pub fn service_url(&self, workload: Workload) -> &str {
+        match workload {
+            Workload::Users => &self.users_url,
+            Workload::Accounts => &self.accounts_url,
+            Workload::Orders => &self.orders_url,
+            Workload::Sts => &self.sts_url,
+            Workload::Gateway => &self.gateway_url,
+        }
+    }
+
+    /// Logs `user` in through the gateway, as a client would, and returns the opaque token.
+    pub async fn login(&self, user: DemoUser) -> anyhow::Result<String> {
+        let totp_code = user.totp_seed.and_then(totp::current_code);
+        let body = json!({ "username": user.username, "password": user.password, "totp_code": totp_code });
+        let answer: Value = self
+            .http
+            .post(format!("{}/v1/login", self.gateway_url))
+            .json(&body)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        answer["access_token"]
+            .as_str()
+            .map(str::to_owned)
+            .context("no access_token in the login answer")
+    }
+
+    /// An internal token's claims for `user` as the STS would mint them now, for every service.
+    pub fn claims_for(&self, user: DemoUser) -> Claims {
+        let roles: Vec<String> = user.roles.iter().map(|role| (*role).to_owned()).collect();
+        let now = now_unix();
+        Claims {
+            iss: baton_platform::common::DEFAULT_ISSUER.to_owned(),
+            sub: user.id.to_string(),
+            aud: Workload::SERVICES.iter().map(|w| self.trust_domain.id_of(*w)).collect(),
+            exp: now + 300,
+            iat: now,
+            nbf: now,
+            jti: uuid::Uuid::new_v4().to_string(),
+            scope: scopes_for(&roles),
+            roles,
+            preferred_username: user.username.to_owned(),
+        }
+    }
+
+    /// Signs `claims` with the STS's real key: a token the STS would sign, whatever it says.
+    pub fn mint(&self, claims: &Claims) -> anyhow::Result<String> {
+        Ok(self.signer.sign(claims)?)
+    }
+
+    /// Stores an opaque access token for `user` that expired `ago_secs` ago, as if the user had
+    /// logged in long before, and returns it.
+    pub async fn expired_opaque_token(&self, user: DemoUser, ago_secs: i64) -> anyhow::Result<String> {
+        let token = OpaqueToken::generate();
+        let roles: Vec<String> = user.roles.iter().map(|role| (*role).to_owned()).collect();
+        let record = baton_sts::storage::StoredToken {
+            user_id: user.id.to_string(),
+            scope: scopes_for(&roles),
+            expires_at: now_unix() - ago_secs,
+        };
+        baton_sts::storage::insert_access_token(&self.sts_pool, &token.hash(), &record, now_unix() - ago_secs - 600)
+            .await?;
+        Ok(token.expose().to_owned())
+    }
+}
