@@ -1,0 +1,20 @@
+//! The attack suite: every attack names the control it defeats and the OWASP API risk it
+//! belongs to, and is proven both ways.
+//!
+//! [`prove`] runs an attack against fresh in-process platforms:
+//! 1. with every control on: it must be **blocked**;
+//! 2. if it needs more than one mistake, with each of its controls off alone: still **blocked**
+//!    (the other layer holds: "two mistakes high");
+//! 3. with all of its controls off, in lab mode: it must **succeed**. This proves the attack test
+//!    has teeth: an attack that never succeeds proves nothing about the control.
+//!
+//! Layout: [`risk`] (the OWASP API Security Top 10, 2023, with the 2019 names), [`attacks`] (the
+//! catalogue), [`proof`] (the runner above).
+
+pub mod attacks;
+pub mod proof;
+pub mod risk;
+
+pub use attacks::{Attack, Outcome, catalogue};
+pub use proof::{Proof, prove};
+pub use risk::OwaspRisk;

@@ -42,13 +42,16 @@ pub enum Control {
     TokenExpiry,
     /// A service refuses an internal token from another issuer.
     TokenIssuer,
+    /// A service refuses a request whose token lacks the scope the operation needs (the second
+    /// check of what the gateway's route table already checked).
+    ServiceScope,
     /// A service answers only the owner of an object (or an admin); anyone else gets 404.
     ServiceBola,
 }
 
 impl Control {
     /// Every control, in a stable order.
-    pub const ALL: [Control; 8] = [
+    pub const ALL: [Control; 9] = [
         Control::GatewayPhantomToken,
         Control::GatewayScope,
         Control::StsTokenExpiry,
@@ -56,6 +59,7 @@ impl Control {
         Control::TokenAudience,
         Control::TokenExpiry,
         Control::TokenIssuer,
+        Control::ServiceScope,
         Control::ServiceBola,
     ];
 
@@ -69,6 +73,7 @@ impl Control {
             Control::TokenAudience => "token.audience",
             Control::TokenExpiry => "token.expiry",
             Control::TokenIssuer => "token.issuer",
+            Control::ServiceScope => "service.scope",
             Control::ServiceBola => "service.bola",
         }
     }

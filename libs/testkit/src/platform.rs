@@ -214,15 +214,22 @@ impl TestPlatform {
     /// Stores an opaque access token for `user` that expired `ago_secs` ago, as if the user had
     /// logged in long before, and returns it.
     pub async fn expired_opaque_token(&self, user: DemoUser, ago_secs: i64) -> anyhow::Result<String> {
-        let token = OpaqueToken::generate();
         let roles: Vec<String> = user.roles.iter().map(|role| (*role).to_owned()).collect();
+        self.plant_opaque_token(user, &scopes_for(&roles), -ago_secs).await
+    }
+
+    /// Stores an opaque access token for `user` with exactly `scope`, expiring `expires_in`
+    /// seconds from now (negative: already expired), and returns it.
+    pub async fn plant_opaque_token(&self, user: DemoUser, scope: &str, expires_in: i64) -> anyhow::Result<String> {
+        let token = OpaqueToken::generate();
+        let now = now_unix();
         let record = baton_sts::storage::StoredToken {
             user_id: user.id.to_string(),
-            scope: scopes_for(&roles),
-            expires_at: now_unix() - ago_secs,
+            scope: scope.to_owned(),
+            expires_at: now + expires_in,
         };
-        baton_sts::storage::insert_access_token(&self.sts_pool, &token.hash(), &record, now_unix() - ago_secs - 600)
-            .await?;
+        let issued_at = record.expires_at.min(now) - 600;
+        baton_sts::storage::insert_access_token(&self.sts_pool, &token.hash(), &record, issued_at).await?;
         Ok(token.expose().to_owned())
     }
 }

@@ -1,0 +1,45 @@
+//! Every attack in the catalogue, proven: blocked with its controls on, blocked with any one of
+//! several controls on, and successful only with all of them off.
+
+use baton_securitytests::{Attack, catalogue, prove};
+
+async fn assert_proven(name: &str) {
+    let attack: Attack = catalogue()
+        .into_iter()
+        .find(|attack| attack.name == name)
+        .unwrap_or_else(|| panic!("no attack named {name:?}"));
+    let proof = prove(&attack).await.expect("the platform runs");
+    assert!(proof.holds(), "{proof:#?}");
+}
+
+macro_rules! attack_tests {
+    ($($test:ident => $name:literal,)*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                assert_proven($name).await;
+            }
+        )*
+
+        #[test]
+        fn every_attack_in_the_catalogue_has_a_test() {
+            let tested = [$($name),*];
+            for attack in catalogue() {
+                assert!(tested.contains(&attack.name), "untested attack: {}", attack.name);
+            }
+        }
+    };
+}
+
+attack_tests! {
+    bola_reading_another_users_account => "read another user's account by id",
+    bola_reading_another_users_order => "read another user's order by id",
+    bola_paying_from_another_users_account => "pay for an order from another user's account",
+    self_signed_jwt_through_the_gateway => "self-signed JWT sent through the gateway",
+    self_signed_jwt_straight_to_a_service => "self-signed JWT sent straight to a service",
+    token_for_another_audience => "token for another audience replayed at a service",
+    expired_internal_token => "expired internal token replayed at a service",
+    token_from_another_issuer => "token from another issuer",
+    expired_access_token_at_the_gateway => "expired access token replayed at the gateway",
+    read_only_token_placing_an_order => "read-only token places an order",
+}
