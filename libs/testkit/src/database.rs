@@ -62,7 +62,7 @@ async fn admin_pool(admin_url: &str) -> anyhow::Result<AnyPool> {
 /// Drops test databases older than an hour: left behind by runs that crashed or were killed.
 async fn drop_abandoned(admin_url: &str, now: u64) -> anyhow::Result<()> {
     let pool = admin_pool(admin_url).await?;
-    let rows = sqlx::query("SELECT datname FROM pg_database WHERE datname LIKE 'baton_t_%'")
+    let rows = sqlx::query("SELECT datname::text AS datname FROM pg_database WHERE datname LIKE 'baton_t_%'")
         .fetch_all(&pool)
         .await?;
     for row in rows {
