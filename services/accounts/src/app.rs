@@ -1,0 +1,123 @@
+//! The `Application` every Baton component has, and the router that puts the pieces together.
+//!
+//! `Application::build` does everything that can fail before the first request: bind the
+//! listener (port 0 picks a free one), open and migrate the database, seed the demo accounts in
+//! development mode, build the token verifier. After that, running cannot fail for a reason of
+//! ours. REST and gRPC share the one port: gRPC is an HTTP/2 route like any other.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use baton_platform::controls::announce_lab_mode;
+use baton_platform::{CommonConfig, Controls, StartupError, TrustMode, db, problem, shutdown};
+use baton_proto::accounts::v1::accounts_server::AccountsServer;
+use baton_token::{Verifier, VerifierConfig, verifier};
+use baton_workload::Transport;
+use sqlx::AnyPool;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::grpc::AccountsService;
+use crate::{http, seed, storage};
+
+/// What every handler needs, cloned into each request (every field is cheap to clone).
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub db: AnyPool,
+    pub verifier: Arc<Verifier>,
+    pub controls: Controls,
+    pub trust_mode: TrustMode,
+}
+
+/// The whole service: REST routes behind the token check, the gRPC service (which checks the
+/// token itself, from metadata), `/health`, and problem+json fallbacks for everything else.
+pub fn router(state: AppState) -> Router {
+    let grpc =
+        tonic::service::Routes::new(AccountsServer::new(AccountsService::new(state.clone())))
+            .into_axum_router()
+            // tonic's own fallback answers in gRPC; ours answers problem+json, and axum allows one.
+            .reset_fallback();
+    Router::new()
+        .merge(http::routes(state.clone()))
+        .merge(grpc)
+        .fallback(problem::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.controls,
+            announce_lab_mode,
+        ))
+}
+
+/// A built service, ready to run.
+#[derive(Debug)]
+pub struct Application {
+    port: u16,
+    listener: TcpListener,
+    router: Router,
+    transport: Transport,
+    common: CommonConfig,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let Config { common, transport } = config;
+        let listener = baton_workload::bind(common.listen).await?;
+        let port = listener.local_addr()?.port();
+        let db = db::connect(&common.database_url, storage::MIGRATIONS).await?;
+        if common.seeds_demo_data() {
+            seed::demo_accounts(&db)
+                .await
+                .map_err(|err| StartupError::other("seeding the demo accounts", err))?;
+        }
+        let client = transport
+            .http_client()
+            .map_err(|err| StartupError::other("building the JWKS client", err))?;
+        let jwks_url = format!(
+            "{}/.well-known/jwks.json",
+            transport.base_url(&common.sts_addr)
+        );
+        let verifier = verifier::for_service(
+            client,
+            jwks_url,
+            VerifierConfig {
+                issuer: common.issuer.clone(),
+                audience: common.own_id(),
+            },
+            common.controls.clone(),
+        );
+        let state = AppState {
+            db,
+            verifier: Arc::new(verifier),
+            controls: common.controls.clone(),
+            trust_mode: common.trust_mode,
+        };
+        Ok(Self {
+            port,
+            listener,
+            router: router(state),
+            transport,
+            common,
+        })
+    }
+
+    /// The port the listener is bound to (the real one, when the config asked for port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until Ctrl-C or SIGTERM.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown::signal()).await
+    }
+
+    /// Serves until `shutdown` resolves, then drains requests in flight. The test kit uses this.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        self.common.announce(self.port);
+        self.transport
+            .serve(self.listener, self.router, shutdown)
+            .await
+    }
+}

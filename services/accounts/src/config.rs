@@ -1,0 +1,24 @@
+//! The accounts service's configuration: only the settings every component shares, plus the
+//! transport. Read once in `main` (or built from a map by the test kit) and passed down.
+
+use baton_platform::config::{ConfigError, Source};
+use baton_platform::{CommonConfig, Workload};
+use baton_workload::Transport;
+
+/// The default listen address (`ACCOUNTS_LISTEN`).
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8092";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub common: CommonConfig,
+    pub transport: Transport,
+}
+
+impl Config {
+    pub fn from_source(source: &dyn Source) -> Result<Self, ConfigError> {
+        Ok(Self {
+            common: CommonConfig::from_source(source, Workload::Accounts, DEFAULT_LISTEN)?,
+            transport: Transport::from_source(source)?,
+        })
+    }
+}

@@ -1,0 +1,16 @@
+//! The accounts service's rules, free of HTTP, gRPC and SQL.
+//!
+//! - [`money`]: currencies (an allow-list) and strictly positive amounts;
+//! - [`account`]: account ids, who may see or spend from an account, reading and opening;
+//! - [`debit`]: a parsed debit order and the idempotent debit itself.
+//!
+//! Values from the network become these types at the edge (`parse`), so the code below the
+//! handlers never holds an unchecked currency, amount, id or reference.
+
+pub mod account;
+pub mod debit;
+pub mod money;
+
+pub use account::{Account, AccountError, AccountId, may_see, may_spend};
+pub use debit::{DebitError, DebitOrder, Debited, Reference};
+pub use money::{Amount, Currency, CurrencyError};

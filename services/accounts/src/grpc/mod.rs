@@ -1,0 +1,129 @@
+//! The `Accounts` gRPC service: `Debit`, which the orders service calls to pay for an order.
+//!
+//! The call carries the customer's own token in the `authorization` metadata entry, verified
+//! here: the user is the token's subject, never a field of the message, so orders cannot spend
+//! from an account its caller does not own. Every field is parsed before anything else happens,
+//! and errors are fixed messages. The orders service tells the two FAILED_PRECONDITION cases
+//! apart by their message, so [`INSUFFICIENT_FUNDS`] and [`CURRENCY_MISMATCH`] are part of the
+//! contract.
+
+use baton_proto::accounts::v1::accounts_server::Accounts;
+use baton_proto::accounts::v1::{DebitReply, DebitRequest};
+use baton_token::grpc::authenticate;
+use tonic::{Request, Response, Status};
+
+use crate::app::AppState;
+use crate::domain::debit::debit;
+use crate::domain::{AccountId, Amount, Currency, DebitError, DebitOrder, Reference};
+
+/// The FAILED_PRECONDITION message when the balance is too low.
+pub const INSUFFICIENT_FUNDS: &str = "insufficient funds";
+/// The FAILED_PRECONDITION message when the currency is not the account's.
+pub const CURRENCY_MISMATCH: &str = "currency does not match the account";
+
+/// The gRPC face of the accounts service.
+#[derive(Debug, Clone)]
+pub struct AccountsService {
+    state: AppState,
+}
+
+impl AccountsService {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+#[tonic::async_trait]
+impl Accounts for AccountsService {
+    async fn debit(&self, request: Request<DebitRequest>) -> Result<Response<DebitReply>, Status> {
+        let principal = authenticate(&self.state.verifier, &request).await?;
+        let order = parse(request.get_ref())?;
+        let debited = debit(&self.state.db, &principal, &self.state.controls, &order)
+            .await
+            .map_err(status_of)?;
+        tracing::info!(
+            account_id = %order.account,
+            amount_minor = order.amount.minor(),
+            entry_id = %debited.entry_id,
+            "debited"
+        );
+        Ok(Response::new(DebitReply {
+            entry_id: debited.entry_id,
+            balance_minor: debited.balance_minor,
+        }))
+    }
+}
+
+/// Turns the message into a [`DebitOrder`], or the first reason it is not one.
+fn parse(request: &DebitRequest) -> Result<DebitOrder, Status> {
+    Ok(DebitOrder {
+        // A malformed id names no account: the same answer as an account that is not there.
+        account: AccountId::parse(&request.account_id)
+            .ok_or_else(|| Status::not_found("no such account"))?,
+        amount: Amount::parse(request.amount_minor)
+            .ok_or_else(|| Status::invalid_argument("amount_minor must be positive"))?,
+        currency: Currency::parse(&request.currency)
+            .map_err(|_| Status::invalid_argument("currency is not a supported ISO 4217 code"))?,
+        reference: Reference::parse(&request.reference).ok_or_else(|| {
+            Status::invalid_argument("reference must be 1 to 64 printable ASCII characters")
+        })?,
+    })
+}
+
+fn status_of(err: DebitError) -> Status {
+    match err {
+        DebitError::NoSuchAccount => Status::not_found("no such account"),
+        DebitError::CurrencyMismatch => Status::failed_precondition(CURRENCY_MISMATCH),
+        DebitError::InsufficientFunds => Status::failed_precondition(INSUFFICIENT_FUNDS),
+        DebitError::ReferenceReused => {
+            Status::already_exists("reference already used for another debit")
+        }
+        DebitError::Storage(err) => {
+            tracing::error!(error = %err, "storage failed");
+            Status::internal("internal error")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> DebitRequest {
+        DebitRequest {
+            account_id: "0b3e8f5c-7a21-4d6e-9f10-2c4b6d8e0a1f".to_owned(),
+            amount_minor: 1250,
+            currency: "EUR".to_owned(),
+            reference: "order-1".to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_well_formed_debit_parses() {
+        assert!(parse(&request()).is_ok());
+    }
+
+    #[test]
+    fn a_zero_or_negative_amount_is_an_invalid_argument() {
+        for amount_minor in [0, -100] {
+            let code = parse(&DebitRequest {
+                amount_minor,
+                ..request()
+            })
+            .map_err(|s| s.code());
+            assert_eq!(code.err(), Some(tonic::Code::InvalidArgument));
+        }
+    }
+
+    #[test]
+    fn a_malformed_account_id_is_not_found() {
+        let bad = DebitRequest {
+            account_id: "42".to_owned(),
+            ..request()
+        };
+        assert_eq!(
+            parse(&bad).map_err(|s| s.code()).err(),
+            Some(tonic::Code::NotFound)
+        );
+    }
+}

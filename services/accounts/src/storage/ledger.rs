@@ -1,0 +1,205 @@
+//! The `ledger` table, and the debit: the one place money moves.
+//!
+//! Why the debit is shaped the way it is:
+//! - the balance check and the subtraction are one statement, `UPDATE ... WHERE balance_minor >=
+//!   $1`. Reading the balance, comparing in Rust and then writing would let two concurrent debits
+//!   both see enough money and both take it;
+//! - that `UPDATE` is the transaction's first statement: on SQLite a transaction that starts with
+//!   a read and later writes can fail with "database is locked" when another writer got in
+//!   between; starting with the write takes the lock at once (PostgreSQL takes the row lock);
+//! - the ledger row is inserted with `ON CONFLICT (account_id, reference) DO NOTHING`: if a
+//!   concurrent call with the same reference committed first, we roll our `UPDATE` back, so the
+//!   money is taken once whatever the interleaving.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+use uuid::Uuid;
+
+use super::StorageError;
+use crate::domain::{AccountId, DebitOrder, Reference};
+
+/// A ledger entry as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub id: String,
+    pub amount_minor: i64,
+    pub balance_after_minor: i64,
+}
+
+/// What [`debit`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DebitOutcome {
+    /// The money was taken and this entry records it.
+    Debited(Entry),
+    /// The balance is lower than the amount; nothing changed.
+    InsufficientFunds,
+    /// Another debit with the same reference committed first; nothing changed.
+    ReferenceTaken,
+}
+
+/// The entry recorded for `reference` on `account`, if any.
+#[tracing::instrument(skip(db, reference), fields(account_id = %account), err)]
+pub async fn find(
+    db: &AnyPool,
+    account: AccountId,
+    reference: &Reference,
+) -> Result<Option<Entry>, StorageError> {
+    let row = sqlx::query(
+        "SELECT id, amount_minor, balance_after_minor FROM ledger \
+         WHERE account_id = $1 AND reference = $2",
+    )
+    .bind(account.to_string())
+    .bind(reference.as_str())
+    .fetch_optional(db)
+    .await?;
+    row.as_ref().map(entry_from_row).transpose()
+}
+
+/// Takes `order.amount` from `order.account` and records it, atomically. Ownership, currency and
+/// earlier uses of the reference are the caller's to check first.
+#[tracing::instrument(skip(db, order), fields(account_id = %order.account), err)]
+pub async fn debit(
+    db: &AnyPool,
+    order: &DebitOrder,
+    now: i64,
+) -> Result<DebitOutcome, StorageError> {
+    let mut tx = db.begin().await?;
+    let updated = sqlx::query(
+        "UPDATE accounts SET balance_minor = balance_minor - $1 \
+         WHERE id = $2 AND balance_minor >= $1 RETURNING balance_minor",
+    )
+    .bind(order.amount.minor())
+    .bind(order.account.to_string())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(updated) = updated else {
+        tx.rollback().await?;
+        return Ok(DebitOutcome::InsufficientFunds);
+    };
+    let entry = Entry {
+        id: Uuid::new_v4().hyphenated().to_string(),
+        amount_minor: order.amount.as_debit(),
+        balance_after_minor: updated.try_get("balance_minor")?,
+    };
+    let inserted = sqlx::query(
+        "INSERT INTO ledger (id, account_id, amount_minor, balance_after_minor, reference, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, reference) DO NOTHING",
+    )
+    .bind(&entry.id)
+    .bind(order.account.to_string())
+    .bind(entry.amount_minor)
+    .bind(entry.balance_after_minor)
+    .bind(order.reference.as_str())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        tx.rollback().await?;
+        return Ok(DebitOutcome::ReferenceTaken);
+    }
+    tx.commit().await?;
+    Ok(DebitOutcome::Debited(entry))
+}
+
+fn entry_from_row(row: &AnyRow) -> Result<Entry, StorageError> {
+    Ok(Entry {
+        id: row.try_get("id")?,
+        amount_minor: row.try_get("amount_minor")?,
+        balance_after_minor: row.try_get("balance_after_minor")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use baton_platform::db;
+
+    use super::*;
+    use crate::domain::{Account, Amount, Currency};
+    use crate::storage::{MIGRATIONS, accounts};
+
+    /// A fresh SQLite database in a temporary folder, with one account holding `balance`.
+    async fn account_with(
+        balance: i64,
+    ) -> Result<(tempfile::TempDir, AnyPool, AccountId), StorageError> {
+        let dir = tempfile::tempdir().map_err(|_| StorageError::Vanished("tempdir"))?;
+        let url = format!("sqlite://{}/accounts.db", dir.path().display());
+        let pool = db::connect(&url, MIGRATIONS)
+            .await
+            .map_err(|_| StorageError::Vanished("database"))?;
+        let account = Account {
+            id: AccountId::random(),
+            owner_id: Uuid::new_v4(),
+            currency: Currency::Eur,
+            balance_minor: balance,
+            created_at: 0,
+        };
+        accounts::insert(&pool, &account).await?;
+        Ok((dir, pool, account.id))
+    }
+
+    fn order(account: AccountId, amount: i64, reference: &str) -> Option<DebitOrder> {
+        Some(DebitOrder {
+            account,
+            amount: Amount::parse(amount)?,
+            currency: Currency::Eur,
+            reference: Reference::parse(reference)?,
+        })
+    }
+
+    async fn balance(pool: &AnyPool, id: AccountId) -> Option<i64> {
+        accounts::find(pool, id)
+            .await
+            .ok()
+            .flatten()
+            .map(|a| a.balance_minor)
+    }
+
+    #[tokio::test]
+    async fn a_second_debit_with_the_same_reference_takes_no_more_money() -> Result<(), StorageError>
+    {
+        let (_dir, pool, id) = account_with(1_000).await?;
+        let order = order(id, 300, "order-1").ok_or(StorageError::Vanished("order"))?;
+        let first = debit(&pool, &order, 1).await?;
+        assert!(matches!(&first, DebitOutcome::Debited(entry) if entry.balance_after_minor == 700));
+        assert_eq!(debit(&pool, &order, 2).await?, DebitOutcome::ReferenceTaken);
+        assert_eq!(balance(&pool, id).await, Some(700));
+        let recorded = find(&pool, id, &order.reference).await?;
+        assert_eq!(recorded.map(|entry| entry.amount_minor), Some(-300));
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_debit_larger_than_the_balance_changes_nothing() -> Result<(), StorageError> {
+        let (_dir, pool, id) = account_with(100).await?;
+        let order = order(id, 101, "order-1").ok_or(StorageError::Vanished("order"))?;
+        assert_eq!(
+            debit(&pool, &order, 1).await?,
+            DebitOutcome::InsufficientFunds
+        );
+        assert_eq!(balance(&pool, id).await, Some(100));
+        assert_eq!(find(&pool, id, &order.reference).await?, None);
+        Ok(())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_debits_never_take_more_than_the_balance() -> Result<(), StorageError> {
+        let (_dir, pool, id) = account_with(1_000).await?;
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in 0..25 {
+            let pool = pool.clone();
+            let order =
+                order(id, 100, &format!("order-{n}")).ok_or(StorageError::Vanished("order"))?;
+            tasks.spawn(async move { debit(&pool, &order, 1).await });
+        }
+        let mut debited = 0;
+        while let Some(joined) = tasks.join_next().await {
+            let outcome = joined.map_err(|_| StorageError::Vanished("task"))??;
+            if matches!(outcome, DebitOutcome::Debited(_)) {
+                debited += 1;
+            }
+        }
+        assert_eq!(debited, 10);
+        assert_eq!(balance(&pool, id).await, Some(0));
+        Ok(())
+    }
+}

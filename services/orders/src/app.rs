@@ -1,0 +1,133 @@
+//! The `Application` every Baton component has, and the router that puts the pieces together.
+//!
+//! `Application::build` does everything that can fail before the first request: bind the
+//! listener (port 0 picks a free one), open and migrate the database, seed the catalogue, build
+//! the token verifier and the gRPC channels to users and accounts. The channels connect lazily,
+//! so the services may start in any order.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use baton_platform::controls::announce_lab_mode;
+use baton_platform::{CommonConfig, Controls, StartupError, TrustMode, db, problem, shutdown};
+use baton_proto::accounts::v1::accounts_client::AccountsClient;
+use baton_proto::users::v1::users_client::UsersClient;
+use baton_token::{Verifier, VerifierConfig, verifier};
+use baton_workload::Transport;
+use sqlx::AnyPool;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::upstream::Upstreams;
+use crate::{http, seed, storage};
+
+/// What every handler needs, cloned into each request (every field is cheap to clone).
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub db: AnyPool,
+    pub verifier: Arc<Verifier>,
+    pub controls: Controls,
+    pub trust_mode: TrustMode,
+    pub upstreams: Upstreams,
+}
+
+/// The whole service: REST routes behind the token check, `/health`, and problem+json fallbacks.
+/// Orders serves no gRPC of its own; it only calls out.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(http::routes(state.clone()))
+        .fallback(problem::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.controls,
+            announce_lab_mode,
+        ))
+}
+
+/// A built service, ready to run.
+#[derive(Debug)]
+pub struct Application {
+    port: u16,
+    listener: TcpListener,
+    router: Router,
+    transport: Transport,
+    common: CommonConfig,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let Config {
+            common,
+            transport,
+            users_addr,
+            accounts_addr,
+        } = config;
+        let listener = baton_workload::bind(common.listen).await?;
+        let port = listener.local_addr()?.port();
+        let db = db::connect(&common.database_url, storage::MIGRATIONS).await?;
+        seed::catalog(&db)
+            .await
+            .map_err(|err| StartupError::other("seeding the catalogue", err))?;
+        let channel = |addr: &str| {
+            transport
+                .grpc_channel(addr)
+                .map_err(|err| StartupError::other("building a gRPC channel", err))
+        };
+        let upstreams = Upstreams {
+            users: UsersClient::new(channel(&users_addr)?),
+            accounts: AccountsClient::new(channel(&accounts_addr)?),
+            trust_mode: common.trust_mode,
+        };
+        let client = transport
+            .http_client()
+            .map_err(|err| StartupError::other("building the JWKS client", err))?;
+        let jwks_url = format!(
+            "{}/.well-known/jwks.json",
+            transport.base_url(&common.sts_addr)
+        );
+        let verifier = verifier::for_service(
+            client,
+            jwks_url,
+            VerifierConfig {
+                issuer: common.issuer.clone(),
+                audience: common.own_id(),
+            },
+            common.controls.clone(),
+        );
+        let state = AppState {
+            db,
+            verifier: Arc::new(verifier),
+            controls: common.controls.clone(),
+            trust_mode: common.trust_mode,
+            upstreams,
+        };
+        Ok(Self {
+            port,
+            listener,
+            router: router(state),
+            transport,
+            common,
+        })
+    }
+
+    /// The port the listener is bound to (the real one, when the config asked for port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until Ctrl-C or SIGTERM.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown::signal()).await
+    }
+
+    /// Serves until `shutdown` resolves, then drains requests in flight. The test kit uses this.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        self.common.announce(self.port);
+        self.transport
+            .serve(self.listener, self.router, shutdown)
+            .await
+    }
+}

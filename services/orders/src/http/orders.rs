@@ -1,0 +1,113 @@
+//! `POST /v1/orders`, `GET /v1/orders` and `GET /v1/orders/{id}`.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use baton_platform::Problem;
+use baton_token::Principal;
+use baton_token::claims::scope;
+use baton_token::http::require_scope;
+use serde::{Deserialize, Serialize};
+
+use super::ApiError;
+use crate::app::AppState;
+use crate::domain::{self, Line, NewOrder, Order, OrderId, OrderStatus};
+
+/// The body of `POST /v1/orders`. There is no buyer field: the buyer is whoever the token says.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlaceOrder {
+    pub account_id: String,
+    pub items: Vec<PlaceItem>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlaceItem {
+    pub sku: String,
+    pub quantity: i64,
+}
+
+/// An order as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct OrderView {
+    pub id: String,
+    pub status: OrderStatus,
+    pub total_minor: i64,
+    pub currency: String,
+    pub account_id: String,
+    pub items: Vec<Line>,
+    pub created_at: i64,
+}
+
+impl From<Order> for OrderView {
+    fn from(order: Order) -> Self {
+        Self {
+            id: order.id.to_string(),
+            status: order.status,
+            total_minor: order.total_minor,
+            currency: order.currency,
+            account_id: order.account_id.hyphenated().to_string(),
+            items: order.lines,
+            created_at: order.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrderList {
+    pub orders: Vec<OrderView>,
+}
+
+/// Places an order and pays for it from the named account.
+pub async fn place(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: Result<Json<PlaceOrder>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    require_scope(&principal, scope::ORDERS_WRITE)?;
+    let Json(body) = body?;
+    let items = body
+        .items
+        .into_iter()
+        .map(|item| (item.sku, item.quantity))
+        .collect();
+    let new = NewOrder::parse(&body.account_id, items)?;
+    let order = domain::place::place(&state.db, &state.upstreams, &principal, new).await?;
+    let location = format!("/v1/orders/{}", order.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(OrderView::from(order)),
+    )
+        .into_response())
+}
+
+/// The caller's own orders, newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<OrderList>, ApiError> {
+    require_scope(&principal, scope::ORDERS_READ)?;
+    let orders = domain::order::list_own(&state.db, &principal).await?;
+    Ok(Json(OrderList {
+        orders: orders.into_iter().map(OrderView::from).collect(),
+    }))
+}
+
+/// One order: the caller's own, or anyone's for an admin; otherwise (and for an id that is not a
+/// UUID) the same 404 as for an order that does not exist.
+pub async fn show(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(unverified_id): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    require_scope(&principal, scope::ORDERS_READ)?;
+    let id = OrderId::parse(&unverified_id).ok_or_else(Problem::not_found)?;
+    let order = domain::order::get(&state.db, &principal, &state.controls, id)
+        .await?
+        .ok_or_else(Problem::not_found)?;
+    Ok(Json(OrderView::from(order)))
+}

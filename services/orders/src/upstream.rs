@@ -1,0 +1,112 @@
+//! The two services orders calls, over gRPC, always with the customer's own token.
+//!
+//! Which token goes on the wire is decided by `baton_token::grpc::with_token` from the trust
+//! mode: in E2E mode it is the token this request arrived with, so users and accounts verify the
+//! same signature and apply their own ownership rules. Orders never asks on anyone's behalf but
+//! its caller's. This module also decides what each answer *means* for an order: in particular,
+//! which failures prove the debit did not happen (the order can be dropped) and which leave it
+//! unknown (the order must stay `pending`).
+
+use baton_platform::TrustMode;
+use baton_proto::accounts::v1::DebitRequest;
+use baton_proto::accounts::v1::accounts_client::AccountsClient;
+use baton_proto::users::v1::users_client::UsersClient;
+use baton_proto::users::v1::{GetUserRequest, User};
+use baton_token::Principal;
+use baton_token::grpc::with_token;
+use tonic::transport::Channel;
+use tonic::{Code, Request, Status};
+
+/// The accounts service's FAILED_PRECONDITION message for a balance that is too low; part of its
+/// contract (see its `grpc` module), since a status code alone cannot tell the two cases apart.
+const INSUFFICIENT_FUNDS: &str = "insufficient funds";
+
+/// The clients for the services orders calls. Channels connect lazily and are cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Upstreams {
+    pub users: UsersClient<Channel>,
+    pub accounts: AccountsClient<Channel>,
+    pub trust_mode: TrustMode,
+}
+
+/// Why the buyer could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BuyerError {
+    #[error("the users service has no profile for the caller")]
+    NoProfile,
+    #[error("the users service could not be asked")]
+    Unavailable,
+}
+
+/// What a refused or failed debit means for the order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DebitFailure {
+    // Refusals: the accounts service answered, and nothing was taken.
+    #[error("no such account, or not the caller's")]
+    NoSuchAccount,
+    #[error("insufficient funds")]
+    InsufficientFunds,
+    #[error("the order's currency is not the account's")]
+    CurrencyMismatch,
+    #[error("the debit was refused as invalid")]
+    Invalid,
+    /// Anything else: a timeout, an outage, an answer we did not expect. The money may or may not
+    /// have been taken.
+    #[error("the outcome of the debit is unknown")]
+    Unknown,
+}
+
+impl Upstreams {
+    /// The caller's own profile, read with the caller's token.
+    pub async fn buyer(&self, principal: &Principal) -> Result<User, BuyerError> {
+        let message = GetUserRequest {
+            user_id: principal.user_id().hyphenated().to_string(),
+        };
+        let request = self
+            .request(principal, message)
+            .map_err(|_| BuyerError::Unavailable)?;
+        match self.users.clone().get_user(request).await {
+            Ok(reply) => Ok(reply.into_inner()),
+            Err(status) if status.code() == Code::NotFound => Err(BuyerError::NoProfile),
+            Err(status) => {
+                tracing::warn!(code = ?status.code(), "users service call failed");
+                Err(BuyerError::Unavailable)
+            }
+        }
+    }
+
+    /// Builds the debit call for `principal`. Separate from [`Upstreams::debit`] so a failure to
+    /// build it happens before the order is written, while nothing needs undoing.
+    pub fn debit_request(
+        &self,
+        principal: &Principal,
+        message: DebitRequest,
+    ) -> Result<Request<DebitRequest>, Status> {
+        self.request(principal, message)
+    }
+
+    /// Asks the accounts service to take the money.
+    pub async fn debit(&self, request: Request<DebitRequest>) -> Result<(), DebitFailure> {
+        let status = match self.accounts.clone().debit(request).await {
+            Ok(_) => return Ok(()),
+            Err(status) => status,
+        };
+        let failure = match status.code() {
+            Code::NotFound => DebitFailure::NoSuchAccount,
+            Code::FailedPrecondition if status.message() == INSUFFICIENT_FUNDS => {
+                DebitFailure::InsufficientFunds
+            }
+            Code::FailedPrecondition => DebitFailure::CurrencyMismatch,
+            Code::InvalidArgument => DebitFailure::Invalid,
+            _ => DebitFailure::Unknown,
+        };
+        tracing::info!(code = ?status.code(), %failure, "debit did not succeed");
+        Err(failure)
+    }
+
+    fn request<T>(&self, principal: &Principal, message: T) -> Result<Request<T>, Status> {
+        with_token(self.trust_mode, principal, message).inspect_err(|status| {
+            tracing::error!(code = ?status.code(), "could not attach the token for the next hop");
+        })
+    }
+}

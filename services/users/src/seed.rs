@@ -1,0 +1,35 @@
+//! The demo users (Alice, Bob, Carol), seeded in development mode only.
+//!
+//! Their ids are the fixed ones in `baton_platform::demo`, shared with the STS and the accounts
+//! service so the three seeds describe the same people. Seeding inserts only what is missing, so
+//! it runs on every start and from several processes at once without harm.
+
+use baton_platform::demo;
+use baton_platform::time::now_unix;
+use sqlx::AnyPool;
+
+use crate::domain::UserId;
+use crate::storage::StorageError;
+use crate::storage::users::{self, NewUser};
+
+/// Inserts every demo user that is not there yet.
+pub async fn demo_users(db: &AnyPool) -> Result<(), StorageError> {
+    let now = now_unix();
+    for person in demo::ALL {
+        let inserted = users::insert_if_absent(
+            db,
+            NewUser {
+                id: UserId::from(person.id),
+                username: person.username,
+                display_name: person.display_name,
+                email: person.email,
+                created_at: now,
+            },
+        )
+        .await?;
+        if inserted {
+            tracing::info!(username = person.username, "seeded a demo user");
+        }
+    }
+    Ok(())
+}
