@@ -42,14 +42,26 @@ impl Application {
             .transport
             .http_client()
             .map_err(|err| StartupError::other("HTTP client", err))?;
-        let token_url = format!("{}/oauth2/token", config.transport.base_url(&config.common.sts_addr));
+        let token_url = format!(
+            "{}/oauth2/token",
+            config.transport.base_url(&config.common.sts_addr)
+        );
         // E2E mode: one token for the whole chain, so it names every service.
         let audience = Workload::SERVICES
             .iter()
             .map(|workload| config.common.trust_domain.id_of(*workload))
             .collect();
-        let exchanger = TokenExchanger::new(http.clone(), token_url, config.client_secret.clone(), audience);
-        let gateway = Arc::new(Gateway { config, http, exchanger });
+        let exchanger = TokenExchanger::new(
+            http.clone(),
+            token_url,
+            config.client_secret.clone(),
+            audience,
+        );
+        let gateway = Arc::new(Gateway {
+            config,
+            http,
+            exchanger,
+        });
         let router = router(gateway.clone())?;
         Ok(Self {
             listener,
@@ -59,14 +71,20 @@ impl Application {
     }
 
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|addr| addr.port()).unwrap_or(0)
+        self.listener
+            .local_addr()
+            .map(|addr| addr.port())
+            .unwrap_or(0)
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.run_until(shutdown::signal()).await
     }
 
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let config = &self.gateway.config;
         config.common.announce(self.port());
         let transport = config.transport;
@@ -99,7 +117,10 @@ fn router(gateway: Arc<Gateway>) -> Result<Router, StartupError> {
     let controls = gateway.config.common.controls.clone();
     Ok(router
         .fallback(problem::not_found)
-        .layer(axum::middleware::from_fn_with_state(controls, announce_lab_mode))
+        .layer(axum::middleware::from_fn_with_state(
+            controls,
+            announce_lab_mode,
+        ))
         .with_state(gateway))
 }
 
@@ -110,7 +131,8 @@ async fn handle(gateway: &Gateway, route: &Route, request: Request) -> Result<Re
     let internal_token = match route.access {
         Access::Public => None,
         Access::Scope(scope) => {
-            let token = authenticate(&gateway.exchanger, controls, bearer(request.headers())).await?;
+            let token =
+                authenticate(&gateway.exchanger, controls, bearer(request.headers())).await?;
             check_scope(controls, &token, scope)?;
             Some(token)
         }

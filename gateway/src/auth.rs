@@ -74,13 +74,23 @@ pub struct TokenExchanger {
 struct UntilValid;
 
 impl Expiry<[u8; 32], Arc<InternalToken>> for UntilValid {
-    fn expire_after_create(&self, _key: &[u8; 32], token: &Arc<InternalToken>, now: Instant) -> Option<Duration> {
+    fn expire_after_create(
+        &self,
+        _key: &[u8; 32],
+        token: &Arc<InternalToken>,
+        now: Instant,
+    ) -> Option<Duration> {
         Some(token.valid_until.saturating_duration_since(now))
     }
 }
 
 impl TokenExchanger {
-    pub fn new(http: reqwest::Client, token_url: String, client_secret: SecretString, audience: Vec<String>) -> Self {
+    pub fn new(
+        http: reqwest::Client,
+        token_url: String,
+        client_secret: SecretString,
+        audience: Vec<String>,
+    ) -> Self {
         let cache = Cache::builder()
             .max_capacity(CACHE_CAPACITY)
             .expire_after(UntilValid)
@@ -95,7 +105,10 @@ impl TokenExchanger {
     }
 
     /// The internal token for `unverified_opaque_token`, from the cache or from the STS.
-    pub async fn internal_token(&self, unverified_opaque_token: &str) -> Result<Arc<InternalToken>, AuthError> {
+    pub async fn internal_token(
+        &self,
+        unverified_opaque_token: &str,
+    ) -> Result<Arc<InternalToken>, AuthError> {
         let key: [u8; 32] = Sha256::digest(unverified_opaque_token.as_bytes()).into();
         self.cache
             .try_get_with(key, self.exchange(unverified_opaque_token))
@@ -103,12 +116,24 @@ impl TokenExchanger {
             .map_err(|err| (*err).clone())
     }
 
-    async fn exchange(&self, unverified_opaque_token: &str) -> Result<Arc<InternalToken>, AuthError> {
+    async fn exchange(
+        &self,
+        unverified_opaque_token: &str,
+    ) -> Result<Arc<InternalToken>, AuthError> {
         let mut form: Vec<(&str, &str)> = vec![
-            ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+            (
+                "grant_type",
+                "urn:ietf:params:oauth:grant-type:token-exchange",
+            ),
             ("subject_token", unverified_opaque_token),
-            ("subject_token_type", "urn:ietf:params:oauth:token-type:access_token"),
-            ("requested_token_type", "urn:ietf:params:oauth:token-type:jwt"),
+            (
+                "subject_token_type",
+                "urn:ietf:params:oauth:token-type:access_token",
+            ),
+            (
+                "requested_token_type",
+                "urn:ietf:params:oauth:token-type:jwt",
+            ),
         ];
         form.extend(self.audience.iter().map(|aud| ("audience", aud.as_str())));
         let response = self

@@ -11,7 +11,8 @@ use baton_platform::telemetry;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     telemetry::init("baton_gateway");
-    let config = Config::from_source(&Environment).unwrap_or_else(|err| exit_on_bad_config("gateway", &err));
+    let config =
+        Config::from_source(&Environment).unwrap_or_else(|err| exit_on_bad_config("gateway", &err));
     let app = match Application::build(config).await {
         Ok(app) => app,
         Err(err) => {

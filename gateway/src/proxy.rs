@@ -17,7 +17,8 @@ pub const MAX_REQUEST_BODY: usize = 64 * 1024;
 const MAX_RESPONSE_BODY: usize = 1024 * 1024;
 
 /// Request headers a client may send through to a service.
-const FORWARDED_REQUEST_HEADERS: [HeaderName; 3] = [header::ACCEPT, header::CONTENT_TYPE, header::IF_NONE_MATCH];
+const FORWARDED_REQUEST_HEADERS: [HeaderName; 3] =
+    [header::ACCEPT, header::CONTENT_TYPE, header::IF_NONE_MATCH];
 /// A client's idempotency key travels with the request (order creation uses it).
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// Response headers a service may send back to a client.
@@ -107,10 +108,16 @@ mod tests {
     #[test]
     fn only_allow_listed_request_headers_cross() {
         let mut incoming = HeaderMap::new();
-        incoming.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        incoming.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         incoming.insert("x-user-id", HeaderValue::from_static("someone-else"));
         incoming.insert("x-baton-internal", HeaderValue::from_static("1"));
-        incoming.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer bat_client"));
+        incoming.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer bat_client"),
+        );
         incoming.insert(header::COOKIE, HeaderValue::from_static("session=1"));
         let forwarded = allowed_request_headers(&incoming);
         assert_eq!(forwarded.len(), 1);

@@ -43,13 +43,43 @@ pub fn table() -> Vec<Route> {
         route(Method::POST, "/v1/login", Sts, Public),
         route(Method::GET, "/.well-known/jwks.json", Sts, Public),
         route(Method::GET, "/v1/users/me", Users, Scope(scope::USERS_READ)),
-        route(Method::GET, "/v1/users/{id}", Users, Scope(scope::USERS_READ)),
-        route(Method::GET, "/v1/accounts", Accounts, Scope(scope::ACCOUNTS_READ)),
-        route(Method::POST, "/v1/accounts", Accounts, Scope(scope::ACCOUNTS_WRITE)),
-        route(Method::GET, "/v1/accounts/{id}", Accounts, Scope(scope::ACCOUNTS_READ)),
+        route(
+            Method::GET,
+            "/v1/users/{id}",
+            Users,
+            Scope(scope::USERS_READ),
+        ),
+        route(
+            Method::GET,
+            "/v1/accounts",
+            Accounts,
+            Scope(scope::ACCOUNTS_READ),
+        ),
+        route(
+            Method::POST,
+            "/v1/accounts",
+            Accounts,
+            Scope(scope::ACCOUNTS_WRITE),
+        ),
+        route(
+            Method::GET,
+            "/v1/accounts/{id}",
+            Accounts,
+            Scope(scope::ACCOUNTS_READ),
+        ),
         route(Method::GET, "/v1/orders", Orders, Scope(scope::ORDERS_READ)),
-        route(Method::POST, "/v1/orders", Orders, Scope(scope::ORDERS_WRITE)),
-        route(Method::GET, "/v1/orders/{id}", Orders, Scope(scope::ORDERS_READ)),
+        route(
+            Method::POST,
+            "/v1/orders",
+            Orders,
+            Scope(scope::ORDERS_WRITE),
+        ),
+        route(
+            Method::GET,
+            "/v1/orders/{id}",
+            Orders,
+            Scope(scope::ORDERS_READ),
+        ),
     ]
 }
 

@@ -48,20 +48,76 @@ pub fn catalogue() -> Vec<Attack> {
     use Control::*;
     use OwaspRisk::*;
     vec![
-        Attack { name: "read another user's account by id", risk: Api1ObjectLevelAuthorization, controls: &[ServiceBola], run: read_others_account },
-        Attack { name: "read another user's order by id", risk: Api1ObjectLevelAuthorization, controls: &[ServiceBola], run: read_others_order },
-        Attack { name: "pay for an order from another user's account", risk: Api1ObjectLevelAuthorization, controls: &[ServiceBola], run: pay_from_others_account },
-        Attack { name: "self-signed JWT sent through the gateway", risk: Api2Authentication, controls: &[GatewayPhantomToken, TokenSignature], run: forged_jwt_through_gateway },
-        Attack { name: "self-signed JWT sent straight to a service", risk: Api2Authentication, controls: &[TokenSignature], run: forged_jwt_direct },
-        Attack { name: "token for another audience replayed at a service", risk: Api2Authentication, controls: &[TokenAudience], run: wrong_audience },
-        Attack { name: "expired internal token replayed at a service", risk: Api2Authentication, controls: &[TokenExpiry], run: expired_internal_token },
-        Attack { name: "token from another issuer", risk: Api2Authentication, controls: &[TokenIssuer], run: other_issuer },
-        Attack { name: "expired access token replayed at the gateway", risk: Api2Authentication, controls: &[StsTokenExpiry], run: expired_access_token },
-        Attack { name: "read-only token places an order", risk: Api5FunctionLevelAuthorization, controls: &[GatewayScope, ServiceScope], run: read_only_token_writes },
+        Attack {
+            name: "read another user's account by id",
+            risk: Api1ObjectLevelAuthorization,
+            controls: &[ServiceBola],
+            run: read_others_account,
+        },
+        Attack {
+            name: "read another user's order by id",
+            risk: Api1ObjectLevelAuthorization,
+            controls: &[ServiceBola],
+            run: read_others_order,
+        },
+        Attack {
+            name: "pay for an order from another user's account",
+            risk: Api1ObjectLevelAuthorization,
+            controls: &[ServiceBola],
+            run: pay_from_others_account,
+        },
+        Attack {
+            name: "self-signed JWT sent through the gateway",
+            risk: Api2Authentication,
+            controls: &[GatewayPhantomToken, TokenSignature],
+            run: forged_jwt_through_gateway,
+        },
+        Attack {
+            name: "self-signed JWT sent straight to a service",
+            risk: Api2Authentication,
+            controls: &[TokenSignature],
+            run: forged_jwt_direct,
+        },
+        Attack {
+            name: "token for another audience replayed at a service",
+            risk: Api2Authentication,
+            controls: &[TokenAudience],
+            run: wrong_audience,
+        },
+        Attack {
+            name: "expired internal token replayed at a service",
+            risk: Api2Authentication,
+            controls: &[TokenExpiry],
+            run: expired_internal_token,
+        },
+        Attack {
+            name: "token from another issuer",
+            risk: Api2Authentication,
+            controls: &[TokenIssuer],
+            run: other_issuer,
+        },
+        Attack {
+            name: "expired access token replayed at the gateway",
+            risk: Api2Authentication,
+            controls: &[StsTokenExpiry],
+            run: expired_access_token,
+        },
+        Attack {
+            name: "read-only token places an order",
+            risk: Api5FunctionLevelAuthorization,
+            controls: &[GatewayScope, ServiceScope],
+            run: read_only_token_writes,
+        },
     ]
 }
 
-async fn call(platform: &TestPlatform, method: Method, url: String, token: &str, body: Option<Value>) -> anyhow::Result<(StatusCode, Value)> {
+async fn call(
+    platform: &TestPlatform,
+    method: Method,
+    url: String,
+    token: &str,
+    body: Option<Value>,
+) -> anyhow::Result<(StatusCode, Value)> {
     let mut request = platform.http.request(method, url).bearer_auth(token);
     if let Some(body) = body {
         request = request.json(&body);
@@ -72,23 +128,51 @@ async fn call(platform: &TestPlatform, method: Method, url: String, token: &str,
 }
 
 fn outcome(succeeded: bool, status: StatusCode, evidence: &Value) -> Outcome {
-    let text = format!("{status}: {}", evidence.to_string().chars().take(160).collect::<String>());
-    if succeeded { Outcome::Succeeded(text) } else { Outcome::Blocked(text) }
+    let text = format!(
+        "{status}: {}",
+        evidence.to_string().chars().take(160).collect::<String>()
+    );
+    if succeeded {
+        Outcome::Succeeded(text)
+    } else {
+        Outcome::Blocked(text)
+    }
 }
 
 /// Alice's first account id, as alice sees it.
 async fn alices_account(platform: &TestPlatform) -> anyhow::Result<String> {
     let alice = platform.login(ALICE).await?;
-    let (_, body) = call(platform, Method::GET, format!("{}/v1/accounts", platform.gateway_url), &alice, None).await?;
-    body["accounts"][0]["id"].as_str().map(str::to_owned).ok_or_else(|| anyhow::anyhow!("alice has no account: {body}"))
+    let (_, body) = call(
+        platform,
+        Method::GET,
+        format!("{}/v1/accounts", platform.gateway_url),
+        &alice,
+        None,
+    )
+    .await?;
+    body["accounts"][0]["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("alice has no account: {body}"))
 }
 
 fn read_others_account(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
         let target = alices_account(platform).await?;
         let bob = platform.login(BOB).await?;
-        let (status, body) = call(platform, Method::GET, format!("{}/v1/accounts/{target}", platform.gateway_url), &bob, None).await?;
-        Ok(outcome(status.is_success() && body["id"] == target.as_str(), status, &body))
+        let (status, body) = call(
+            platform,
+            Method::GET,
+            format!("{}/v1/accounts/{target}", platform.gateway_url),
+            &bob,
+            None,
+        )
+        .await?;
+        Ok(outcome(
+            status.is_success() && body["id"] == target.as_str(),
+            status,
+            &body,
+        ))
     })
 }
 
@@ -96,12 +180,31 @@ fn read_others_order(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
         let account = alices_account(platform).await?;
         let alice = platform.login(ALICE).await?;
-        let order = json!({ "account_id": account, "items": [{ "sku": "BATON-MUG", "quantity": 1 }] });
-        let (_, placed) = call(platform, Method::POST, format!("{}/v1/orders", platform.gateway_url), &alice, Some(order)).await?;
+        let order =
+            json!({ "account_id": account, "items": [{ "sku": "BATON-MUG", "quantity": 1 }] });
+        let (_, placed) = call(
+            platform,
+            Method::POST,
+            format!("{}/v1/orders", platform.gateway_url),
+            &alice,
+            Some(order),
+        )
+        .await?;
         let order_id = placed["id"].as_str().unwrap_or_default().to_owned();
         let bob = platform.login(BOB).await?;
-        let (status, body) = call(platform, Method::GET, format!("{}/v1/orders/{order_id}", platform.gateway_url), &bob, None).await?;
-        Ok(outcome(status.is_success() && body["id"] == order_id.as_str(), status, &body))
+        let (status, body) = call(
+            platform,
+            Method::GET,
+            format!("{}/v1/orders/{order_id}", platform.gateway_url),
+            &bob,
+            None,
+        )
+        .await?;
+        Ok(outcome(
+            status.is_success() && body["id"] == order_id.as_str(),
+            status,
+            &body,
+        ))
     })
 }
 
@@ -109,9 +212,21 @@ fn pay_from_others_account(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
         let target = alices_account(platform).await?;
         let bob = platform.login(BOB).await?;
-        let order = json!({ "account_id": target, "items": [{ "sku": "BATON-TSHIRT", "quantity": 1 }] });
-        let (status, body) = call(platform, Method::POST, format!("{}/v1/orders", platform.gateway_url), &bob, Some(order)).await?;
-        Ok(outcome(status == StatusCode::CREATED && body["status"] == "paid", status, &body))
+        let order =
+            json!({ "account_id": target, "items": [{ "sku": "BATON-TSHIRT", "quantity": 1 }] });
+        let (status, body) = call(
+            platform,
+            Method::POST,
+            format!("{}/v1/orders", platform.gateway_url),
+            &bob,
+            Some(order),
+        )
+        .await?;
+        Ok(outcome(
+            status == StatusCode::CREATED && body["status"] == "paid",
+            status,
+            &body,
+        ))
     })
 }
 
@@ -119,21 +234,54 @@ fn pay_from_others_account(platform: &TestPlatform) -> AttackFuture<'_> {
 fn self_signed_as_alice(platform: &TestPlatform) -> anyhow::Result<String> {
     let mut header = Header::new(Algorithm::HS256);
     header.kid = Some("attacker".to_owned());
-    Ok(jsonwebtoken::encode(&header, &platform.claims_for(ALICE), &EncodingKey::from_secret(b"attacker-chosen-secret"))?)
+    Ok(jsonwebtoken::encode(
+        &header,
+        &platform.claims_for(ALICE),
+        &EncodingKey::from_secret(b"attacker-chosen-secret"),
+    )?)
 }
 
 /// Does `/v1/users/me` at `base_url` with `token` answer as alice?
-async fn answers_as_alice(platform: &TestPlatform, base_url: &str, token: &str) -> anyhow::Result<Outcome> {
-    let (status, body) = call(platform, Method::GET, format!("{base_url}/v1/users/me"), token, None).await?;
-    Ok(outcome(status.is_success() && body["username"] == "alice", status, &body))
+async fn answers_as_alice(
+    platform: &TestPlatform,
+    base_url: &str,
+    token: &str,
+) -> anyhow::Result<Outcome> {
+    let (status, body) = call(
+        platform,
+        Method::GET,
+        format!("{base_url}/v1/users/me"),
+        token,
+        None,
+    )
+    .await?;
+    Ok(outcome(
+        status.is_success() && body["username"] == "alice",
+        status,
+        &body,
+    ))
 }
 
 fn forged_jwt_through_gateway(platform: &TestPlatform) -> AttackFuture<'_> {
-    Box::pin(async move { answers_as_alice(platform, &platform.gateway_url, &self_signed_as_alice(platform)?).await })
+    Box::pin(async move {
+        answers_as_alice(
+            platform,
+            &platform.gateway_url,
+            &self_signed_as_alice(platform)?,
+        )
+        .await
+    })
 }
 
 fn forged_jwt_direct(platform: &TestPlatform) -> AttackFuture<'_> {
-    Box::pin(async move { answers_as_alice(platform, &platform.users_url, &self_signed_as_alice(platform)?).await })
+    Box::pin(async move {
+        answers_as_alice(
+            platform,
+            &platform.users_url,
+            &self_signed_as_alice(platform)?,
+        )
+        .await
+    })
 }
 
 fn wrong_audience(platform: &TestPlatform) -> AttackFuture<'_> {
@@ -147,7 +295,8 @@ fn wrong_audience(platform: &TestPlatform) -> AttackFuture<'_> {
 fn expired_internal_token(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
         let mut claims = platform.claims_for(ALICE);
-        (claims.iat, claims.nbf, claims.exp) = (now_unix() - 3600, now_unix() - 3600, now_unix() - 1800);
+        (claims.iat, claims.nbf, claims.exp) =
+            (now_unix() - 3600, now_unix() - 3600, now_unix() - 1800);
         answers_as_alice(platform, &platform.users_url, &platform.mint(&claims)?).await
     })
 }
@@ -169,11 +318,31 @@ fn expired_access_token(platform: &TestPlatform) -> AttackFuture<'_> {
 
 fn read_only_token_writes(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
-        let token = platform.plant_opaque_token(BOB, "users:read accounts:read orders:read", 600).await?;
-        let (_, accounts) = call(platform, Method::GET, format!("{}/v1/accounts", platform.gateway_url), &token, None).await?;
-        let account = accounts["accounts"][0]["id"].as_str().unwrap_or_default().to_owned();
-        let order = json!({ "account_id": account, "items": [{ "sku": "BATON-MUG", "quantity": 1 }] });
-        let (status, body) = call(platform, Method::POST, format!("{}/v1/orders", platform.gateway_url), &token, Some(order)).await?;
+        let token = platform
+            .plant_opaque_token(BOB, "users:read accounts:read orders:read", 600)
+            .await?;
+        let (_, accounts) = call(
+            platform,
+            Method::GET,
+            format!("{}/v1/accounts", platform.gateway_url),
+            &token,
+            None,
+        )
+        .await?;
+        let account = accounts["accounts"][0]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let order =
+            json!({ "account_id": account, "items": [{ "sku": "BATON-MUG", "quantity": 1 }] });
+        let (status, body) = call(
+            platform,
+            Method::POST,
+            format!("{}/v1/orders", platform.gateway_url),
+            &token,
+            Some(order),
+        )
+        .await?;
         Ok(outcome(status == StatusCode::CREATED, status, &body))
     })
 }

@@ -30,7 +30,11 @@ async fn main() -> ExitCode {
                 }
                 Ok(proof) => {
                     failed += 1;
-                    println!("  FAILED  {}  [{}]\n{proof:#?}", attack.name, controls.join(" + "));
+                    println!(
+                        "  FAILED  {}  [{}]\n{proof:#?}",
+                        attack.name,
+                        controls.join(" + ")
+                    );
                 }
                 Err(err) => {
                     failed += 1;
@@ -40,7 +44,11 @@ async fn main() -> ExitCode {
         }
     }
     println!("\n{proven} passed, {failed} failed");
-    if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 fn describe(outcome: &Outcome) -> String {

@@ -22,10 +22,14 @@ impl OwaspRisk {
         match self {
             Self::Api1ObjectLevelAuthorization => "API1:2023 Broken Object Level Authorization",
             Self::Api2Authentication => "API2:2023 Broken Authentication",
-            Self::Api3PropertyLevelAuthorization => "API3:2023 Broken Object Property Level Authorization",
+            Self::Api3PropertyLevelAuthorization => {
+                "API3:2023 Broken Object Property Level Authorization"
+            }
             Self::Api4ResourceConsumption => "API4:2023 Unrestricted Resource Consumption",
             Self::Api5FunctionLevelAuthorization => "API5:2023 Broken Function Level Authorization",
-            Self::Api6SensitiveBusinessFlows => "API6:2023 Unrestricted Access to Sensitive Business Flows",
+            Self::Api6SensitiveBusinessFlows => {
+                "API6:2023 Unrestricted Access to Sensitive Business Flows"
+            }
             Self::Api7Ssrf => "API7:2023 Server Side Request Forgery",
             Self::Api8Misconfiguration => "API8:2023 Security Misconfiguration",
             Self::Api9Inventory => "API9:2023 Improper Inventory Management",
@@ -38,7 +42,9 @@ impl OwaspRisk {
         match self {
             Self::Api1ObjectLevelAuthorization => "API1:2019 Broken Object Level Authorization",
             Self::Api2Authentication => "API2:2019 Broken User Authentication",
-            Self::Api3PropertyLevelAuthorization => "API3:2019 Excessive Data Exposure + API6:2019 Mass Assignment",
+            Self::Api3PropertyLevelAuthorization => {
+                "API3:2019 Excessive Data Exposure + API6:2019 Mass Assignment"
+            }
             Self::Api4ResourceConsumption => "API4:2019 Lack of Resources & Rate Limiting",
             Self::Api5FunctionLevelAuthorization => "API5:2019 Broken Function Level Authorization",
             Self::Api6SensitiveBusinessFlows => "(new in 2023)",

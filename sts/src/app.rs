@@ -48,7 +48,10 @@ impl Application {
     }
 
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|addr| addr.port()).unwrap_or(0)
+        self.listener
+            .local_addr()
+            .map(|addr| addr.port())
+            .unwrap_or(0)
     }
 
     /// The signer, for the test kit: attack tests mint tokens the STS would never issue (expired,
@@ -66,11 +69,17 @@ impl Application {
         self.run_until(shutdown::signal()).await
     }
 
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let config = self.state.config.clone();
         config.common.announce(self.port());
         tokio::spawn(sweep_expired_tokens(self.state.pool.clone()));
-        config.transport.serve(self.listener, router(self.state), shutdown).await
+        config
+            .transport
+            .serve(self.listener, router(self.state), shutdown)
+            .await
     }
 }
 

@@ -27,7 +27,11 @@ impl Config {
         let ttl = |key: &str, default: u64| -> Result<Duration, ConfigError> {
             let secs: u64 = source.parse_or(key, default)?;
             if secs == 0 || secs > 3600 {
-                return Err(ConfigError::invalid(key, &secs.to_string(), "expected 1 to 3600 seconds"));
+                return Err(ConfigError::invalid(
+                    key,
+                    &secs.to_string(),
+                    "expected 1 to 3600 seconds",
+                ));
             }
             Ok(Duration::from_secs(secs))
         };

@@ -13,7 +13,8 @@ use baton_sts::{Application, Config};
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     telemetry::init("baton_sts");
-    let config = Config::from_source(&Environment).unwrap_or_else(|err| exit_on_bad_config("sts", &err));
+    let config =
+        Config::from_source(&Environment).unwrap_or_else(|err| exit_on_bad_config("sts", &err));
     let app = match Application::build(config).await {
         Ok(app) => app,
         Err(err) => {

@@ -19,7 +19,10 @@ pub enum SeedError {
 /// restart does not pay for three Argon2id hashes.
 pub async fn demo_users(pool: &AnyPool, passwords: &Passwords) -> Result<(), SeedError> {
     for user in demo::ALL {
-        if storage::credentials_by_username(pool, user.username).await?.is_some() {
+        if storage::credentials_by_username(pool, user.username)
+            .await?
+            .is_some()
+        {
             continue;
         }
         let credentials = Credentials {

@@ -37,7 +37,9 @@ impl CommonConfig {
         default_listen: &str,
     ) -> Result<Self, ConfigError> {
         let run_mode = RunMode::from_source(source)?;
-        let data_dir = source.get("BATON_DATA_DIR").unwrap_or_else(|| ".baton/data".to_owned());
+        let data_dir = source
+            .get("BATON_DATA_DIR")
+            .unwrap_or_else(|| ".baton/data".to_owned());
         let listen_key = format!("{}_LISTEN", workload.name().to_ascii_uppercase());
         Ok(Self {
             workload,

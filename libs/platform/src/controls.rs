@@ -152,8 +152,9 @@ impl Controls {
             .map(str::trim)
             .filter(|name| !name.is_empty())
             .map(|name| {
-                name.parse()
-                    .map_err(|reason: String| ConfigError::invalid(Self::LAB_DISABLE_KEY, name, reason))
+                name.parse().map_err(|reason: String| {
+                    ConfigError::invalid(Self::LAB_DISABLE_KEY, name, reason)
+                })
             })
             .collect::<Result<BTreeSet<Control>, _>>()?;
         match (lab_mode, disabled.is_empty()) {
@@ -207,10 +208,10 @@ pub async fn announce_lab_mode(
     next: Next,
 ) -> Response {
     let mut response = next.run(request).await;
-    if controls.is_lab_mode() {
-        if let Ok(value) = HeaderValue::from_str(&controls.header_value()) {
-            response.headers_mut().insert(Controls::HEADER, value);
-        }
+    if controls.is_lab_mode()
+        && let Ok(value) = HeaderValue::from_str(&controls.header_value())
+    {
+        response.headers_mut().insert(Controls::HEADER, value);
     }
     response
 }
@@ -224,7 +225,11 @@ mod tests {
     fn every_control_is_on_by_default() {
         let controls = Controls::from_source(&Map::new(), RunMode::Development);
         assert_eq!(controls.ok(), Some(Controls::enforcing()));
-        assert!(Control::ALL.into_iter().all(|control| Controls::enforcing().is_on(control)));
+        assert!(
+            Control::ALL
+                .into_iter()
+                .all(|control| Controls::enforcing().is_on(control))
+        );
     }
 
     #[test]
@@ -245,9 +250,11 @@ mod tests {
             .with("BATON_LAB_MODE", "on")
             .with("BATON_LAB_DISABLE", "token.audience, service.bola");
         let controls = Controls::from_source(&source, RunMode::Development);
-        assert!(matches!(&controls, Ok(c) if !c.is_on(Control::TokenAudience)
+        assert!(
+            matches!(&controls, Ok(c) if !c.is_on(Control::TokenAudience)
             && !c.is_on(Control::ServiceBola)
-            && c.is_on(Control::TokenSignature)));
+            && c.is_on(Control::TokenSignature))
+        );
     }
 
     #[test]

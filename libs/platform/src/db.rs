@@ -75,10 +75,10 @@ fn prepare_sqlite(url: &str) -> Result<String, DbError> {
         return Ok(url.to_owned());
     };
     let file = path.split('?').next().unwrap_or(path);
-    if let Some(parent) = std::path::Path::new(file).parent() {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent).map_err(DbError::Folder)?;
-        }
+    if let Some(parent) = std::path::Path::new(file).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).map_err(DbError::Folder)?;
     }
     if path.contains("mode=") {
         Ok(url.to_owned())

@@ -31,6 +31,6 @@ pub use problem::Problem;
 pub mod startup;
 pub mod workload;
 
+pub use common::CommonConfig;
 pub use startup::StartupError;
 pub use workload::{TrustDomain, Workload};
-pub use common::CommonConfig;

@@ -22,7 +22,10 @@ pub enum StartupError {
 
 impl StartupError {
     /// Wraps any other error with a short description of what was being set up.
-    pub fn other(what: &'static str, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+    pub fn other(
+        what: &'static str,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
         Self::Other {
             what,
             source: Box::new(source),

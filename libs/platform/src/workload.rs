@@ -56,7 +56,11 @@ impl TrustDomain {
         if valid {
             Ok(Self(raw))
         } else {
-            Err(ConfigError::invalid(Self::KEY, &raw, "not a valid SPIFFE trust domain"))
+            Err(ConfigError::invalid(
+                Self::KEY,
+                &raw,
+                "not a valid SPIFFE trust domain",
+            ))
         }
     }
 

@@ -31,7 +31,10 @@ impl Backend {
 
     async fn postgres(admin_url: String) -> anyhow::Result<Self> {
         let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
-        let run_id = format!("{PG_PREFIX}{now}_{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let run_id = format!(
+            "{PG_PREFIX}{now}_{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
         drop_abandoned(&admin_url, now).await?;
         Ok(Backend::Postgres { admin_url, run_id })
     }
@@ -56,15 +59,20 @@ impl Backend {
 
 async fn admin_pool(admin_url: &str) -> anyhow::Result<AnyPool> {
     sqlx::any::install_default_drivers();
-    Ok(sqlx::any::AnyPoolOptions::new().max_connections(1).connect(admin_url).await?)
+    Ok(sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(admin_url)
+        .await?)
 }
 
 /// Drops test databases older than an hour: left behind by runs that crashed or were killed.
 async fn drop_abandoned(admin_url: &str, now: u64) -> anyhow::Result<()> {
     let pool = admin_pool(admin_url).await?;
-    let rows = sqlx::query("SELECT datname::text AS datname FROM pg_database WHERE datname LIKE 'baton_t_%'")
-        .fetch_all(&pool)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT datname::text AS datname FROM pg_database WHERE datname LIKE 'baton_t_%'",
+    )
+    .fetch_all(&pool)
+    .await?;
     for row in rows {
         let name: String = row.try_get("datname")?;
         let created = name
@@ -73,9 +81,11 @@ async fn drop_abandoned(admin_url: &str, now: u64) -> anyhow::Result<()> {
             .and_then(|secs| secs.parse::<u64>().ok());
         if created.is_some_and(|created| now.saturating_sub(created) > ABANDONED_AFTER_SECS) {
             // Best effort: a database still in use by a live run is simply left alone.
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
-                .execute(&pool)
-                .await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name}"
+            )))
+            .execute(&pool)
+            .await;
         }
     }
     pool.close().await;
@@ -84,7 +94,9 @@ async fn drop_abandoned(admin_url: &str, now: u64) -> anyhow::Result<()> {
 
 /// `postgres://user@host:port/db?x=y` with `db` replaced by `name`.
 fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let host_part = match base[scheme_end..].find('/') {
         Some(slash) => &base[..scheme_end + slash],
@@ -106,6 +118,9 @@ mod tests {
             replace_database("postgres://u@127.0.0.1:5432/test?sslmode=disable", "x"),
             "postgres://u@127.0.0.1:5432/x?sslmode=disable"
         );
-        assert_eq!(replace_database("postgres://127.0.0.1", "x"), "postgres://127.0.0.1/x");
+        assert_eq!(
+            replace_database("postgres://127.0.0.1", "x"),
+            "postgres://127.0.0.1/x"
+        );
     }
 }

@@ -64,7 +64,10 @@ impl Drop for TestPlatform {
 fn base_config(lab_disabled: &[Control]) -> Map {
     let mut config = Map::new()
         .with("BATON_ENV", "development")
-        .with("BATON_GATEWAY_CLIENT_SECRET", uuid::Uuid::new_v4().simple().to_string() + "-test-secret")
+        .with(
+            "BATON_GATEWAY_CLIENT_SECRET",
+            uuid::Uuid::new_v4().simple().to_string() + "-test-secret",
+        )
         .with("STS_LISTEN", "127.0.0.1:0")
         .with("USERS_LISTEN", "127.0.0.1:0")
         .with("ACCOUNTS_LISTEN", "127.0.0.1:0")
@@ -79,8 +82,10 @@ fn base_config(lab_disabled: &[Control]) -> Map {
 }
 
 /// Spawns `run` until the platform's stop signal fires.
-fn run_in_background<F>(stop: &watch::Sender<bool>, run: impl FnOnce(std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> F)
-where
+fn run_in_background<F>(
+    stop: &watch::Sender<bool>,
+    run: impl FnOnce(std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> F,
+) where
     F: Future<Output = std::io::Result<()>> + Send + 'static,
 {
     let mut stopped = stop.subscribe();
@@ -114,31 +119,39 @@ impl TestPlatform {
         }
         let (stop, _) = watch::channel(false);
 
-        let sts = baton_sts::Application::build(baton_sts::Config::from_source(&config)?).await.context("sts")?;
+        let sts = baton_sts::Application::build(baton_sts::Config::from_source(&config)?)
+            .await
+            .context("sts")?;
         config.set("STS_ADDR", format!("127.0.0.1:{}", sts.port()));
         let (signer, sts_pool, sts_port) = (sts.signer(), sts.pool(), sts.port());
         run_in_background(&stop, |shutdown| sts.run_until(shutdown));
 
-        let users = baton_users::Application::build(baton_users::Config::from_source(&config)?).await.context("users")?;
+        let users = baton_users::Application::build(baton_users::Config::from_source(&config)?)
+            .await
+            .context("users")?;
         let users_port = users.port();
         run_in_background(&stop, |shutdown| users.run_until(shutdown));
         config.set("USERS_ADDR", format!("127.0.0.1:{users_port}"));
 
-        let accounts = baton_accounts::Application::build(baton_accounts::Config::from_source(&config)?)
-            .await
-            .context("accounts")?;
+        let accounts =
+            baton_accounts::Application::build(baton_accounts::Config::from_source(&config)?)
+                .await
+                .context("accounts")?;
         let accounts_port = accounts.port();
         run_in_background(&stop, |shutdown| accounts.run_until(shutdown));
         config.set("ACCOUNTS_ADDR", format!("127.0.0.1:{accounts_port}"));
 
-        let orders = baton_orders::Application::build(baton_orders::Config::from_source(&config)?).await.context("orders")?;
+        let orders = baton_orders::Application::build(baton_orders::Config::from_source(&config)?)
+            .await
+            .context("orders")?;
         let orders_port = orders.port();
         run_in_background(&stop, |shutdown| orders.run_until(shutdown));
         config.set("ORDERS_ADDR", format!("127.0.0.1:{orders_port}"));
 
-        let gateway = baton_gateway::Application::build(baton_gateway::Config::from_source(&config)?)
-            .await
-            .context("gateway")?;
+        let gateway =
+            baton_gateway::Application::build(baton_gateway::Config::from_source(&config)?)
+                .await
+                .context("gateway")?;
         let gateway_port = gateway.port();
         run_in_background(&stop, |shutdown| gateway.run_until(shutdown));
 
@@ -149,7 +162,9 @@ impl TestPlatform {
             users_url: url(users_port),
             accounts_url: url(accounts_port),
             orders_url: url(orders_port),
-            http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?,
             trust_domain: TrustDomain::default(),
             signer,
             sts_pool,
@@ -172,7 +187,8 @@ impl TestPlatform {
     /// Logs `user` in through the gateway, as a client would, and returns the opaque token.
     pub async fn login(&self, user: DemoUser) -> anyhow::Result<String> {
         let totp_code = user.totp_seed.and_then(totp::current_code);
-        let body = json!({ "username": user.username, "password": user.password, "totp_code": totp_code });
+        let body =
+            json!({ "username": user.username, "password": user.password, "totp_code": totp_code });
         let answer: Value = self
             .http
             .post(format!("{}/v1/login", self.gateway_url))
@@ -195,7 +211,10 @@ impl TestPlatform {
         Claims {
             iss: baton_platform::common::DEFAULT_ISSUER.to_owned(),
             sub: user.id.to_string(),
-            aud: Workload::SERVICES.iter().map(|w| self.trust_domain.id_of(*w)).collect(),
+            aud: Workload::SERVICES
+                .iter()
+                .map(|w| self.trust_domain.id_of(*w))
+                .collect(),
             exp: now + 300,
             iat: now,
             nbf: now,
@@ -213,14 +232,24 @@ impl TestPlatform {
 
     /// Stores an opaque access token for `user` that expired `ago_secs` ago, as if the user had
     /// logged in long before, and returns it.
-    pub async fn expired_opaque_token(&self, user: DemoUser, ago_secs: i64) -> anyhow::Result<String> {
+    pub async fn expired_opaque_token(
+        &self,
+        user: DemoUser,
+        ago_secs: i64,
+    ) -> anyhow::Result<String> {
         let roles: Vec<String> = user.roles.iter().map(|role| (*role).to_owned()).collect();
-        self.plant_opaque_token(user, &scopes_for(&roles), -ago_secs).await
+        self.plant_opaque_token(user, &scopes_for(&roles), -ago_secs)
+            .await
     }
 
     /// Stores an opaque access token for `user` with exactly `scope`, expiring `expires_in`
     /// seconds from now (negative: already expired), and returns it.
-    pub async fn plant_opaque_token(&self, user: DemoUser, scope: &str, expires_in: i64) -> anyhow::Result<String> {
+    pub async fn plant_opaque_token(
+        &self,
+        user: DemoUser,
+        scope: &str,
+        expires_in: i64,
+    ) -> anyhow::Result<String> {
         let token = OpaqueToken::generate();
         let now = now_unix();
         let record = baton_sts::storage::StoredToken {
@@ -229,7 +258,8 @@ impl TestPlatform {
             expires_at: now + expires_in,
         };
         let issued_at = record.expires_at.min(now) - 600;
-        baton_sts::storage::insert_access_token(&self.sts_pool, &token.hash(), &record, issued_at).await?;
+        baton_sts::storage::insert_access_token(&self.sts_pool, &token.hash(), &record, issued_at)
+            .await?;
         Ok(token.expose().to_owned())
     }
 }

@@ -27,7 +27,8 @@ pub async fn require_token(
     };
     match verifier.verify(&unverified_token).await {
         Ok(principal) => {
-            tracing::Span::current().record("user_id", tracing::field::display(principal.user_id()));
+            tracing::Span::current()
+                .record("user_id", tracing::field::display(principal.user_id()));
             request.extensions_mut().insert(principal);
             next.run(request).await
         }

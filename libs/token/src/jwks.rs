@@ -12,8 +12,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{
-    AlgorithmParameters, CommonParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, OctetKeyPairParameters,
-    OctetKeyPairType, PublicKeyUse,
+    AlgorithmParameters, CommonParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm,
+    OctetKeyPairParameters, OctetKeyPairType, PublicKeyUse,
 };
 use tokio::sync::{Mutex, RwLock};
 
@@ -107,12 +107,17 @@ fn usable_keys(set: &JwkSet) -> HashMap<String, DecodingKey> {
             let AlgorithmParameters::OctetKeyPair(params) = &jwk.algorithm else {
                 return None;
             };
-            let is_signing = matches!(jwk.common.public_key_use, None | Some(PublicKeyUse::Signature));
+            let is_signing = matches!(
+                jwk.common.public_key_use,
+                None | Some(PublicKeyUse::Signature)
+            );
             let is_eddsa = matches!(jwk.common.key_algorithm, None | Some(KeyAlgorithm::EdDSA));
             // An Ed25519 public key is exactly 32 bytes; checking here also keeps a short `x`
             // from ever reaching the verifier.
             let is_ed25519 = params.curve == EllipticCurve::Ed25519
-                && URL_SAFE_NO_PAD.decode(&params.x).is_ok_and(|x| x.len() == 32);
+                && URL_SAFE_NO_PAD
+                    .decode(&params.x)
+                    .is_ok_and(|x| x.len() == 32);
             if !(is_signing && is_eddsa && is_ed25519) {
                 tracing::warn!(%kid, "skipping a JWKS key that is not an Ed25519 signing key");
                 return None;

@@ -27,7 +27,9 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     let signing = SigningKey::from_bytes(&[7u8; 32]);
-    let der = signing.to_pkcs8_der().expect("an Ed25519 key encodes as PKCS#8");
+    let der = signing
+        .to_pkcs8_der()
+        .expect("an Ed25519 key encodes as PKCS#8");
     let key = EncodingKey::from_ed_der(der.as_bytes());
     let jwk = crate::jwks::ed25519_jwk(KID, signing.verifying_key().as_bytes());
     Fixture {
@@ -67,14 +69,19 @@ fn verifier(fixture: &Fixture, controls: Controls) -> Verifier {
 }
 
 fn verify(verifier: &Verifier, token: &str) -> Result<crate::Principal, TokenError> {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
     runtime.block_on(verifier.verify(token))
 }
 
 #[test]
 fn a_valid_token_verifies() {
     let fixture = fixture();
-    let principal = verify(&verifier(&fixture, Controls::enforcing()), &sign(&fixture, &claims()));
+    let principal = verify(
+        &verifier(&fixture, Controls::enforcing()),
+        &sign(&fixture, &claims()),
+    );
     assert!(matches!(principal, Ok(p) if p.username() == "alice" && p.has_scope("accounts:read")));
 }
 
@@ -83,16 +90,26 @@ fn tokens_for_another_audience_issuer_or_time_are_refused() {
     let fixture = fixture();
     let verifier = verifier(&fixture, Controls::enforcing());
     let now = baton_platform::time::now_unix();
-    let cases: [(&str, Box<dyn Fn(&mut Claims)>); 4] = [
-        ("wrong audience", Box::new(|c| c.aud = vec!["spiffe://baton.local/users".to_owned()])),
-        ("wrong issuer", Box::new(|c| c.iss = "https://evil.test".to_owned())),
+    type Mutate = Box<dyn Fn(&mut Claims)>;
+    let cases: [(&str, Mutate); 4] = [
+        (
+            "wrong audience",
+            Box::new(|c| c.aud = vec!["spiffe://baton.local/users".to_owned()]),
+        ),
+        (
+            "wrong issuer",
+            Box::new(|c| c.iss = "https://evil.test".to_owned()),
+        ),
         ("expired", Box::new(move |c| c.exp = now - 60)),
         ("not yet valid", Box::new(move |c| c.nbf = now + 600)),
     ];
     for (what, mutate) in cases {
         let mut claims = claims();
         mutate(&mut claims);
-        assert!(verify(&verifier, &sign(&fixture, &claims)).is_err(), "{what} was accepted");
+        assert!(
+            verify(&verifier, &sign(&fixture, &claims)).is_err(),
+            "{what} was accepted"
+        );
     }
 }
 
@@ -102,7 +119,8 @@ fn switching_a_control_off_in_lab_mode_lets_exactly_that_check_pass() {
     let mut claims = claims();
     claims.aud = vec!["spiffe://baton.local/users".to_owned()];
     let token = sign(&fixture, &claims);
-    let lab = Controls::lab(RunMode::Development, [Control::TokenAudience]).expect("lab mode in development");
+    let lab = Controls::lab(RunMode::Development, [Control::TokenAudience])
+        .expect("lab mode in development");
     assert!(verify(&verifier(&fixture, lab), &token).is_ok());
     assert!(verify(&verifier(&fixture, Controls::enforcing()), &token).is_err());
 }
@@ -112,7 +130,10 @@ fn alg_none_and_hmac_with_the_public_key_are_refused() {
     let fixture = fixture();
     let verifier = verifier(&fixture, Controls::enforcing());
     let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims()).expect("claims serialize"));
-    let none = format!("{}.{body}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none","kid":"test-key"}"#));
+    let none = format!(
+        "{}.{body}.",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none","kid":"test-key"}"#)
+    );
     assert!(verify(&verifier, &none).is_err());
 
     // Algorithm confusion: sign with HS256 using the published public key as the secret.
@@ -122,7 +143,8 @@ fn alg_none_and_hmac_with_the_public_key_are_refused() {
     };
     let mut header = Header::new(Algorithm::HS256);
     header.kid = Some(KID.to_owned());
-    let hmac = jsonwebtoken::encode(&header, &claims(), &EncodingKey::from_secret(x.as_bytes())).expect("HMAC signs");
+    let hmac = jsonwebtoken::encode(&header, &claims(), &EncodingKey::from_secret(x.as_bytes()))
+        .expect("HMAC signs");
     assert!(verify(&verifier, &hmac).is_err());
 }
 
@@ -133,7 +155,10 @@ fn an_unknown_kid_and_an_oversized_token_are_refused() {
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some("someone-elses-key".to_owned());
     let token = jsonwebtoken::encode(&header, &claims(), &fixture.key).expect("signing works");
-    assert_eq!(verify(&verifier, &token).err(), Some(TokenError::UnknownKey));
+    assert_eq!(
+        verify(&verifier, &token).err(),
+        Some(TokenError::UnknownKey)
+    );
     let huge = "a".repeat(crate::verifier::MAX_TOKEN_BYTES + 1);
     assert_eq!(verify(&verifier, &huge).err(), Some(TokenError::TooLarge));
 }
@@ -147,7 +172,9 @@ enum Mutation {
 }
 
 fn token_alphabet() -> impl Strategy<Value = u8> {
-    prop::sample::select(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=".to_vec())
+    prop::sample::select(
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=".to_vec(),
+    )
 }
 
 fn mutation() -> impl Strategy<Value = Mutation> {

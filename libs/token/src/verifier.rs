@@ -158,7 +158,11 @@ impl Principal {
             .map_err(|_| TokenError::Rejected("subject is not a user id".to_owned()))?;
         Ok(Self {
             user_id,
-            roles: claims.roles.iter().filter_map(|name| Role::parse(name)).collect(),
+            roles: claims
+                .roles
+                .iter()
+                .filter_map(|name| Role::parse(name))
+                .collect(),
             scopes: claims.scopes(),
             username: claims.preferred_username,
             token_id: claims.jti,
@@ -200,7 +204,12 @@ impl Principal {
 
 /// Builds the verifier a service uses: keys from the STS's JWKS at `jwks_url`, fetched with
 /// `client`, tokens accepted only if addressed to `config.audience`.
-pub fn for_service(client: reqwest::Client, jwks_url: String, config: VerifierConfig, controls: Controls) -> Verifier {
+pub fn for_service(
+    client: reqwest::Client,
+    jwks_url: String,
+    config: VerifierConfig,
+    controls: Controls,
+) -> Verifier {
     /// How often an unknown `kid` may trigger a JWKS refresh.
     const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
     let keys = Arc::new(JwksCache::new(jwks_url, client, MIN_REFRESH_INTERVAL));

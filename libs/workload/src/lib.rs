@@ -41,7 +41,11 @@ impl Transport {
         let raw: String = source.parse_or(Self::KEY, "plaintext".to_owned())?;
         match raw.as_str() {
             "plaintext" => Ok(Transport::Plaintext),
-            other => Err(ConfigError::invalid(Self::KEY, other, "expected `plaintext`")),
+            other => Err(ConfigError::invalid(
+                Self::KEY,
+                other,
+                "expected `plaintext`",
+            )),
         }
     }
 
@@ -70,7 +74,10 @@ impl Transport {
 
     /// A gRPC channel to the workload at `authority`. It connects lazily, so components can start
     /// in any order; the first call waits for the connection.
-    pub fn grpc_channel(&self, authority: &str) -> Result<tonic::transport::Channel, TransportError> {
+    pub fn grpc_channel(
+        &self,
+        authority: &str,
+    ) -> Result<tonic::transport::Channel, TransportError> {
         let url = self.base_url(authority);
         let endpoint = tonic::transport::Endpoint::from_shared(url)
             .map_err(|_| TransportError::Address(authority.to_owned()))?
@@ -109,7 +116,10 @@ mod tests {
 
     #[test]
     fn plaintext_is_the_default_and_anything_else_is_refused() {
-        assert_eq!(Transport::from_source(&Map::new()).ok(), Some(Transport::Plaintext));
+        assert_eq!(
+            Transport::from_source(&Map::new()).ok(),
+            Some(Transport::Plaintext)
+        );
         let source = Map::new().with(Transport::KEY, "carrier-pigeon");
         assert!(Transport::from_source(&source).is_err());
     }

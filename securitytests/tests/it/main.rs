@@ -1,6 +1,12 @@
 //! Every attack in the catalogue, proven: blocked with its controls on, blocked with any one of
 //! several controls on, and successful only with all of them off.
 
+#![expect(
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a failing test should stop loudly, and helpers here are test code too"
+)]
+
 use baton_securitytests::{Attack, catalogue, prove};
 
 async fn assert_proven(name: &str) {

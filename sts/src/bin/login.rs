@@ -16,7 +16,10 @@ const DEFAULT_GATEWAY: &str = "http://127.0.0.1:8443";
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (user, gateway) = match args.as_slice() {
-        [user] => (user.clone(), std::env::var("BATON_GATEWAY_URL").unwrap_or_else(|_| DEFAULT_GATEWAY.to_owned())),
+        [user] => (
+            user.clone(),
+            std::env::var("BATON_GATEWAY_URL").unwrap_or_else(|_| DEFAULT_GATEWAY.to_owned()),
+        ),
         [user, flag, url] if flag == "--gateway" => (user.clone(), url.clone()),
         _ => {
             eprintln!("usage: baton-login <alice|bob|carol> [--gateway URL]");
@@ -41,17 +44,28 @@ async fn main() -> ExitCode {
 
 async fn login(gateway: &str, user: demo::DemoUser) -> Result<String, String> {
     let totp_code = user.totp_seed.and_then(totp::current_code);
-    let body = json!({ "username": user.username, "password": user.password, "totp_code": totp_code });
+    let body =
+        json!({ "username": user.username, "password": user.password, "totp_code": totp_code });
     let response = reqwest::Client::new()
         .post(format!("{gateway}/v1/login"))
         .json(&body)
         .send()
         .await
-        .map_err(|err| format!("could not reach the gateway at {gateway}: {err} (is `just up` running?)"))?;
+        .map_err(|err| {
+            format!("could not reach the gateway at {gateway}: {err} (is `just up` running?)")
+        })?;
     let status = response.status();
-    let answer: Value = response.json().await.map_err(|_| format!("the gateway answered {status} without JSON"))?;
+    let answer: Value = response
+        .json()
+        .await
+        .map_err(|_| format!("the gateway answered {status} without JSON"))?;
     answer["access_token"]
         .as_str()
         .map(str::to_owned)
-        .ok_or_else(|| format!("login refused ({status}): {}", answer["title"].as_str().unwrap_or("no detail")))
+        .ok_or_else(|| {
+            format!(
+                "login refused ({status}): {}",
+                answer["title"].as_str().unwrap_or("no detail")
+            )
+        })
 }

@@ -27,7 +27,11 @@ impl ClientSecret {
             key: Self::KEY.to_owned(),
         })?;
         if raw.len() < Self::MIN_LEN {
-            return Err(ConfigError::invalid(Self::KEY, "<redacted>", "must be at least 32 characters"));
+            return Err(ConfigError::invalid(
+                Self::KEY,
+                "<redacted>",
+                "must be at least 32 characters",
+            ));
         }
         Ok(Self(SecretString::from(raw)))
     }

@@ -70,6 +70,9 @@ mod tests {
     #[test]
     fn a_customer_gets_the_customer_scopes_once() {
         let scopes = scopes_for(&["customer".to_owned(), "customer".to_owned()]);
-        assert_eq!(scopes, "accounts:read accounts:write orders:read orders:write users:read");
+        assert_eq!(
+            scopes,
+            "accounts:read accounts:write orders:read orders:write users:read"
+        );
     }
 }

@@ -49,7 +49,10 @@ pub async fn login(
 ) -> Result<Issued, LoginError> {
     let stored = storage::credentials_by_username(pool, &attempt.unverified_username).await?;
     let password_ok = passwords
-        .verify(attempt.unverified_password, stored.as_ref().map(|c| c.password_hash.clone()))
+        .verify(
+            attempt.unverified_password,
+            stored.as_ref().map(|c| c.password_hash.clone()),
+        )
         .await?;
     let credentials = match stored {
         Some(credentials) if password_ok => credentials,

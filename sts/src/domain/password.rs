@@ -64,12 +64,21 @@ impl Passwords {
 
     /// Whether `password` matches `stored_hash`; with no stored hash (unknown user), the same
     /// work is done against the dummy hash and the answer is always no.
-    pub async fn verify(&self, password: SecretString, stored_hash: Option<String>) -> Result<bool, PasswordError> {
+    pub async fn verify(
+        &self,
+        password: SecretString,
+        stored_hash: Option<String>,
+    ) -> Result<bool, PasswordError> {
         let user_exists = stored_hash.is_some();
         let hash = stored_hash.unwrap_or_else(|| self.dummy_hash.as_ref().clone());
-        let _permit = self.permits.acquire().await.map_err(|_| PasswordError::Task)?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| PasswordError::Task)?;
         let matches = tokio::task::spawn_blocking(move || -> Result<bool, PasswordError> {
-            let parsed = PasswordHash::new(&hash).map_err(|err| PasswordError::Argon2(err.to_string()))?;
+            let parsed =
+                PasswordHash::new(&hash).map_err(|err| PasswordError::Argon2(err.to_string()))?;
             Ok(argon2()?
                 .verify_password(password.expose_secret().as_bytes(), &parsed)
                 .is_ok())
@@ -80,7 +89,10 @@ impl Passwords {
     }
 }
 
-async fn hash_blocking(permits: &Semaphore, password: SecretString) -> Result<String, PasswordError> {
+async fn hash_blocking(
+    permits: &Semaphore,
+    password: SecretString,
+) -> Result<String, PasswordError> {
     let _permit = permits.acquire().await.map_err(|_| PasswordError::Task)?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
@@ -102,15 +114,27 @@ mod tests {
         let passwords = Passwords::new().await?;
         let hash = passwords.hash(SecretString::from("correct horse")).await?;
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(passwords.verify(SecretString::from("correct horse"), Some(hash.clone())).await?);
-        assert!(!passwords.verify(SecretString::from("wrong horse"), Some(hash)).await?);
+        assert!(
+            passwords
+                .verify(SecretString::from("correct horse"), Some(hash.clone()))
+                .await?
+        );
+        assert!(
+            !passwords
+                .verify(SecretString::from("wrong horse"), Some(hash))
+                .await?
+        );
         Ok(())
     }
 
     #[tokio::test]
     async fn an_unknown_user_never_verifies() -> Result<(), PasswordError> {
         let passwords = Passwords::new().await?;
-        assert!(!passwords.verify(SecretString::from("anything"), None).await?);
+        assert!(
+            !passwords
+                .verify(SecretString::from("anything"), None)
+                .await?
+        );
         Ok(())
     }
 }

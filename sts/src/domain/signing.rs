@@ -6,9 +6,9 @@
 //! verifying after it; with internal tokens living minutes, that costs one refreshed login.
 //! Rotation with overlap comes with the full authorization server.
 
+use baton_token::jwks::ed25519_jwk;
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
-use baton_token::jwks::ed25519_jwk;
 use jsonwebtoken::jwk::{Jwk, JwkSet, ThumbprintHash};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rand::rngs::OsRng;
@@ -32,7 +32,9 @@ pub struct Signer {
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Signer").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("Signer")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -83,9 +85,15 @@ mod tests {
         assert_eq!(jwks.keys.len(), 1);
         let jwk = &jwks.keys[0];
         assert_eq!(jwk.common.key_id.as_deref(), Some(signer.kid()));
-        assert!(matches!(jwk.algorithm, AlgorithmParameters::OctetKeyPair(_)));
+        assert!(matches!(
+            jwk.algorithm,
+            AlgorithmParameters::OctetKeyPair(_)
+        ));
         let json = serde_json::to_string(&jwks).unwrap_or_default();
-        assert!(!json.contains("\"d\""), "the private key must never be published: {json}");
+        assert!(
+            !json.contains("\"d\""),
+            "the private key must never be published: {json}"
+        );
         Ok(())
     }
 }

@@ -11,9 +11,11 @@ fn totp(base32_seed: &str) -> Option<TOTP> {
 /// Whether `unverified_code` is the current code (or the one just before or after) for the seed.
 /// A malformed seed or code is simply "no".
 pub fn code_matches(base32_seed: &str, unverified_code: &str) -> bool {
-    let well_formed = unverified_code.len() == 6 && unverified_code.bytes().all(|b| b.is_ascii_digit());
+    let well_formed =
+        unverified_code.len() == 6 && unverified_code.bytes().all(|b| b.is_ascii_digit());
     well_formed
-        && totp(base32_seed).is_some_and(|totp| totp.check_current(unverified_code).unwrap_or(false))
+        && totp(base32_seed)
+            .is_some_and(|totp| totp.check_current(unverified_code).unwrap_or(false))
 }
 
 /// The current code for a seed, as an authenticator app would show it. Used by `just token` and

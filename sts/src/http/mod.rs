@@ -48,7 +48,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(axum::middleware::from_fn_with_state(controls, announce_lab_mode))
+        .layer(axum::middleware::from_fn_with_state(
+            controls,
+            announce_lab_mode,
+        ))
         .with_state(state)
 }
 

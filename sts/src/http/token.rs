@@ -4,11 +4,11 @@
 //! Errors here follow RFC 6749 §5.2 (`{"error": "invalid_grant"}` and friends), not problem+json:
 //! OAuth clients parse this format, and the token endpoint is theirs.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use baton_platform::Workload;
 use baton_platform::time::now_unix;
 use serde_json::json;
@@ -22,11 +22,18 @@ pub const TOKEN_TYPE_JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
 
 /// An OAuth error answer.
 fn oauth_error(status: StatusCode, error: &'static str, description: &'static str) -> Response {
-    let mut response = (status, Json(json!({ "error": error, "error_description": description }))).into_response();
+    let mut response = (
+        status,
+        Json(json!({ "error": error, "error_description": description })),
+    )
+        .into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if status == StatusCode::UNAUTHORIZED {
-        headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Basic realm="baton-sts""#));
+        headers.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(r#"Basic realm="baton-sts""#),
+        );
     }
     response
 }
@@ -66,24 +73,52 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
         .is_some_and(|value| state.config.gateway_secret.authenticates(value));
     if !authenticated {
         tracing::warn!("token endpoint: client authentication failed");
-        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed");
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication failed",
+        );
     }
     let request = ExchangeRequest::parse(&body);
     if request.grant_type.as_deref() != Some(GRANT_TOKEN_EXCHANGE) {
-        return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "only token exchange is supported");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "only token exchange is supported",
+        );
     }
-    let (Some(subject_token), Some(TOKEN_TYPE_ACCESS_TOKEN)) =
-        (request.subject_token.as_deref(), request.subject_token_type.as_deref())
-    else {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "an access token subject_token is required");
+    let (Some(subject_token), Some(TOKEN_TYPE_ACCESS_TOKEN)) = (
+        request.subject_token.as_deref(),
+        request.subject_token_type.as_deref(),
+    ) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "an access token subject_token is required",
+        );
     };
-    if request.requested_token_type.as_deref().is_some_and(|t| t != TOKEN_TYPE_JWT) {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "only JWTs can be issued");
+    if request
+        .requested_token_type
+        .as_deref()
+        .is_some_and(|t| t != TOKEN_TYPE_JWT)
+    {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "only JWTs can be issued",
+        );
     }
     let common = &state.config.common;
-    let known: Vec<String> = Workload::SERVICES.iter().map(|w| common.trust_domain.id_of(*w)).collect();
+    let known: Vec<String> = Workload::SERVICES
+        .iter()
+        .map(|w| common.trust_domain.id_of(*w))
+        .collect();
     if request.audience.is_empty() || !request.audience.iter().all(|aud| known.contains(aud)) {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_target", "unknown audience");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_target",
+            "unknown audience",
+        );
     }
     let ctx = ExchangeContext {
         pool: &state.pool,
@@ -103,15 +138,23 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
                 "scope": exchanged.scope,
             });
             let mut response = Json(body).into_response();
-            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
         }
-        Err(ExchangeError::InactiveSubject) => {
-            oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "the subject token is not active")
-        }
+        Err(ExchangeError::InactiveSubject) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "the subject token is not active",
+        ),
         Err(err) => {
             tracing::error!(error = %err, "token exchange failed");
-            oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "try again later")
+            oauth_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "try again later",
+            )
         }
     }
 }

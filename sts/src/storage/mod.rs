@@ -4,7 +4,8 @@ use baton_platform::db::EmbeddedMigration;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
-pub const MIGRATIONS: &[EmbeddedMigration] = &[(1, "init", include_str!("../../migrations/0001_init.sql"))];
+pub const MIGRATIONS: &[EmbeddedMigration] =
+    &[(1, "init", include_str!("../../migrations/0001_init.sql"))];
 
 /// A user's stored credentials.
 #[derive(Debug, Clone)]
@@ -36,7 +37,10 @@ fn credentials_from(row: &AnyRow) -> Result<Credentials, sqlx::Error> {
 }
 
 #[tracing::instrument(skip(pool))]
-pub async fn credentials_by_username(pool: &AnyPool, username: &str) -> Result<Option<Credentials>, sqlx::Error> {
+pub async fn credentials_by_username(
+    pool: &AnyPool,
+    username: &str,
+) -> Result<Option<Credentials>, sqlx::Error> {
     sqlx::query(
         "SELECT user_id, username, password_hash, totp_secret, roles FROM credentials WHERE username = $1",
     )
@@ -49,7 +53,10 @@ pub async fn credentials_by_username(pool: &AnyPool, username: &str) -> Result<O
 }
 
 #[tracing::instrument(skip(pool))]
-pub async fn credentials_by_id(pool: &AnyPool, user_id: &str) -> Result<Option<Credentials>, sqlx::Error> {
+pub async fn credentials_by_id(
+    pool: &AnyPool,
+    user_id: &str,
+) -> Result<Option<Credentials>, sqlx::Error> {
     sqlx::query(
         "SELECT user_id, username, password_hash, totp_secret, roles FROM credentials WHERE user_id = $1",
     )
@@ -63,7 +70,11 @@ pub async fn credentials_by_id(pool: &AnyPool, user_id: &str) -> Result<Option<C
 
 /// Inserts credentials unless the user already exists (seeding is safe to repeat).
 #[tracing::instrument(skip(pool, credentials), fields(username = %credentials.username))]
-pub async fn insert_credentials_if_absent(pool: &AnyPool, credentials: &Credentials, now: i64) -> Result<(), sqlx::Error> {
+pub async fn insert_credentials_if_absent(
+    pool: &AnyPool,
+    credentials: &Credentials,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO credentials (user_id, username, password_hash, totp_secret, roles, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
@@ -100,11 +111,15 @@ pub async fn insert_access_token(
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn access_token_by_hash(pool: &AnyPool, token_hash: &str) -> Result<Option<StoredToken>, sqlx::Error> {
-    let row = sqlx::query("SELECT user_id, scope, expires_at FROM access_tokens WHERE token_hash = $1")
-        .bind(token_hash)
-        .fetch_optional(pool)
-        .await?;
+pub async fn access_token_by_hash(
+    pool: &AnyPool,
+    token_hash: &str,
+) -> Result<Option<StoredToken>, sqlx::Error> {
+    let row =
+        sqlx::query("SELECT user_id, scope, expires_at FROM access_tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await?;
     row.map(|row| {
         Ok(StoredToken {
             user_id: row.try_get("user_id")?,
@@ -119,9 +134,11 @@ pub async fn access_token_by_hash(pool: &AnyPool, token_hash: &str) -> Result<Op
 /// on it, since every lookup checks the expiry.
 #[tracing::instrument(skip(pool))]
 pub async fn delete_expired_tokens(pool: &AnyPool, cutoff: i64) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("DELETE FROM access_tokens WHERE expires_at < $1")
-        .bind(cutoff)
-        .execute(pool)
-        .await?
-        .rows_affected())
+    Ok(
+        sqlx::query("DELETE FROM access_tokens WHERE expires_at < $1")
+            .bind(cutoff)
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    )
 }

@@ -14,15 +14,46 @@ async fn malformed_orders_are_refused_with_problems_and_no_money_moves() {
     let (account_id, before) = first_account(&platform, &bob).await;
     let mug = json!([{ "sku": "BATON-MUG", "quantity": 1 }]);
     let cases = [
-        ("wrong type", json!({ "account_id": account_id, "items": "many" }), StatusCode::UNPROCESSABLE_ENTITY),
-        ("unknown field", json!({ "account_id": account_id, "items": mug, "total_minor": 1 }), StatusCode::UNPROCESSABLE_ENTITY),
-        ("zero quantity", json!({ "account_id": account_id, "items": [{ "sku": "BATON-MUG", "quantity": 0 }] }), StatusCode::UNPROCESSABLE_ENTITY),
-        ("negative quantity", json!({ "account_id": account_id, "items": [{ "sku": "BATON-MUG", "quantity": -5 }] }), StatusCode::UNPROCESSABLE_ENTITY),
-        ("unknown sku", json!({ "account_id": account_id, "items": [{ "sku": "NOPE", "quantity": 1 }] }), StatusCode::UNPROCESSABLE_ENTITY),
-        ("no items", json!({ "account_id": account_id, "items": [] }), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            "wrong type",
+            json!({ "account_id": account_id, "items": "many" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "unknown field",
+            json!({ "account_id": account_id, "items": mug, "total_minor": 1 }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "zero quantity",
+            json!({ "account_id": account_id, "items": [{ "sku": "BATON-MUG", "quantity": 0 }] }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "negative quantity",
+            json!({ "account_id": account_id, "items": [{ "sku": "BATON-MUG", "quantity": -5 }] }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "unknown sku",
+            json!({ "account_id": account_id, "items": [{ "sku": "NOPE", "quantity": 1 }] }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "no items",
+            json!({ "account_id": account_id, "items": [] }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
     ];
     for (what, body, expected) in cases {
-        let (status, content_type, answer) = call(&platform, Method::POST, "/v1/orders", Some(&bob), Some(body)).await;
+        let (status, content_type, answer) = call(
+            &platform,
+            Method::POST,
+            "/v1/orders",
+            Some(&bob),
+            Some(body),
+        )
+        .await;
         assert_eq!(status, expected, "{what}: {answer}");
         assert_problem(status, &content_type, &answer, expected);
     }
@@ -35,9 +66,15 @@ async fn malformed_orders_are_refused_with_problems_and_no_money_moves() {
             .header("content-type", content_type)
             .body(body)
     };
-    let syntax = raw("{\"account_id\": ", "application/json").send().await.expect("answer");
+    let syntax = raw("{\"account_id\": ", "application/json")
+        .send()
+        .await
+        .expect("answer");
     assert_eq!(syntax.status(), StatusCode::BAD_REQUEST);
-    let not_json = raw("account_id=1", "application/x-www-form-urlencoded").send().await.expect("answer");
+    let not_json = raw("account_id=1", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .expect("answer");
     assert_eq!(not_json.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let huge = platform
         .http
@@ -50,9 +87,17 @@ async fn malformed_orders_are_refused_with_problems_and_no_money_moves() {
         .expect("answer");
     assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
 
-    assert_eq!(first_account(&platform, &bob).await.1, before, "bad input moved money");
+    assert_eq!(
+        first_account(&platform, &bob).await.1,
+        before,
+        "bad input moved money"
+    );
     let (_, _, orders) = call(&platform, Method::GET, "/v1/orders", Some(&bob), None).await;
-    assert_eq!(orders["orders"].as_array().map(Vec::len), Some(0), "bad input wrote an order: {orders}");
+    assert_eq!(
+        orders["orders"].as_array().map(Vec::len),
+        Some(0),
+        "bad input wrote an order: {orders}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -62,7 +107,11 @@ async fn undeclared_routes_and_methods_get_404_and_405_problems() {
     for (method, path, expected) in [
         (Method::GET, "/v1/admin", StatusCode::NOT_FOUND),
         (Method::GET, "/internal/debug", StatusCode::NOT_FOUND),
-        (Method::DELETE, "/v1/accounts", StatusCode::METHOD_NOT_ALLOWED),
+        (
+            Method::DELETE,
+            "/v1/accounts",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
         (Method::PUT, "/v1/orders", StatusCode::METHOD_NOT_ALLOWED),
     ] {
         let (status, content_type, body) = call(&platform, method, path, Some(&bob), None).await;
@@ -74,8 +123,13 @@ async fn undeclared_routes_and_methods_get_404_and_405_problems() {
 async fn a_malformed_id_in_the_path_is_a_plain_404() {
     let platform = TestPlatform::spawn().await.expect("platform starts");
     let bob = platform.login(BOB).await.expect("bob logs in");
-    for path in ["/v1/accounts/not-a-uuid", "/v1/orders/1", "/v1/users/%27%20OR%201=1"] {
-        let (status, content_type, body) = call(&platform, Method::GET, path, Some(&bob), None).await;
+    for path in [
+        "/v1/accounts/not-a-uuid",
+        "/v1/orders/1",
+        "/v1/users/%27%20OR%201=1",
+    ] {
+        let (status, content_type, body) =
+            call(&platform, Method::GET, path, Some(&bob), None).await;
         assert_problem(status, &content_type, &body, StatusCode::NOT_FOUND);
     }
 }

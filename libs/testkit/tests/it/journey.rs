@@ -19,7 +19,14 @@ async fn placing_an_order_debits_exactly_the_order_total() {
         "account_id": account_id,
         "items": [{ "sku": "BATON-MUG", "quantity": 2 }, { "sku": "BATON-STICKERS", "quantity": 3 }],
     });
-    let (status, _, placed) = call(&platform, Method::POST, "/v1/orders", Some(&alice), Some(order)).await;
+    let (status, _, placed) = call(
+        &platform,
+        Method::POST,
+        "/v1/orders",
+        Some(&alice),
+        Some(order),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{placed}");
     assert_eq!(placed["status"], "paid");
     assert_eq!(placed["total_minor"], 2 * 1250 + 3 * 300);
@@ -28,7 +35,14 @@ async fn placing_an_order_debits_exactly_the_order_total() {
     assert_eq!(after, before - (2 * 1250 + 3 * 300));
 
     let order_id = placed["id"].as_str().expect("an order id");
-    let (status, _, fetched) = call(&platform, Method::GET, &format!("/v1/orders/{order_id}"), Some(&alice), None).await;
+    let (status, _, fetched) = call(
+        &platform,
+        Method::GET,
+        &format!("/v1/orders/{order_id}"),
+        Some(&alice),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(fetched["id"], order_id);
     let (status, _, listed) = call(&platform, Method::GET, "/v1/orders", Some(&alice), None).await;
@@ -41,12 +55,24 @@ async fn an_order_bigger_than_the_balance_is_refused_and_moves_no_money() {
     let platform = TestPlatform::spawn().await.expect("platform starts");
     let bob = platform.login(BOB).await.expect("bob logs in");
     let (account_id, before) = first_account(&platform, &bob).await;
-    let order = json!({ "account_id": account_id, "items": [{ "sku": "BATON-TSHIRT", "quantity": 100 }] });
-    let (status, content_type, body) = call(&platform, Method::POST, "/v1/orders", Some(&bob), Some(order)).await;
+    let order =
+        json!({ "account_id": account_id, "items": [{ "sku": "BATON-TSHIRT", "quantity": 100 }] });
+    let (status, content_type, body) = call(
+        &platform,
+        Method::POST,
+        "/v1/orders",
+        Some(&bob),
+        Some(order),
+    )
+    .await;
     assert_problem(status, &content_type, &body, StatusCode::CONFLICT);
     assert_eq!(first_account(&platform, &bob).await.1, before);
     let (_, _, orders) = call(&platform, Method::GET, "/v1/orders", Some(&bob), None).await;
-    assert_eq!(orders["orders"].as_array().map(Vec::len), Some(0), "{orders}");
+    assert_eq!(
+        orders["orders"].as_array().map(Vec::len),
+        Some(0),
+        "{orders}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,9 +81,20 @@ async fn bob_cannot_read_or_spend_from_alices_account_and_gets_404_not_a_hint() 
     let alice = platform.login(ALICE).await.expect("alice logs in");
     let bob = platform.login(BOB).await.expect("bob logs in");
     let (alice_account, alice_before) = first_account(&platform, &alice).await;
-    let order = json!({ "account_id": alice_account, "items": [{ "sku": "BATON-MUG", "quantity": 1 }] });
-    let (_, _, alice_order) = call(&platform, Method::POST, "/v1/orders", Some(&alice), Some(order.clone())).await;
-    let alice_order = alice_order["id"].as_str().expect("alice's order").to_owned();
+    let order =
+        json!({ "account_id": alice_account, "items": [{ "sku": "BATON-MUG", "quantity": 1 }] });
+    let (_, _, alice_order) = call(
+        &platform,
+        Method::POST,
+        "/v1/orders",
+        Some(&alice),
+        Some(order.clone()),
+    )
+    .await;
+    let alice_order = alice_order["id"]
+        .as_str()
+        .expect("alice's order")
+        .to_owned();
 
     let nonexistent = uuid::Uuid::new_v4();
     for path in [
@@ -65,17 +102,34 @@ async fn bob_cannot_read_or_spend_from_alices_account_and_gets_404_not_a_hint() 
         format!("/v1/orders/{alice_order}"),
         format!("/v1/users/{}", ALICE.id),
     ] {
-        let (status, content_type, body) = call(&platform, Method::GET, &path, Some(&bob), None).await;
+        let (status, content_type, body) =
+            call(&platform, Method::GET, &path, Some(&bob), None).await;
         assert_problem(status, &content_type, &body, StatusCode::NOT_FOUND);
-        let missing = path.rsplit_once('/').map(|(base, _)| format!("{base}/{nonexistent}")).unwrap_or_default();
+        let missing = path
+            .rsplit_once('/')
+            .map(|(base, _)| format!("{base}/{nonexistent}"))
+            .unwrap_or_default();
         let (_, _, missing_body) = call(&platform, Method::GET, &missing, Some(&bob), None).await;
-        assert_eq!(body, missing_body, "another user's object must look exactly like a missing one");
+        assert_eq!(
+            body, missing_body,
+            "another user's object must look exactly like a missing one"
+        );
     }
 
     // Paying with alice's account: refused, and alice's balance does not move.
-    let (status, content_type, body) = call(&platform, Method::POST, "/v1/orders", Some(&bob), Some(order)).await;
+    let (status, content_type, body) = call(
+        &platform,
+        Method::POST,
+        "/v1/orders",
+        Some(&bob),
+        Some(order),
+    )
+    .await;
     assert_problem(status, &content_type, &body, StatusCode::NOT_FOUND);
-    assert_eq!(first_account(&platform, &alice).await.1, alice_before - 1250);
+    assert_eq!(
+        first_account(&platform, &alice).await.1,
+        alice_before - 1250
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,7 +138,14 @@ async fn an_admin_can_read_a_customers_account() {
     let alice = platform.login(ALICE).await.expect("alice logs in");
     let carol = platform.login(CAROL).await.expect("carol logs in");
     let (alice_account, _) = first_account(&platform, &alice).await;
-    let (status, _, body) = call(&platform, Method::GET, &format!("/v1/accounts/{alice_account}"), Some(&carol), None).await;
+    let (status, _, body) = call(
+        &platform,
+        Method::GET,
+        &format!("/v1/accounts/{alice_account}"),
+        Some(&carol),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, _, me) = call(&platform, Method::GET, "/v1/users/me", Some(&carol), None).await;
     assert_eq!(status, StatusCode::OK);
@@ -95,8 +156,14 @@ async fn an_admin_can_read_a_customers_account() {
 async fn a_customer_can_open_a_second_account_and_it_starts_empty() {
     let platform = TestPlatform::spawn().await.expect("platform starts");
     let bob = platform.login(BOB).await.expect("bob logs in");
-    let (status, _, opened) =
-        call(&platform, Method::POST, "/v1/accounts", Some(&bob), Some(json!({ "currency": "EUR" }))).await;
+    let (status, _, opened) = call(
+        &platform,
+        Method::POST,
+        "/v1/accounts",
+        Some(&bob),
+        Some(json!({ "currency": "EUR" })),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{opened}");
     assert_eq!(opened["balance_minor"], 0);
     let (_, _, listed) = call(&platform, Method::GET, "/v1/accounts", Some(&bob), None).await;

@@ -3,6 +3,11 @@
 //! One test binary for the crate (faster to link); one module per theme. Every test starts its
 //! own platform with fresh databases, so tests never see each other's data.
 
+#![expect(
+    clippy::expect_used,
+    reason = "a failing test should stop loudly, and helpers here are test code too"
+)]
+
 mod bad_input;
 mod journey;
 mod support;

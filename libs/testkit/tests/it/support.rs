@@ -50,7 +50,12 @@ pub fn assert_problem(status: StatusCode, content_type: &str, body: &Value, expe
     assert_eq!(status, expected, "body: {body}");
     assert_eq!(content_type, "application/problem+json", "body: {body}");
     assert_eq!(body["status"], expected.as_u16(), "body: {body}");
-    assert!(body["type"].as_str().is_some_and(|t| t.starts_with("urn:baton:problem:")), "body: {body}");
+    assert!(
+        body["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("urn:baton:problem:")),
+        "body: {body}"
+    );
 }
 
 /// The id and balance of the caller's first account.

@@ -20,11 +20,15 @@ async fn a_wrong_password_an_unknown_user_and_a_missing_code_get_the_same_answer
     ];
     let mut bodies = Vec::new();
     for attempt in attempts {
-        let (status, content_type, body) = call(&platform, Method::POST, "/v1/login", None, Some(attempt)).await;
+        let (status, content_type, body) =
+            call(&platform, Method::POST, "/v1/login", None, Some(attempt)).await;
         assert_problem(status, &content_type, &body, StatusCode::UNAUTHORIZED);
         bodies.push(body);
     }
-    assert!(bodies.windows(2).all(|pair| pair[0] == pair[1]), "{bodies:?}");
+    assert!(
+        bodies.windows(2).all(|pair| pair[0] == pair[1]),
+        "{bodies:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -43,34 +47,60 @@ async fn forged_expired_and_misaddressed_tokens_are_refused_at_the_gateway_and_a
         // A valid token with its claims swapped for alice's: the signature no longer matches.
         let mut parts: Vec<&str> = valid.split('.').collect();
         let alice_claims = platform.mint(&platform.claims_for(ALICE)).expect("mint");
-        let alice_body = alice_claims.split('.').nth(1).unwrap_or_default().to_owned();
+        let alice_body = alice_claims
+            .split('.')
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned();
         parts[1] = &alice_body;
         parts.join(".")
     };
     let bad_tokens = [
         ("expired", platform.mint(&expired).expect("mint")),
-        ("for another audience", platform.mint(&misaddressed).expect("mint")),
-        ("from another issuer", platform.mint(&other_issuer).expect("mint")),
+        (
+            "for another audience",
+            platform.mint(&misaddressed).expect("mint"),
+        ),
+        (
+            "from another issuer",
+            platform.mint(&other_issuer).expect("mint"),
+        ),
         ("with a forged body", forged),
-        ("an expired opaque token", platform.expired_opaque_token(BOB, 60).await.expect("plant")),
+        (
+            "an expired opaque token",
+            platform.expired_opaque_token(BOB, 60).await.expect("plant"),
+        ),
         ("garbage", "garbage".to_owned()),
     ];
     for (what, token) in &bad_tokens {
-        let (status, content_type, body) = call(&platform, Method::GET, "/v1/accounts", Some(token), None).await;
+        let (status, content_type, body) =
+            call(&platform, Method::GET, "/v1/accounts", Some(token), None).await;
         assert_problem(status, &content_type, &body, StatusCode::UNAUTHORIZED);
-        assert!(body.to_string().len() < 400, "{what}: the body says too much: {body}");
+        assert!(
+            body.to_string().len() < 400,
+            "{what}: the body says too much: {body}"
+        );
         for (workload, path) in [
             (Workload::Users, "/v1/users/me"),
             (Workload::Accounts, "/v1/accounts"),
             (Workload::Orders, "/v1/orders"),
         ] {
             let base = platform.service_url(workload).to_owned();
-            let (status, content_type, body) = call_at(&platform, &base, Method::GET, path, Some(token), None).await;
+            let (status, content_type, body) =
+                call_at(&platform, &base, Method::GET, path, Some(token), None).await;
             assert_problem(status, &content_type, &body, StatusCode::UNAUTHORIZED);
         }
     }
     // The control: the same services accept the genuine token directly.
-    let (status, _, _) = call_at(&platform, &platform.accounts_url, Method::GET, "/v1/accounts", Some(&valid), None).await;
+    let (status, _, _) = call_at(
+        &platform,
+        &platform.accounts_url,
+        Method::GET,
+        "/v1/accounts",
+        Some(&valid),
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -84,6 +114,12 @@ async fn a_request_without_a_token_is_refused_with_a_bearer_challenge() {
         .await
         .expect("answer");
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    let challenge = response.headers().get("www-authenticate").and_then(|v| v.to_str().ok());
-    assert!(challenge.is_some_and(|c| c.starts_with("Bearer")), "{challenge:?}");
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok());
+    assert!(
+        challenge.is_some_and(|c| c.starts_with("Bearer")),
+        "{challenge:?}"
+    );
 }
