@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# Starts the whole platform on this machine: `just up`.
+#
+#   just up            foreground: logs from every component, Ctrl-C stops everything
+#   just up --detach   returns once every component is healthy; `just down` stops them
+#
+# Each component runs as its own process, straight from target/debug, on its own SQLite file
+# (PostgreSQL when DATABASE_URL or a per-component URL is set). Today every internal hop is
+# plaintext on loopback; workload certificates and mTLS come with the workload-identity work.
+#
+# Everything this script makes lives in .baton/ (gitignored):
+#   data/      one SQLite file per component
+#   logs/      <component>.log, rewritten on every start
+#   pids/      <component>.pid, what `just down` stops
+#   secrets/   the gateway's client secret at the STS, generated once (mode 600)
+#
+# Every setting in docs/configuration.md can be overridden from the environment; a changed
+# <NAME>_LISTEN also moves the matching <NAME>_ADDR unless that is set too.
+
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$PWD
+state_dir=$root/.baton
+bin_dir=${CARGO_TARGET_DIR:-$root/target}/debug
+health_timeout_secs=60
+
+# Start order matters: every service fetches its verification keys from the STS, and the gateway
+# routes to the services.
+components=(sts users accounts orders gateway)
+
+usage() {
+    echo "usage: scripts/up.sh [--detach]"
+}
+
+detach=false
+for arg in "$@"; do
+    case $arg in
+        --detach) detach=true ;;
+        -h | --help) usage; exit 0 ;;
+        *) echo "up.sh: unknown argument \`$arg\`" >&2; usage >&2; exit 64 ;;
+    esac
+done
+
+command -v curl >/dev/null || { echo "up.sh: curl is needed to wait for the components" >&2; exit 1; }
+
+# --- configuration -------------------------------------------------------------------------------
+
+export STS_LISTEN=${STS_LISTEN:-127.0.0.1:8090}
+export USERS_LISTEN=${USERS_LISTEN:-127.0.0.1:8091}
+export ACCOUNTS_LISTEN=${ACCOUNTS_LISTEN:-127.0.0.1:8092}
+export ORDERS_LISTEN=${ORDERS_LISTEN:-127.0.0.1:8093}
+export GATEWAY_LISTEN=${GATEWAY_LISTEN:-127.0.0.1:8443}
+export STS_ADDR=${STS_ADDR:-$STS_LISTEN}
+export USERS_ADDR=${USERS_ADDR:-$USERS_LISTEN}
+export ACCOUNTS_ADDR=${ACCOUNTS_ADDR:-$ACCOUNTS_LISTEN}
+export ORDERS_ADDR=${ORDERS_ADDR:-$ORDERS_LISTEN}
+export BATON_DATA_DIR=${BATON_DATA_DIR:-$state_dir/data}
+
+# The address a component listens on, from its <NAME>_LISTEN variable.
+listen_of() {
+    local var
+    var="$(echo "$1" | tr '[:lower:]' '[:upper:]')_LISTEN"
+    echo "${!var}"
+}
+
+# --- helpers ------------------------------------------------------------------------------------
+
+if [[ -t 1 && -z ${NO_COLOR:-} ]]; then
+    colors=($'\033[35m' $'\033[34m' $'\033[32m' $'\033[33m' $'\033[36m')
+    bold=$'\033[1m' red=$'\033[31m' reset=$'\033[0m'
+else
+    colors=("" "" "" "" "")
+    bold="" red="" reset=""
+fi
+
+# Whether process $1 is running. A zombie (exited, not yet reaped) is not.
+running() {
+    local stat
+    stat=$(ps -p "$1" -o stat= 2>/dev/null) || return 1
+    [[ -n $stat && $stat != Z* ]]
+}
+
+pid_of() {
+    cat "$state_dir/pids/$1.pid"
+}
+
+# Prefixes every line of stdin with a fixed-width, coloured component name.
+label() {
+    local tag
+    tag="$2$(printf '%-8s' "$1")$reset"
+    awk -v tag="$tag" '{ print tag " | " $0; fflush() }'
+}
+
+# Stops everything this script started and reaps it, so the log filters flush.
+stop_all() {
+    scripts/down.sh | sed 's/^/  /' || true
+    wait 2>/dev/null || true
+}
+
+# Reports why component $1 failed to start, with the end of its log, and exits.
+fail() {
+    local name=$1 message=$2
+    echo "${red}${bold}up.sh: $name $message${reset}" >&2
+    echo "last lines of .baton/logs/$name.log:" >&2
+    tail -n 20 "$state_dir/logs/$name.log" | sed 's/^/  /' >&2
+    exit 1
+}
+
+# Starts component $1 in the background, its output labelled on the terminal and kept in its log.
+start() {
+    local name=$1 color=$2 log=$state_dir/logs/$1.log
+    : >"$log"
+    # NO_COLOR: the labels carry the colour; the logs stay plain text.
+    if $detach; then
+        nohup env NO_COLOR=1 "$bin_dir/baton-$name" </dev/null >>"$log" 2>&1 &
+    else
+        NO_COLOR=1 "$bin_dir/baton-$name" </dev/null > >(tee -a "$log" | label "$name" "$color") 2>&1 &
+    fi
+    echo "$!" >"$state_dir/pids/$name.pid"
+}
+
+# Waits until component $1 answers GET /health, or fails if it dies or takes too long.
+wait_healthy() {
+    local name=$1 addr pid deadline
+    addr=$(listen_of "$name")
+    pid=$(pid_of "$name")
+    deadline=$((SECONDS + health_timeout_secs))
+    until curl -fs -o /dev/null --max-time 1 "http://$addr/health"; do
+        running "$pid" || fail "$name" "exited during start-up"
+        ((SECONDS < deadline)) || fail "$name" "did not answer /health within ${health_timeout_secs}s"
+        sleep 0.2
+    done
+    running "$pid" || fail "$name" "exited during start-up (is another program answering on $addr?)"
+}
+
+# --- a previous run, and ports in use ------------------------------------------------------------
+
+shopt -s nullglob
+previous=("$state_dir"/pids/*.pid)
+shopt -u nullglob
+if ((${#previous[@]} > 0)); then
+    echo "a previous \`just up\` left pid files in .baton/pids; stopping it first"
+    scripts/down.sh | sed 's/^/  /'
+fi
+
+for name in "${components[@]}"; do
+    addr=$(listen_of "$name")
+    rc=0
+    curl -s -o /dev/null --max-time 1 "http://$addr/" || rc=$?
+    # 7 is "could not connect": the port is free.
+    if ((rc != 7)); then
+        echo "${red}up.sh: something already listens on $addr (the $name port); stop it, or set $(echo "$name" | tr '[:lower:]' '[:upper:]')_LISTEN${reset}" >&2
+        exit 1
+    fi
+done
+
+# --- build, secrets, folders ---------------------------------------------------------------------
+
+echo "${bold}building the five binaries…${reset}"
+cargo build -q --bins -p baton-sts -p baton-gateway -p baton-users -p baton-accounts -p baton-orders
+
+mkdir -p "$state_dir/data" "$state_dir/logs" "$state_dir/pids"
+mkdir -p "$state_dir/secrets" && chmod 700 "$state_dir/secrets"
+
+# The gateway authenticates to the STS with this secret when it exchanges tokens. It is drawn at
+# random on the first run and kept, so restarts agree; an exported value wins.
+if [[ -z ${BATON_GATEWAY_CLIENT_SECRET:-} ]]; then
+    secret_file=$state_dir/secrets/gateway-client-secret
+    if [[ ! -s $secret_file ]] || (($(wc -c <"$secret_file") < 32)); then
+        (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$secret_file")
+    fi
+    chmod 600 "$secret_file"
+    BATON_GATEWAY_CLIENT_SECRET=$(<"$secret_file")
+    export BATON_GATEWAY_CLIENT_SECRET
+fi
+
+# --- start ---------------------------------------------------------------------------------------
+
+# From here on, leaving this script stops everything it started (Ctrl-C included), except after a
+# successful --detach.
+keep_running=false
+on_exit() {
+    $keep_running && return
+    trap - INT TERM
+    echo
+    echo "${bold}stopping Baton…${reset}"
+    stop_all
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+start sts "${colors[0]}"
+wait_healthy sts
+start users "${colors[1]}"
+start accounts "${colors[2]}"
+start orders "${colors[3]}"
+wait_healthy users
+wait_healthy accounts
+wait_healthy orders
+start gateway "${colors[4]}"
+wait_healthy gateway
+
+# --- tell the user what they have ----------------------------------------------------------------
+
+gateway_url="http://$GATEWAY_LISTEN"
+cat <<EOF
+
+${bold}Baton is up${reset}: trust mode ${TRUST_MODE:-e2e}, plaintext on loopback, data in ${BATON_DATA_DIR#"$root"/}.
+  gateway   $gateway_url
+  logs      .baton/logs/<component>.log
+
+Demo users (development mode only):
+  alice   alice-wonderland-42    customer, TOTP seed JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP, 1000.00 EUR
+  bob     bob-builder-2024       customer, no TOTP, 500.00 EUR
+  carol   carol-keeps-the-keys   admin, TOTP seed KRSXG5CTMVRXEZLUKN2XAZLSKNSWG4TF
+
+Try:
+  curl -s -H "Authorization: Bearer \$(just token alice)" $gateway_url/v1/accounts
+  curl -s -H "Authorization: Bearer \$(just token alice)" $gateway_url/v1/users/me
+  curl -s $gateway_url/.well-known/jwks.json
+
+EOF
+if [[ ${BATON_LAB_MODE:-off} =~ ^(on|true|1)$ ]]; then
+    echo "${red}${bold}LAB MODE is on; controls switched off: ${BATON_LAB_DISABLE:-none}. Never expose this.${reset}"
+    echo
+fi
+
+if $detach; then
+    keep_running=true
+    echo "Running in the background. Stop with: just down"
+    exit 0
+fi
+
+echo "Stop with Ctrl-C."
+# Stay in the foreground until Ctrl-C, or until a component dies on its own.
+while true; do
+    for name in "${components[@]}"; do
+        if ! running "$(pid_of "$name")"; then
+            echo "${red}${bold}$name exited; stopping the rest${reset}" >&2
+            exit 1
+        fi
+    done
+    # `wait` on a background sleep returns as soon as a signal arrives, so Ctrl-C acts at once.
+    sleep 1 &
+    wait $! || true
+done
