@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use baton_platform::{Control, Controls};
+use baton_platform::{CommonConfig, Control, Controls};
 use jsonwebtoken::{Algorithm, Validation};
 use uuid::Uuid;
 
@@ -202,16 +202,17 @@ impl Principal {
     }
 }
 
-/// Builds the verifier a service uses: keys from the STS's JWKS at `jwks_url`, fetched with
-/// `client`, tokens accepted only if addressed to `config.audience`.
-pub fn for_service(
-    client: reqwest::Client,
-    jwks_url: String,
-    config: VerifierConfig,
-    controls: Controls,
-) -> Verifier {
+/// Builds the verifier a service uses: keys from the JWKS of the STS at `sts_base_url`, fetched
+/// with `client`; tokens accepted only from `common.issuer` and only if addressed to this
+/// workload's own id.
+pub fn for_service(client: reqwest::Client, sts_base_url: &str, common: &CommonConfig) -> Verifier {
     /// How often an unknown `kid` may trigger a JWKS refresh.
     const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
+    let jwks_url = format!("{sts_base_url}/.well-known/jwks.json");
     let keys = Arc::new(JwksCache::new(jwks_url, client, MIN_REFRESH_INTERVAL));
-    Verifier::new(keys, config, controls)
+    let config = VerifierConfig {
+        issuer: common.issuer.clone(),
+        audience: common.own_id(),
+    };
+    Verifier::new(keys, config, common.controls.clone())
 }

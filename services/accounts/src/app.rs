@@ -12,7 +12,7 @@ use axum::Router;
 use baton_platform::controls::announce_lab_mode;
 use baton_platform::{CommonConfig, Controls, StartupError, TrustMode, db, problem, shutdown};
 use baton_proto::accounts::v1::accounts_server::AccountsServer;
-use baton_token::{Verifier, VerifierConfig, verifier};
+use baton_token::{Verifier, verifier};
 use baton_workload::Transport;
 use sqlx::AnyPool;
 use tokio::net::TcpListener;
@@ -72,19 +72,8 @@ impl Application {
         let client = transport
             .http_client()
             .map_err(|err| StartupError::other("building the JWKS client", err))?;
-        let jwks_url = format!(
-            "{}/.well-known/jwks.json",
-            transport.base_url(&common.sts_addr)
-        );
-        let verifier = verifier::for_service(
-            client,
-            jwks_url,
-            VerifierConfig {
-                issuer: common.issuer.clone(),
-                audience: common.own_id(),
-            },
-            common.controls.clone(),
-        );
+        let verifier =
+            verifier::for_service(client, &transport.base_url(&common.sts_addr), &common);
         let state = AppState {
             db,
             verifier: Arc::new(verifier),
