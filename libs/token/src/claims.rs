@@ -37,6 +37,8 @@ impl Claims {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {
     Customer,
+    /// Reads customers' orders and masked profile data to answer their questions; changes nothing.
+    Support,
     Admin,
 }
 
@@ -44,6 +46,7 @@ impl Role {
     pub fn parse(name: &str) -> Option<Self> {
         match name {
             "customer" => Some(Role::Customer),
+            "support" => Some(Role::Support),
             "admin" => Some(Role::Admin),
             _ => None,
         }
@@ -52,6 +55,7 @@ impl Role {
     pub fn name(self) -> &'static str {
         match self {
             Role::Customer => "customer",
+            Role::Support => "support",
             Role::Admin => "admin",
         }
     }

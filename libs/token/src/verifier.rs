@@ -196,6 +196,11 @@ impl Principal {
         self.has_role(Role::Admin)
     }
 
+    /// The roles the token grants that Baton knows (unknown names were dropped when verifying).
+    pub fn roles(&self) -> impl Iterator<Item = Role> + '_ {
+        self.roles.iter().copied()
+    }
+
     /// The raw verified token. Use [`crate::onward::token_for_next_hop`] to forward it.
     pub(crate) fn token(&self) -> &str {
         &self.token
