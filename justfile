@@ -6,7 +6,7 @@
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
 # Where `just token` logs in: by default, the gateway `just up` starts.
-gateway_url := env("BATON_GATEWAY_URL", "http://127.0.0.1:8443")
+gateway_url := env("BATON_GATEWAY_URL", "https://127.0.0.1:8443")
 
 # List the recipes.
 default:

@@ -25,9 +25,9 @@ state_dir=$root/.baton
 bin_dir=${CARGO_TARGET_DIR:-$root/target}/debug
 health_timeout_secs=60
 
-# Start order matters: every service fetches its verification keys from the STS, and the gateway
-# routes to the services.
-components=(sts users accounts orders gateway)
+# Start order matters: the CA issues every certificate first; every service fetches its
+# verification keys from the STS, and the gateway routes to the services.
+components=(ca sts users accounts orders gateway)
 
 usage() {
     echo "usage: scripts/up.sh [--detach]"
@@ -56,6 +56,19 @@ export USERS_ADDR=${USERS_ADDR:-$USERS_LISTEN}
 export ACCOUNTS_ADDR=${ACCOUNTS_ADDR:-$ACCOUNTS_LISTEN}
 export ORDERS_ADDR=${ORDERS_ADDR:-$ORDERS_LISTEN}
 export BATON_DATA_DIR=${BATON_DATA_DIR:-$state_dir/data}
+# Workload certificates: baton-ca writes <dir>/<component>/svid.pem (and the key and bundle),
+# renews them at half their lifetime, and every component reloads them when they change.
+export BATON_CERTS_DIR=${BATON_CERTS_DIR:-$state_dir/certs}
+svid_lifetime_secs=${BATON_SVID_LIFETIME_SECS:-3600}
+if [[ ${BATON_TRANSPORT:-mtls} == insecure-plaintext ]]; then
+    scheme=http
+    health_tls=()
+else
+    scheme=https
+    # `operator` is the identity this script (and you, with curl) use to ask for /health.
+    health_tls=(--cacert "$BATON_CERTS_DIR/bundle.pem"
+        --cert "$BATON_CERTS_DIR/operator/svid.pem" --key "$BATON_CERTS_DIR/operator/svid_key.pem")
+fi
 
 # The address a component listens on, from its <NAME>_LISTEN variable.
 listen_of() {
@@ -67,10 +80,10 @@ listen_of() {
 # --- helpers ------------------------------------------------------------------------------------
 
 if [[ -t 1 && -z ${NO_COLOR:-} ]]; then
-    colors=($'\033[35m' $'\033[34m' $'\033[32m' $'\033[33m' $'\033[36m')
+    colors=($'\033[35m' $'\033[34m' $'\033[32m' $'\033[33m' $'\033[36m' $'\033[37m')
     bold=$'\033[1m' red=$'\033[31m' reset=$'\033[0m'
 else
-    colors=("" "" "" "" "")
+    colors=("" "" "" "" "" "")
     bold="" red="" reset=""
 fi
 
@@ -107,15 +120,17 @@ fail() {
     exit 1
 }
 
-# Starts component $1 in the background, its output labelled on the terminal and kept in its log.
+# Starts component $1 in the background (arguments from $3 on), its output labelled on the
+# terminal and kept in its log.
 start() {
     local name=$1 color=$2 log=$state_dir/logs/$1.log
+    shift 2
     : >"$log"
     # NO_COLOR: the labels carry the colour; the logs stay plain text.
     if $detach; then
-        nohup env NO_COLOR=1 "$bin_dir/baton-$name" </dev/null >>"$log" 2>&1 &
+        nohup env NO_COLOR=1 "$bin_dir/baton-$name" "$@" </dev/null >>"$log" 2>&1 &
     else
-        NO_COLOR=1 "$bin_dir/baton-$name" </dev/null > >(tee -a "$log" | label "$name" "$color") 2>&1 &
+        NO_COLOR=1 "$bin_dir/baton-$name" "$@" </dev/null > >(tee -a "$log" | label "$name" "$color") 2>&1 &
     fi
     echo "$!" >"$state_dir/pids/$name.pid"
 }
@@ -126,7 +141,7 @@ wait_healthy() {
     addr=$(listen_of "$name")
     pid=$(pid_of "$name")
     deadline=$((SECONDS + health_timeout_secs))
-    until curl -fs -o /dev/null --max-time 1 "http://$addr/health"; do
+    until curl -fs -o /dev/null --max-time 1 "${health_tls[@]}" "$scheme://$addr/health"; do
         running "$pid" || fail "$name" "exited during start-up"
         ((SECONDS < deadline)) || fail "$name" "did not answer /health within ${health_timeout_secs}s"
         sleep 0.2
@@ -144,7 +159,7 @@ if ((${#previous[@]} > 0)); then
     scripts/down.sh | sed 's/^/  /'
 fi
 
-for name in "${components[@]}"; do
+for name in "${components[@]:1}"; do
     addr=$(listen_of "$name")
     rc=0
     curl -s -o /dev/null --max-time 1 "http://$addr/" || rc=$?
@@ -157,8 +172,8 @@ done
 
 # --- build, secrets, folders ---------------------------------------------------------------------
 
-echo "${bold}building the five binaries…${reset}"
-cargo build -q --bins -p baton-sts -p baton-gateway -p baton-users -p baton-accounts -p baton-orders
+echo "${bold}building the CA and the five components…${reset}"
+cargo build -q --bins -p baton-devca -p baton-sts -p baton-gateway -p baton-users -p baton-accounts -p baton-orders
 
 mkdir -p "$state_dir/data" "$state_dir/logs" "$state_dir/pids"
 mkdir -p "$state_dir/secrets" && chmod 700 "$state_dir/secrets"
@@ -191,6 +206,14 @@ trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+start ca "${colors[5]}" --dir "$BATON_CERTS_DIR" --trust-domain "${BATON_TRUST_DOMAIN:-baton.local}" \
+    --lifetime "$svid_lifetime_secs" sts users accounts orders gateway operator
+deadline=$((SECONDS + health_timeout_secs))
+until [[ -s $BATON_CERTS_DIR/operator/svid.pem && -s $BATON_CERTS_DIR/bundle.pem ]]; do
+    running "$(pid_of ca)" || fail ca "exited before issuing the certificates"
+    ((SECONDS < deadline)) || fail ca "issued no certificates within ${health_timeout_secs}s"
+    sleep 0.2
+done
 start sts "${colors[0]}"
 wait_healthy sts
 start users "${colors[1]}"
@@ -204,11 +227,14 @@ wait_healthy gateway
 
 # --- tell the user what they have ----------------------------------------------------------------
 
-gateway_url="http://$GATEWAY_LISTEN"
+gateway_url="$scheme://$GATEWAY_LISTEN"
+cacert=""
+[[ $scheme == https ]] && cacert="--cacert ${BATON_CERTS_DIR#"$root"/}/bundle.pem "
 cat <<EOF
 
-${bold}Baton is up${reset}: trust mode ${TRUST_MODE:-e2e}, plaintext on loopback, data in ${BATON_DATA_DIR#"$root"/}.
-  gateway   $gateway_url
+${bold}Baton is up${reset}: trust mode ${TRUST_MODE:-e2e}, transport ${BATON_TRANSPORT:-mtls}, data in ${BATON_DATA_DIR#"$root"/}.
+  gateway   $gateway_url  (TLS from the development CA: ${BATON_CERTS_DIR#"$root"/}/bundle.pem)
+  certs     ${BATON_CERTS_DIR#"$root"/}/<component>/, renewed every $((svid_lifetime_secs / 2))s
   logs      .baton/logs/<component>.log
 
 Demo users (development mode only):
@@ -217,9 +243,9 @@ Demo users (development mode only):
   carol   carol-keeps-the-keys   admin, TOTP seed KRSXG5CTMVRXEZLUKN2XAZLSKNSWG4TF
 
 Try:
-  curl -s -H "Authorization: Bearer \$(just token alice)" $gateway_url/v1/accounts
-  curl -s -H "Authorization: Bearer \$(just token alice)" $gateway_url/v1/users/me
-  curl -s $gateway_url/.well-known/jwks.json
+  curl -s ${cacert}-H "Authorization: Bearer \$(just token alice)" $gateway_url/v1/accounts
+  curl -s ${cacert}-H "Authorization: Bearer \$(just token alice)" $gateway_url/v1/users/me
+  curl -s ${cacert}$gateway_url/.well-known/jwks.json
 
 EOF
 if [[ ${BATON_LAB_MODE:-off} =~ ^(on|true|1)$ ]]; then

@@ -1,5 +1,6 @@
 //! The gateway as an `Application`, and the router built from the route table.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -23,8 +24,15 @@ use crate::routes::{Access, Route, table};
 #[derive(Debug)]
 struct Gateway {
     config: Config,
-    http: reqwest::Client,
+    upstreams: BTreeMap<Workload, Upstream>,
     exchanger: TokenExchanger,
+}
+
+/// Where to send a route's requests, and a client that accepts only that workload's certificate.
+#[derive(Debug)]
+struct Upstream {
+    base_url: String,
+    client: reqwest::Client,
 }
 
 /// A built, not yet running gateway.
@@ -38,28 +46,36 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let listener = baton_workload::bind(config.common.listen).await?;
-        let http = config
-            .transport
-            .http_client()
-            .map_err(|err| StartupError::other("HTTP client", err))?;
-        let token_url = format!(
-            "{}/oauth2/token",
-            config.transport.base_url(&config.common.sts_addr)
-        );
+        let mut upstreams = BTreeMap::new();
+        for (workload, authority) in &config.upstreams {
+            let client = config
+                .transport
+                .http_client(*workload)
+                .map_err(|err| StartupError::other("HTTP client", err))?;
+            let base_url = config.transport.base_url(authority);
+            upstreams.insert(*workload, Upstream { base_url, client });
+        }
+        let sts = upstreams
+            .get(&Workload::Sts)
+            .ok_or_else(|| StartupError::other("upstreams", MissingUpstream(Workload::Sts)))?;
+        let token_url = format!("{}/oauth2/token", sts.base_url);
         // E2E mode: one token for the whole chain, so it names every service.
         let audience = Workload::SERVICES
             .iter()
             .map(|workload| config.common.trust_domain.id_of(*workload))
             .collect();
         let exchanger = TokenExchanger::new(
-            http.clone(),
+            sts.client.clone(),
             token_url,
             config.client_secret.clone(),
             audience,
         );
+        if let Some(route) = table().iter().find(|route| !upstreams.contains_key(&route.upstream)) {
+            return Err(StartupError::other("route table", MissingUpstream(route.upstream)));
+        }
         let gateway = Arc::new(Gateway {
             config,
-            http,
+            upstreams,
             exchanger,
         });
         let router = router(gateway.clone())?;
@@ -87,8 +103,10 @@ impl Application {
     ) -> std::io::Result<()> {
         let config = &self.gateway.config;
         config.common.announce(self.port());
-        let transport = config.transport;
-        transport.serve(self.listener, self.router, shutdown).await
+        let transport = config.transport.clone();
+        transport
+            .serve_public(self.listener, self.router, shutdown)
+            .await
     }
 }
 
@@ -137,15 +155,19 @@ async fn handle(gateway: &Gateway, route: &Route, request: Request) -> Result<Re
             Some(token)
         }
     };
+    // INVARIANT: `build` refused to start unless every route's upstream is configured.
     let upstream = gateway
-        .config
         .upstreams
         .get(&route.upstream)
         .ok_or_else(Problem::internal)?;
-    let base_url = gateway.config.transport.base_url(upstream);
     let jwt = internal_token.as_ref().map(|token| token.jwt.as_str());
-    proxy::forward(&gateway.http, &base_url, request, jwt, &request_id).await
+    proxy::forward(&upstream.client, &upstream.base_url, request, jwt, &request_id).await
 }
+
+/// A route names an upstream the configuration does not.
+#[derive(Debug, thiserror::Error)]
+#[error("no address configured for `{0}`")]
+struct MissingUpstream(Workload);
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     bearer_token(headers).ok()

@@ -37,10 +37,10 @@ impl Config {
                 key: "BATON_GATEWAY_CLIENT_SECRET".to_owned(),
             })?;
         Ok(Self {
-            common,
-            transport: Transport::from_source(source)?,
+            transport: Transport::from_source(source, &common)?,
             upstreams,
             client_secret,
+            common,
         })
     }
 }

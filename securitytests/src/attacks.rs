@@ -103,6 +103,12 @@ pub fn catalogue() -> Vec<Attack> {
             run: expired_access_token,
         },
         Attack {
+            name: "valid token presented to a service by a workload not allowed to call it",
+            risk: Api2Authentication,
+            controls: &[MtlsPeerId],
+            run: gateway_bypass,
+        },
+        Attack {
             name: "read-only token places an order",
             risk: Api5FunctionLevelAuthorization,
             controls: &[GatewayScope, ServiceScope],
@@ -118,7 +124,17 @@ async fn call(
     token: &str,
     body: Option<Value>,
 ) -> anyhow::Result<(StatusCode, Value)> {
-    let mut request = platform.http.request(method, url).bearer_auth(token);
+    send(&platform.http, method, url, token, body).await
+}
+
+async fn send(
+    client: &reqwest::Client,
+    method: Method,
+    url: String,
+    token: &str,
+    body: Option<Value>,
+) -> anyhow::Result<(StatusCode, Value)> {
+    let mut request = client.request(method, url).bearer_auth(token);
     if let Some(body) = body {
         request = request.json(&body);
     }
@@ -242,19 +258,29 @@ fn self_signed_as_alice(platform: &TestPlatform) -> anyhow::Result<String> {
 }
 
 /// Does `/v1/users/me` at `base_url` with `token` answer as alice?
-async fn answers_as_alice(
-    platform: &TestPlatform,
-    base_url: &str,
-    token: &str,
-) -> anyhow::Result<Outcome> {
-    let (status, body) = call(
-        platform,
-        Method::GET,
-        format!("{base_url}/v1/users/me"),
-        token,
-        None,
-    )
-    .await?;
+/// Where an attack sends its token: through the front door, or straight to the users service
+/// from inside, as a workload (the attacker got that far).
+#[derive(Debug, Clone, Copy)]
+enum Door {
+    Gateway,
+    UsersServiceAs(Workload),
+}
+
+/// The inside door an attacker with a stolen or forged token would use: the gateway's identity,
+/// which the users service does accept.
+const INSIDE: Door = Door::UsersServiceAs(Workload::Gateway);
+
+/// Does `/v1/users/me` behind `door` with `token` answer as alice?
+async fn answers_as_alice(platform: &TestPlatform, door: Door, token: &str) -> anyhow::Result<Outcome> {
+    let (client, base_url) = match door {
+        Door::Gateway => (platform.http.clone(), platform.gateway_url.clone()),
+        Door::UsersServiceAs(caller) => (
+            platform.client_as(caller, Workload::Users)?,
+            platform.users_url.clone(),
+        ),
+    };
+    let url = format!("{base_url}/v1/users/me");
+    let (status, body) = send(&client, Method::GET, url, token, None).await?;
     Ok(outcome(
         status.is_success() && body["username"] == "alice",
         status,
@@ -264,23 +290,20 @@ async fn answers_as_alice(
 
 fn forged_jwt_through_gateway(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
-        answers_as_alice(
-            platform,
-            &platform.gateway_url,
-            &self_signed_as_alice(platform)?,
-        )
-        .await
+        answers_as_alice(platform, Door::Gateway, &self_signed_as_alice(platform)?).await
     })
 }
 
 fn forged_jwt_direct(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move { answers_as_alice(platform, INSIDE, &self_signed_as_alice(platform)?).await })
+}
+
+/// A genuine token for alice, presented straight to the users service by the accounts
+/// workload, which may not call users' REST API at all: the gateway-bypass attack.
+fn gateway_bypass(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
-        answers_as_alice(
-            platform,
-            &platform.users_url,
-            &self_signed_as_alice(platform)?,
-        )
-        .await
+        let token = platform.mint(&platform.claims_for(ALICE))?;
+        answers_as_alice(platform, Door::UsersServiceAs(Workload::Accounts), &token).await
     })
 }
 
@@ -288,7 +311,7 @@ fn wrong_audience(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
         let mut claims = platform.claims_for(ALICE);
         claims.aud = vec![platform.trust_domain.id_of(Workload::Gateway)];
-        answers_as_alice(platform, &platform.users_url, &platform.mint(&claims)?).await
+        answers_as_alice(platform, INSIDE, &platform.mint(&claims)?).await
     })
 }
 
@@ -297,7 +320,7 @@ fn expired_internal_token(platform: &TestPlatform) -> AttackFuture<'_> {
         let mut claims = platform.claims_for(ALICE);
         (claims.iat, claims.nbf, claims.exp) =
             (now_unix() - 3600, now_unix() - 3600, now_unix() - 1800);
-        answers_as_alice(platform, &platform.users_url, &platform.mint(&claims)?).await
+        answers_as_alice(platform, INSIDE, &platform.mint(&claims)?).await
     })
 }
 
@@ -305,14 +328,14 @@ fn other_issuer(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
         let mut claims = platform.claims_for(ALICE);
         claims.iss = "https://sts.attacker.example".to_owned();
-        answers_as_alice(platform, &platform.users_url, &platform.mint(&claims)?).await
+        answers_as_alice(platform, INSIDE, &platform.mint(&claims)?).await
     })
 }
 
 fn expired_access_token(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
         let token = platform.expired_opaque_token(ALICE, 3600).await?;
-        answers_as_alice(platform, &platform.gateway_url, &token).await
+        answers_as_alice(platform, Door::Gateway, &token).await
     })
 }
 

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use baton_platform::time::now_unix;
-use baton_platform::{StartupError, db, shutdown};
+use baton_platform::{CommonConfig, StartupError, Workload, db, shutdown};
+use baton_workload::PeerPolicy;
 use sqlx::AnyPool;
 use tokio::net::TcpListener;
 
@@ -76,11 +77,22 @@ impl Application {
         let config = self.state.config.clone();
         config.common.announce(self.port());
         tokio::spawn(sweep_expired_tokens(self.state.pool.clone()));
+        let policy = peer_policy(&config.common);
         config
             .transport
-            .serve(self.listener, router(self.state), shutdown)
+            .serve(self.listener, router(self.state), policy, shutdown)
             .await
     }
+}
+
+/// Who may call what: logins and token exchanges come only from the gateway; any workload of
+/// the platform may read the published keys.
+fn peer_policy(common: &CommonConfig) -> PeerPolicy {
+    PeerPolicy::deny_all(common.trust_domain.clone(), common.controls.clone())
+        .allow("/v1/login", &[Workload::Gateway])
+        .allow("/oauth2/token", &[Workload::Gateway])
+        .allow_any_workload("/.well-known/jwks.json")
+        .allow_any_workload("/health")
 }
 
 async fn sweep_expired_tokens(pool: AnyPool) {

@@ -35,9 +35,10 @@ impl Config {
             }
             Ok(Duration::from_secs(secs))
         };
+        let common = CommonConfig::from_source(source, Workload::Sts, "127.0.0.1:8090")?;
         Ok(Self {
-            common: CommonConfig::from_source(source, Workload::Sts, "127.0.0.1:8090")?,
-            transport: Transport::from_source(source)?,
+            transport: Transport::from_source(source, &common)?,
+            common,
             access_token_ttl: ttl("STS_ACCESS_TOKEN_TTL_SECS", 600)?,
             internal_token_ttl: ttl("STS_INTERNAL_TOKEN_TTL_SECS", 300)?,
             gateway_secret: ClientSecret::from_source(source)?,

@@ -42,6 +42,9 @@ pub enum Control {
     TokenExpiry,
     /// A service refuses an internal token from another issuer.
     TokenIssuer,
+    /// A component accepts a connection's requests only from the workloads its allow-list names
+    /// for that route (by the SPIFFE ID of the client certificate).
+    MtlsPeerId,
     /// A service refuses a request whose token lacks the scope the operation needs (the second
     /// check of what the gateway's route table already checked).
     ServiceScope,
@@ -51,7 +54,7 @@ pub enum Control {
 
 impl Control {
     /// Every control, in a stable order.
-    pub const ALL: [Control; 9] = [
+    pub const ALL: [Control; 10] = [
         Control::GatewayPhantomToken,
         Control::GatewayScope,
         Control::StsTokenExpiry,
@@ -59,6 +62,7 @@ impl Control {
         Control::TokenAudience,
         Control::TokenExpiry,
         Control::TokenIssuer,
+        Control::MtlsPeerId,
         Control::ServiceScope,
         Control::ServiceBola,
     ];
@@ -73,6 +77,7 @@ impl Control {
             Control::TokenAudience => "token.audience",
             Control::TokenExpiry => "token.expiry",
             Control::TokenIssuer => "token.issuer",
+            Control::MtlsPeerId => "mtls.peer_id",
             Control::ServiceScope => "service.scope",
             Control::ServiceBola => "service.bola",
         }

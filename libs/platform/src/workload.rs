@@ -64,6 +64,11 @@ impl TrustDomain {
         }
     }
 
+    /// The trust domain's name, for example `baton.local`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
     /// The SPIFFE ID of `workload` in this trust domain.
     pub fn id_of(&self, workload: Workload) -> String {
         format!("spiffe://{}/{}", self.0, workload.name())

@@ -3,14 +3,17 @@
 //! [`TestPlatform::spawn`] starts the STS, the three services and the gateway exactly as their
 //! binaries do (the same `Application::build` / `run_until`), each with its own fresh database:
 //! SQLite files in a temporary folder, or, when `DATABASE_URL` is set, fresh PostgreSQL databases
-//! created next to the one it names. Listeners are bound before anything runs, so a test can send
+//! created next to the one it names. Every hop is mutual TLS: a fresh development CA issues each
+//! component its SVID, exactly as `baton-ca` does for `just up`. Listeners are bound before anything runs, so a test can send
 //! its first request at once: no sleeps, no fixed ports.
 //!
 //! Attack tests need tokens the STS would never issue (expired, for another audience, signed by
 //! someone else); [`TestPlatform::mint`] signs claims with the real STS key for that.
 
+mod certs;
 mod database;
 mod platform;
 
+pub use certs::{TestCa, client_presenting};
 pub use database::Backend;
 pub use platform::{PlatformBuilder, TestPlatform};

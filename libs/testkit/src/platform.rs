@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use baton_platform::config::Map;
@@ -17,15 +18,35 @@ use serde_json::{Value, json};
 use sqlx::AnyPool;
 use tokio::sync::watch;
 
+use crate::certs::TestCa;
 use crate::database::Backend;
 
-/// What to start: which controls lab mode switches off, if any.
-#[derive(Debug, Default)]
+/// What to start: which controls lab mode switches off, and how workload certificates behave.
+#[derive(Debug)]
 pub struct PlatformBuilder {
     lab_disabled: Vec<Control>,
+    svid_lifetime: Duration,
+    rotate_every: Option<Duration>,
+}
+
+impl Default for PlatformBuilder {
+    fn default() -> Self {
+        Self {
+            lab_disabled: Vec::new(),
+            svid_lifetime: Duration::from_secs(3600),
+            rotate_every: None,
+        }
+    }
 }
 
 impl PlatformBuilder {
+    /// Issues every component's SVID anew every `period`, each living `lifetime`.
+    pub fn rotate_certificates(mut self, period: Duration, lifetime: Duration) -> Self {
+        self.rotate_every = Some(period);
+        self.svid_lifetime = lifetime;
+        self
+    }
+
     /// Switches `controls` off in lab mode (every component gets the same switches).
     pub fn lab_disable(mut self, controls: impl IntoIterator<Item = Control>) -> Self {
         self.lab_disabled.extend(controls);
@@ -45,9 +66,13 @@ pub struct TestPlatform {
     pub users_url: String,
     pub accounts_url: String,
     pub orders_url: String,
-    /// A client for tests; it never follows redirects.
+    /// A client for the gateway's public side, trusting the platform's CA; it never follows
+    /// redirects.
     pub http: reqwest::Client,
     pub trust_domain: TrustDomain,
+    /// The platform's CA, for clients that present a workload's certificate.
+    pub ca: TestCa,
+    rotation: Option<tokio::task::JoinHandle<()>>,
     signer: Arc<Signer>,
     sts_pool: AnyPool,
     stop: watch::Sender<bool>,
@@ -57,12 +82,16 @@ pub struct TestPlatform {
 impl Drop for TestPlatform {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
+        if let Some(rotation) = &self.rotation {
+            rotation.abort();
+        }
     }
 }
 
 /// The configuration every component of one platform shares.
-fn base_config(lab_disabled: &[Control]) -> Map {
+fn base_config(lab_disabled: &[Control], ca: &TestCa) -> Map {
     let mut config = Map::new()
+        .with("BATON_CERTS_DIR", ca.certs_dir().display().to_string())
         .with("BATON_ENV", "development")
         .with(
             "BATON_GATEWAY_CLIENT_SECRET",
@@ -112,7 +141,10 @@ impl TestPlatform {
 
     async fn start(builder: PlatformBuilder) -> anyhow::Result<Self> {
         let backend = Backend::from_env().await?;
-        let mut config = base_config(&builder.lab_disabled);
+        let trust_domain = TrustDomain::default();
+        let ca = TestCa::new(&trust_domain, builder.svid_lifetime)?;
+        let rotation = builder.rotate_every.map(|period| ca.rotate_every(period));
+        let mut config = base_config(&builder.lab_disabled, &ca);
         for component in ["sts", "users", "accounts", "orders"] {
             let key = format!("{}_DATABASE_URL", component.to_ascii_uppercase());
             config.set(&key, backend.url_for(component).await?);
@@ -155,22 +187,27 @@ impl TestPlatform {
         let gateway_port = gateway.port();
         run_in_background(&stop, |shutdown| gateway.run_until(shutdown));
 
-        let url = |port: u16| format!("http://127.0.0.1:{port}");
+        let url = |port: u16| format!("https://127.0.0.1:{port}");
         Ok(Self {
             gateway_url: url(gateway_port),
             sts_url: url(sts_port),
             users_url: url(users_port),
             accounts_url: url(accounts_port),
             orders_url: url(orders_port),
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()?,
-            trust_domain: TrustDomain::default(),
+            http: ca.public_client()?,
+            trust_domain,
+            ca,
+            rotation,
             signer,
             sts_pool,
             stop,
             _backend: backend,
         })
+    }
+
+    /// A client that is the workload `caller`, for calling `target` directly.
+    pub fn client_as(&self, caller: Workload, target: Workload) -> anyhow::Result<reqwest::Client> {
+        self.ca.client_as(caller, target)
     }
 
     /// The base URL of a service, for calling it directly (bypassing the gateway).

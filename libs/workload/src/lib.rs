@@ -1,27 +1,49 @@
 //! The workload transport: how one Baton component reaches another, and how it listens.
 //!
-//! This is the seam that mutual TLS plugs into. No service builds an HTTP client, a gRPC
-//! channel or a listener of its own: they ask the [`Transport`] for one. Today there is one
-//! transport, plaintext on the loopback; when workload identity lands, an `Mtls` variant is added
-//! here and every internal hop switches in one place, with the plaintext path left only behind a
-//! clearly named lab switch.
+//! No service builds an HTTP client, a gRPC channel or a listener of its own: they ask the
+//! [`Transport`]. Inside the platform that means mutual TLS with SPIFFE identities:
+//!
+//! - [`spiffe`]: SPIFFE IDs, read from certificates by the X.509-SVID rules;
+//! - [`svid`]: this workload's certificate, key and trust bundle, from files, hot-reloaded;
+//! - [`tls`]: rustls configurations (TLS 1.3, client certificates required inside, the server's
+//!   SPIFFE ID checked by clients);
+//! - [`server`]: the TLS accept loop that tells each request who is calling;
+//! - [`peer`]: the per-route allow-list of calling workloads;
+//! - [`connector`]: mutual TLS for tonic's gRPC channels.
+//!
+//! The one plaintext path left is `BATON_TRANSPORT=insecure-plaintext`, refused outside lab mode.
+
+pub mod connector;
+pub mod peer;
+pub mod server;
+pub mod spiffe;
+pub mod svid;
+pub mod tls;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
-use baton_platform::ConfigError;
-use baton_platform::config::{Source, SourceExt};
+use baton_platform::config::{ConfigError, Source, SourceExt};
+use baton_platform::{CommonConfig, Control, Workload};
 use tokio::net::TcpListener;
+
+pub use peer::{Peer, PeerPolicy};
+pub use spiffe::SpiffeId;
+pub use svid::{SvidPaths, SvidSource};
 
 /// How long an internal call may take to connect, and to finish.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How workloads connect to each other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Transport {
-    /// HTTP/1.1 and HTTP/2 over plain TCP. Only for components on one machine's loopback.
-    Plaintext,
+    /// Mutual TLS with this workload's SVID. The default, and the only choice in production.
+    Mtls(Arc<SvidSource>),
+    /// LAB MODE ONLY: plain TCP, no identities. Exists to measure what mTLS costs and to show
+    /// what an attacker on the wire would see.
+    InsecurePlaintext,
 }
 
 /// Why a client or channel could not be built.
@@ -31,75 +53,116 @@ pub enum TransportError {
     HttpClient(#[source] reqwest::Error),
     #[error("`{0}` is not a valid upstream address")]
     Address(String),
+    #[error("TLS configuration: {0}")]
+    Tls(#[from] rustls::Error),
 }
 
 impl Transport {
     pub const KEY: &'static str = "BATON_TRANSPORT";
 
-    /// Reads `BATON_TRANSPORT` (`plaintext`, the only one so far and the default).
-    pub fn from_source(source: &dyn Source) -> Result<Self, ConfigError> {
-        let raw: String = source.parse_or(Self::KEY, "plaintext".to_owned())?;
+    /// Reads `BATON_TRANSPORT` (`mtls`, the default, or `insecure-plaintext` in lab mode with
+    /// `mtls.peer_id` off) and, for mTLS, loads this workload's SVID (see [`SvidPaths`]).
+    pub fn from_source(source: &dyn Source, common: &CommonConfig) -> Result<Self, ConfigError> {
+        let raw: String = source.parse_or(Self::KEY, "mtls".to_owned())?;
         match raw.as_str() {
-            "plaintext" => Ok(Transport::Plaintext),
-            other => Err(ConfigError::invalid(
-                Self::KEY,
-                other,
-                "expected `plaintext`",
-            )),
+            "mtls" => {
+                let paths = SvidPaths::from_source(source, common.workload);
+                let svid = SvidSource::load(paths, common.trust_domain.clone())
+                    .map_err(|err| ConfigError::invalid(Self::KEY, "mtls", err.to_string()))?;
+                Ok(Transport::Mtls(svid))
+            }
+            "insecure-plaintext" => {
+                let lab_without_peer_ids =
+                    common.controls.is_lab_mode() && !common.controls.is_on(Control::MtlsPeerId);
+                if lab_without_peer_ids {
+                    Ok(Transport::InsecurePlaintext)
+                } else {
+                    Err(ConfigError::invalid(
+                        Self::KEY,
+                        &raw,
+                        "plaintext needs BATON_LAB_MODE=on and mtls.peer_id switched off",
+                    ))
+                }
+            }
+            other => Err(ConfigError::invalid(Self::KEY, other, "expected `mtls` or `insecure-plaintext`")),
         }
     }
 
     /// The base URL of a workload listening at `authority` (`host:port`).
     pub fn base_url(&self, authority: &str) -> String {
         match self {
-            Transport::Plaintext => format!("http://{authority}"),
+            Transport::Mtls(_) => format!("https://{authority}"),
+            Transport::InsecurePlaintext => format!("http://{authority}"),
         }
     }
 
-    /// An HTTP client for calls to other workloads, with bounded connect and request times.
-    ///
-    /// Build one per component at start-up and clone it: it holds the connection pool.
-    pub fn http_client(&self) -> Result<reqwest::Client, TransportError> {
-        match self {
-            Transport::Plaintext => reqwest::Client::builder()
-                .connect_timeout(CONNECT_TIMEOUT)
-                .timeout(REQUEST_TIMEOUT)
-                // Internal calls never follow redirects: a redirect inside the platform is a bug
-                // or an attack, and following it would carry the user's token elsewhere.
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .map_err(TransportError::HttpClient),
-        }
+    /// An HTTP client for calls to `peer`, with bounded connect and request times. It accepts
+    /// only `peer`'s certificate. Build one per peer at start-up and clone it.
+    pub fn http_client(&self, peer: Workload) -> Result<reqwest::Client, TransportError> {
+        let builder = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            // Internal calls never follow redirects: a redirect inside the platform is a bug or
+            // an attack, and following it would carry the user's token elsewhere.
+            .redirect(reqwest::redirect::Policy::none());
+        let builder = match self {
+            Transport::Mtls(svid) => builder.use_preconfigured_tls(tls::client_for(svid, peer)?).https_only(true),
+            Transport::InsecurePlaintext => builder,
+        };
+        builder.build().map_err(TransportError::HttpClient)
     }
 
-    /// A gRPC channel to the workload at `authority`. It connects lazily, so components can start
-    /// in any order; the first call waits for the connection.
-    pub fn grpc_channel(
-        &self,
-        authority: &str,
-    ) -> Result<tonic::transport::Channel, TransportError> {
-        let url = self.base_url(authority);
-        let endpoint = tonic::transport::Endpoint::from_shared(url)
+    /// A gRPC channel to `peer` at `authority`. It connects lazily, so components can start in
+    /// any order; the first call waits for the connection.
+    pub fn grpc_channel(&self, authority: &str, peer: Workload) -> Result<tonic::transport::Channel, TransportError> {
+        // tonic dials the URI itself only for plaintext; for mTLS our connector does, and the
+        // scheme here just has to be one tonic accepts.
+        let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{authority}"))
             .map_err(|_| TransportError::Address(authority.to_owned()))?
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT);
-        Ok(endpoint.connect_lazy())
+        Ok(match self {
+            Transport::Mtls(svid) => {
+                endpoint.connect_with_connector_lazy(connector::MtlsConnector::new(tls::client_for(svid, peer)?))
+            }
+            Transport::InsecurePlaintext => endpoint.connect_lazy(),
+        })
     }
 
-    /// Serves `router` (REST and gRPC alike) on `listener` until `shutdown` resolves, then lets
-    /// requests in flight finish.
+    /// Serves an internal listener: only callers `policy` allows, route by route. Starts watching
+    /// the SVID files, so certificates rotate while it runs.
     pub async fn serve(
+        &self,
+        listener: TcpListener,
+        router: axum::Router,
+        policy: PeerPolicy,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let router = router.layer(axum::middleware::from_fn_with_state(Arc::new(policy), peer::enforce));
+        match self {
+            Transport::Mtls(svid) => {
+                svid.watch(svid::POLL_INTERVAL);
+                let config = tls::internal_server(svid).map_err(std::io::Error::other)?;
+                server::serve_tls(listener, router, Arc::new(config), svid.trust_domain().clone(), shutdown).await
+            }
+            Transport::InsecurePlaintext => axum::serve(listener, router).with_graceful_shutdown(shutdown).await,
+        }
+    }
+
+    /// Serves the gateway's public listener: TLS with our certificate, no client certificate.
+    pub async fn serve_public(
         &self,
         listener: TcpListener,
         router: axum::Router,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         match self {
-            Transport::Plaintext => {
-                axum::serve(listener, router)
-                    .with_graceful_shutdown(shutdown)
-                    .await
+            Transport::Mtls(svid) => {
+                svid.watch(svid::POLL_INTERVAL);
+                let config = tls::public_server(svid).map_err(std::io::Error::other)?;
+                server::serve_tls(listener, router, Arc::new(config), svid.trust_domain().clone(), shutdown).await
             }
+            Transport::InsecurePlaintext => axum::serve(listener, router).with_graceful_shutdown(shutdown).await,
         }
     }
 }
@@ -107,20 +170,4 @@ impl Transport {
 /// Binds a listener; port 0 picks a free one (tests and the test kit rely on that).
 pub async fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::bind(addr).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use baton_platform::config::Map;
-
-    #[test]
-    fn plaintext_is_the_default_and_anything_else_is_refused() {
-        assert_eq!(
-            Transport::from_source(&Map::new()).ok(),
-            Some(Transport::Plaintext)
-        );
-        let source = Map::new().with(Transport::KEY, "carrier-pigeon");
-        assert!(Transport::from_source(&source).is_err());
-    }
 }

@@ -48,4 +48,5 @@ attack_tests! {
     token_from_another_issuer => "token from another issuer",
     expired_access_token_at_the_gateway => "expired access token replayed at the gateway",
     read_only_token_placing_an_order => "read-only token places an order",
+    gateway_bypass_by_another_workload => "valid token presented to a service by a workload not allowed to call it",
 }

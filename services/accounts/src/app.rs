@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use baton_platform::controls::announce_lab_mode;
-use baton_platform::{CommonConfig, Controls, StartupError, TrustMode, db, problem, shutdown};
+use baton_platform::{CommonConfig, Controls, StartupError, TrustMode, db, problem, shutdown, Workload};
 use baton_proto::accounts::v1::accounts_server::AccountsServer;
 use baton_token::{Verifier, verifier};
-use baton_workload::Transport;
+use baton_workload::{PeerPolicy, Transport};
 use sqlx::AnyPool;
 use tokio::net::TcpListener;
 
@@ -48,6 +48,14 @@ pub fn router(state: AppState) -> Router {
         ))
 }
 
+/// Who may call what: REST only from the gateway, `Debit` only from orders.
+fn peer_policy(common: &CommonConfig) -> PeerPolicy {
+    PeerPolicy::deny_all(common.trust_domain.clone(), common.controls.clone())
+        .allow("/v1/", &[Workload::Gateway])
+        .allow("/baton.accounts.v1.Accounts/Debit", &[Workload::Orders])
+        .allow_any_workload("/health")
+}
+
 /// A built service, ready to run.
 #[derive(Debug)]
 pub struct Application {
@@ -70,7 +78,7 @@ impl Application {
                 .map_err(|err| StartupError::other("seeding the demo accounts", err))?;
         }
         let client = transport
-            .http_client()
+            .http_client(Workload::Sts)
             .map_err(|err| StartupError::other("building the JWKS client", err))?;
         let verifier =
             verifier::for_service(client, &transport.base_url(&common.sts_addr), &common);
@@ -105,8 +113,9 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         self.common.announce(self.port);
+        let policy = peer_policy(&self.common);
         self.transport
-            .serve(self.listener, self.router, shutdown)
+            .serve(self.listener, self.router, policy, shutdown)
             .await
     }
 }

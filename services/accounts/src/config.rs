@@ -16,9 +16,10 @@ pub struct Config {
 
 impl Config {
     pub fn from_source(source: &dyn Source) -> Result<Self, ConfigError> {
+        let common = CommonConfig::from_source(source, Workload::Accounts, DEFAULT_LISTEN)?;
         Ok(Self {
-            common: CommonConfig::from_source(source, Workload::Accounts, DEFAULT_LISTEN)?,
-            transport: Transport::from_source(source)?,
+            transport: Transport::from_source(source, &common)?,
+            common,
         })
     }
 }

@@ -10,11 +10,11 @@ use std::sync::Arc;
 
 use axum::Router;
 use baton_platform::controls::announce_lab_mode;
-use baton_platform::{CommonConfig, Controls, StartupError, TrustMode, db, problem, shutdown};
+use baton_platform::{CommonConfig, Controls, StartupError, TrustMode, db, problem, shutdown, Workload};
 use baton_proto::accounts::v1::accounts_client::AccountsClient;
 use baton_proto::users::v1::users_client::UsersClient;
 use baton_token::{Verifier, verifier};
-use baton_workload::Transport;
+use baton_workload::{PeerPolicy, Transport};
 use sqlx::AnyPool;
 use tokio::net::TcpListener;
 
@@ -44,6 +44,13 @@ pub fn router(state: AppState) -> Router {
         ))
 }
 
+/// Who may call what: REST only from the gateway.
+fn peer_policy(common: &CommonConfig) -> PeerPolicy {
+    PeerPolicy::deny_all(common.trust_domain.clone(), common.controls.clone())
+        .allow("/v1/", &[Workload::Gateway])
+        .allow_any_workload("/health")
+}
+
 /// A built service, ready to run.
 #[derive(Debug)]
 pub struct Application {
@@ -68,18 +75,18 @@ impl Application {
         seed::catalog(&db)
             .await
             .map_err(|err| StartupError::other("seeding the catalogue", err))?;
-        let channel = |addr: &str| {
+        let channel = |addr: &str, peer: Workload| {
             transport
-                .grpc_channel(addr)
+                .grpc_channel(addr, peer)
                 .map_err(|err| StartupError::other("building a gRPC channel", err))
         };
         let upstreams = Upstreams {
-            users: UsersClient::new(channel(&users_addr)?),
-            accounts: AccountsClient::new(channel(&accounts_addr)?),
+            users: UsersClient::new(channel(&users_addr, Workload::Users)?),
+            accounts: AccountsClient::new(channel(&accounts_addr, Workload::Accounts)?),
             trust_mode: common.trust_mode,
         };
         let client = transport
-            .http_client()
+            .http_client(Workload::Sts)
             .map_err(|err| StartupError::other("building the JWKS client", err))?;
         let verifier =
             verifier::for_service(client, &transport.base_url(&common.sts_addr), &common);
@@ -115,8 +122,9 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         self.common.announce(self.port);
+        let policy = peer_policy(&self.common);
         self.transport
-            .serve(self.listener, self.router, shutdown)
+            .serve(self.listener, self.router, policy, shutdown)
             .await
     }
 }

@@ -20,9 +20,10 @@ pub struct Config {
 
 impl Config {
     pub fn from_source(source: &dyn Source) -> Result<Self, ConfigError> {
+        let common = CommonConfig::from_source(source, Workload::Orders, DEFAULT_LISTEN)?;
         Ok(Self {
-            common: CommonConfig::from_source(source, Workload::Orders, DEFAULT_LISTEN)?,
-            transport: Transport::from_source(source)?,
+            transport: Transport::from_source(source, &common)?,
+            common,
             users_addr: source.parse_or("USERS_ADDR", "127.0.0.1:8091".to_owned())?,
             accounts_addr: source.parse_or("ACCOUNTS_ADDR", "127.0.0.1:8092".to_owned())?,
         })

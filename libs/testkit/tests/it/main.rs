@@ -10,5 +10,6 @@
 
 mod bad_input;
 mod journey;
+mod mtls;
 mod support;
 mod tokens;

@@ -3,6 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
+use baton_platform::Workload;
 use baton_testkit::TestPlatform;
 
 /// Sends `method path` to the gateway with `token` and an optional JSON body; returns the status,
@@ -14,19 +15,30 @@ pub async fn call(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (StatusCode, String, Value) {
-    call_at(platform, &platform.gateway_url, method, path, token, body).await
+    send(&platform.http, &platform.gateway_url, method, path, token, body).await
 }
 
-/// Like [`call`], against any base URL (a service, to bypass the gateway).
-pub async fn call_at(
+/// Like [`call`], straight to a service, over mutual TLS as the gateway would call it.
+pub async fn call_service(
     platform: &TestPlatform,
+    service: Workload,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+) -> (StatusCode, String, Value) {
+    let client = platform.client_as(Workload::Gateway, service).expect("a gateway identity");
+    send(&client, platform.service_url(service), method, path, token, None).await
+}
+
+async fn send(
+    client: &reqwest::Client,
     base_url: &str,
     method: Method,
     path: &str,
     token: Option<&str>,
     body: Option<Value>,
 ) -> (StatusCode, String, Value) {
-    let mut request = platform.http.request(method, format!("{base_url}{path}"));
+    let mut request = client.request(method, format!("{base_url}{path}"));
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }

@@ -7,7 +7,7 @@ use baton_testkit::TestPlatform;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::support::{assert_problem, call, call_at};
+use crate::support::{assert_problem, call, call_service};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_an_unknown_user_and_a_missing_code_get_the_same_answer() {
@@ -85,20 +85,18 @@ async fn forged_expired_and_misaddressed_tokens_are_refused_at_the_gateway_and_a
             (Workload::Accounts, "/v1/accounts"),
             (Workload::Orders, "/v1/orders"),
         ] {
-            let base = platform.service_url(workload).to_owned();
             let (status, content_type, body) =
-                call_at(&platform, &base, Method::GET, path, Some(token), None).await;
+                call_service(&platform, workload, Method::GET, path, Some(token)).await;
             assert_problem(status, &content_type, &body, StatusCode::UNAUTHORIZED);
         }
     }
     // The control: the same services accept the genuine token directly.
-    let (status, _, _) = call_at(
+    let (status, _, _) = call_service(
         &platform,
-        &platform.accounts_url,
+        Workload::Accounts,
         Method::GET,
         "/v1/accounts",
         Some(&valid),
-        None,
     )
     .await;
     assert_eq!(status, StatusCode::OK);
