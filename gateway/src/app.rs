@@ -70,8 +70,14 @@ impl Application {
             config.client_secret.clone(),
             audience,
         );
-        if let Some(route) = table().iter().find(|route| !upstreams.contains_key(&route.upstream)) {
-            return Err(StartupError::other("route table", MissingUpstream(route.upstream)));
+        if let Some(route) = table()
+            .iter()
+            .find(|route| !upstreams.contains_key(&route.upstream))
+        {
+            return Err(StartupError::other(
+                "route table",
+                MissingUpstream(route.upstream),
+            ));
         }
         let gateway = Arc::new(Gateway {
             config,
@@ -161,7 +167,14 @@ async fn handle(gateway: &Gateway, route: &Route, request: Request) -> Result<Re
         .get(&route.upstream)
         .ok_or_else(Problem::internal)?;
     let jwt = internal_token.as_ref().map(|token| token.jwt.as_str());
-    proxy::forward(&upstream.client, &upstream.base_url, request, jwt, &request_id).await
+    proxy::forward(
+        &upstream.client,
+        &upstream.base_url,
+        request,
+        jwt,
+        &request_id,
+    )
+    .await
 }
 
 /// A route names an upstream the configuration does not.

@@ -271,7 +271,11 @@ enum Door {
 const INSIDE: Door = Door::UsersServiceAs(Workload::Gateway);
 
 /// Does `/v1/users/me` behind `door` with `token` answer as alice?
-async fn answers_as_alice(platform: &TestPlatform, door: Door, token: &str) -> anyhow::Result<Outcome> {
+async fn answers_as_alice(
+    platform: &TestPlatform,
+    door: Door,
+    token: &str,
+) -> anyhow::Result<Outcome> {
     let (client, base_url) = match door {
         Door::Gateway => (platform.http.clone(), platform.gateway_url.clone()),
         Door::UsersServiceAs(caller) => (
@@ -295,7 +299,9 @@ fn forged_jwt_through_gateway(platform: &TestPlatform) -> AttackFuture<'_> {
 }
 
 fn forged_jwt_direct(platform: &TestPlatform) -> AttackFuture<'_> {
-    Box::pin(async move { answers_as_alice(platform, INSIDE, &self_signed_as_alice(platform)?).await })
+    Box::pin(
+        async move { answers_as_alice(platform, INSIDE, &self_signed_as_alice(platform)?).await },
+    )
 }
 
 /// A genuine token for alice, presented straight to the users service by the accounts

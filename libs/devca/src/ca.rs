@@ -8,8 +8,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-    KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, SanType,
 };
 use time::OffsetDateTime;
 
@@ -80,7 +80,9 @@ pub struct DevCa {
 
 impl std::fmt::Debug for DevCa {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DevCa").field("trust_domain", &self.trust_domain).finish_non_exhaustive()
+        f.debug_struct("DevCa")
+            .field("trust_domain", &self.trust_domain)
+            .finish_non_exhaustive()
     }
 }
 
@@ -90,7 +92,11 @@ fn validity(params: &mut CertificateParams, backdate: Duration, lifetime: Durati
     params.not_after = now + lifetime;
 }
 
-fn ca_params(common_name: &str, lifetime: Duration, path_len: u8) -> Result<CertificateParams, CaError> {
+fn ca_params(
+    common_name: &str,
+    lifetime: Duration,
+    path_len: u8,
+) -> Result<CertificateParams, CaError> {
     let mut params = CertificateParams::new(Vec::<String>::new())?;
     let mut name = DistinguishedName::new();
     name.push(DnType::OrganizationName, "Baton development CA");
@@ -142,9 +148,16 @@ impl DevCa {
             crate::files::write_atomic(&root_cert, &params.self_signed(&key)?.pem())?;
         }
         let root_pem = std::fs::read_to_string(&root_cert)?;
-        let root = Issuer::from_ca_cert_pem(&root_pem, KeyPair::from_pem(&std::fs::read_to_string(&root_key)?)?)?;
-        let (inter_cert, inter_key) = (dir.join("intermediate.pem"), dir.join("intermediate_key.pem"));
-        if let Some(ca) = Self::load_intermediate(trust_domain, &root_pem, &inter_cert, &inter_key)? {
+        let root = Issuer::from_ca_cert_pem(
+            &root_pem,
+            KeyPair::from_pem(&std::fs::read_to_string(&root_key)?)?,
+        )?;
+        let (inter_cert, inter_key) = (
+            dir.join("intermediate.pem"),
+            dir.join("intermediate_key.pem"),
+        );
+        if let Some(ca) = Self::load_intermediate(trust_domain, &root_pem, &inter_cert, &inter_key)?
+        {
             return Ok(ca);
         }
         let (ca, key_pem) = Self::with_new_intermediate(trust_domain, root_pem, &root)?;
@@ -153,12 +166,18 @@ impl DevCa {
         Ok(ca)
     }
 
-    fn load_intermediate(trust_domain: &str, root_pem: &str, cert: &Path, key: &Path) -> Result<Option<Self>, CaError> {
+    fn load_intermediate(
+        trust_domain: &str,
+        root_pem: &str,
+        cert: &Path,
+        key: &Path,
+    ) -> Result<Option<Self>, CaError> {
         if !cert.exists() || !key.exists() {
             return Ok(None);
         }
         let pem = std::fs::read_to_string(cert)?;
-        let issuer = Issuer::from_ca_cert_pem(&pem, KeyPair::from_pem(&std::fs::read_to_string(key)?)?)?;
+        let issuer =
+            Issuer::from_ca_cert_pem(&pem, KeyPair::from_pem(&std::fs::read_to_string(key)?)?)?;
         let remaining = crate::files::remaining_validity(&pem);
         if remaining.is_none_or(|left| left < INTERMEDIATE_MIN_REMAINING) {
             return Ok(None);
@@ -182,7 +201,10 @@ impl DevCa {
 
     /// An SVID for the workload `name`, living `lifetime`.
     pub fn issue(&self, name: &str, lifetime: Duration) -> Result<Svid, CaError> {
-        let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        let valid = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
         if !valid {
             return Err(CaError::Name(name.to_owned()));
         }
@@ -195,13 +217,26 @@ impl DevCa {
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
         let mut params = CertificateParams::new(Vec::<String>::new())?;
         for uri in &spec.uri_sans {
-            params.subject_alt_names.push(SanType::URI(uri.as_str().try_into()?));
+            params
+                .subject_alt_names
+                .push(SanType::URI(uri.as_str().try_into()?));
         }
-        params.subject_alt_names.push(SanType::DnsName("localhost".try_into()?));
-        params.subject_alt_names.push(SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
-        params.is_ca = if spec.is_ca { IsCa::Ca(BasicConstraints::Unconstrained) } else { IsCa::ExplicitNoCa };
+        params
+            .subject_alt_names
+            .push(SanType::DnsName("localhost".try_into()?));
+        params
+            .subject_alt_names
+            .push(SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
+        params.is_ca = if spec.is_ca {
+            IsCa::Ca(BasicConstraints::Unconstrained)
+        } else {
+            IsCa::ExplicitNoCa
+        };
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
         params.use_authority_key_identifier_extension = true;
         params.not_before = OffsetDateTime::now_utc() - spec.backdate;
         params.not_after = params.not_before + spec.lifetime;
@@ -222,7 +257,9 @@ mod tests {
     #[test]
     fn a_workload_svid_has_exactly_one_spiffe_uri_and_is_not_a_ca() {
         let ca = DevCa::generate("baton.local").expect("a CA");
-        let svid = ca.issue("orders", Duration::from_secs(3600)).expect("an SVID");
+        let svid = ca
+            .issue("orders", Duration::from_secs(3600))
+            .expect("an SVID");
         let (_, pem) = parse_x509_pem(svid.chain_pem.as_bytes()).expect("PEM");
         let cert = pem.parse_x509().expect("X.509");
         let uris: Vec<_> = cert
@@ -239,7 +276,8 @@ mod tests {
             .collect();
         assert_eq!(uris, ["spiffe://baton.local/orders"]);
         assert!(!cert.is_ca());
-        let lifetime = cert.validity().not_after.timestamp() - cert.validity().not_before.timestamp();
+        let lifetime =
+            cert.validity().not_after.timestamp() - cert.validity().not_before.timestamp();
         assert_eq!(lifetime, 3600 + 60);
     }
 

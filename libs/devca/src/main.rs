@@ -36,7 +36,9 @@ fn parse(mut raw: impl Iterator<Item = String>) -> Result<Args, String> {
             "--dir" => args.dir = PathBuf::from(value("--dir")?),
             "--trust-domain" => args.trust_domain = value("--trust-domain")?,
             "--lifetime" => {
-                let secs: u64 = value("--lifetime")?.parse().map_err(|_| "--lifetime takes seconds")?;
+                let secs: u64 = value("--lifetime")?
+                    .parse()
+                    .map_err(|_| "--lifetime takes seconds")?;
                 if secs < 10 {
                     return Err("--lifetime must be at least 10 seconds".to_owned());
                 }
@@ -59,7 +61,9 @@ async fn main() -> ExitCode {
     let args = match parse(std::env::args().skip(1)) {
         Ok(args) => args,
         Err(message) => {
-            eprintln!("baton-ca: {message}\nusage: baton-ca [--dir D] [--trust-domain T] [--lifetime SECS] [--once] NAME...");
+            eprintln!(
+                "baton-ca: {message}\nusage: baton-ca [--dir D] [--trust-domain T] [--lifetime SECS] [--once] NAME..."
+            );
             return ExitCode::from(64);
         }
     };

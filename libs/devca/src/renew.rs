@@ -11,7 +11,12 @@ use crate::files::{BUNDLE_FILE, write_atomic, write_svid};
 
 /// Issues an SVID for each of `names` into `<dir>/<name>/`, and writes the trust bundle to
 /// `<dir>/bundle.pem` too, for clients outside the platform (curl, `just token`).
-pub fn issue_all(ca: &DevCa, dir: &std::path::Path, names: &[String], lifetime: Duration) -> Result<(), CaError> {
+pub fn issue_all(
+    ca: &DevCa,
+    dir: &std::path::Path,
+    names: &[String],
+    lifetime: Duration,
+) -> Result<(), CaError> {
     for name in names {
         let svid = ca.issue(name, lifetime)?;
         write_svid(&dir.join(name), &svid)?;
@@ -21,11 +26,20 @@ pub fn issue_all(ca: &DevCa, dir: &std::path::Path, names: &[String], lifetime: 
 }
 
 /// Issues now and then every `lifetime / 2`, until the process is stopped.
-pub async fn renew_forever(ca: DevCa, dir: PathBuf, names: Vec<String>, lifetime: Duration) -> Result<(), CaError> {
+pub async fn renew_forever(
+    ca: DevCa,
+    dir: PathBuf,
+    names: Vec<String>,
+    lifetime: Duration,
+) -> Result<(), CaError> {
     let period = lifetime / 2;
     loop {
         issue_all(&ca, &dir, &names, lifetime)?;
-        tracing::info!(workloads = names.join(","), lifetime_secs = lifetime.as_secs(), "issued SVIDs");
+        tracing::info!(
+            workloads = names.join(","),
+            lifetime_secs = lifetime.as_secs(),
+            "issued SVIDs"
+        );
         tokio::time::sleep(period).await;
     }
 }

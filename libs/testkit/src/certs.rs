@@ -55,7 +55,10 @@ impl TestCa {
     }
 
     fn issue(&self, name: &str) -> anyhow::Result<()> {
-        write_svid(&self.dir.path().join(name), &self.ca.issue(name, self.lifetime)?)?;
+        write_svid(
+            &self.dir.path().join(name),
+            &self.ca.issue(name, self.lifetime)?,
+        )?;
         Ok(())
     }
 
@@ -82,7 +85,12 @@ impl TestCa {
 
     /// A client that presents a certificate made to `spec` (by this CA) and talks only to
     /// `target`: how tests become a workload, or an attacker holding an odd certificate.
-    pub fn client_with(&self, label: &str, spec: &LeafSpec, target: Workload) -> anyhow::Result<reqwest::Client> {
+    pub fn client_with(
+        &self,
+        label: &str,
+        spec: &LeafSpec,
+        target: Workload,
+    ) -> anyhow::Result<reqwest::Client> {
         let dir = self.dir.path().join(format!("client-{label}"));
         let svid = self.ca.issue_leaf(spec)?;
         write_svid(&dir, &svid)?;
@@ -108,7 +116,11 @@ impl TestCa {
     /// Like [`TestCa::public_client`], with no connection reuse and the peer's certificate in
     /// each response's extensions: for watching certificates rotate.
     pub fn public_client_with_tls_info(&self) -> anyhow::Result<reqwest::Client> {
-        Ok(self.public_client_builder()?.tls_info(true).pool_max_idle_per_host(0).build()?)
+        Ok(self
+            .public_client_builder()?
+            .tls_info(true)
+            .pool_max_idle_per_host(0)
+            .build()?)
     }
 
     fn public_client_builder(&self) -> anyhow::Result<reqwest::ClientBuilder> {
@@ -146,11 +158,14 @@ fn roots(bundle_pem: &str) -> anyhow::Result<RootCertStore> {
 /// A client presenting `svid` as it is and trusting `trusted_bundle_pem` (server checked by its
 /// `127.0.0.1` address): the attacker's client, which lets the server decide.
 pub fn client_presenting(svid: &Svid, trusted_bundle_pem: &str) -> anyhow::Result<reqwest::Client> {
-    let chain = CertificateDer::pem_slice_iter(svid.chain_pem.as_bytes()).collect::<Result<Vec<_>, _>>()?;
+    let chain =
+        CertificateDer::pem_slice_iter(svid.chain_pem.as_bytes()).collect::<Result<Vec<_>, _>>()?;
     let key = rustls_pki_types::PrivateKeyDer::from_pem_slice(svid.key_pem.as_bytes())?;
     let config = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots(trusted_bundle_pem)?)
         .with_client_auth_cert(chain, key)?;
-    Ok(reqwest::Client::builder().use_preconfigured_tls(config).build()?)
+    Ok(reqwest::Client::builder()
+        .use_preconfigured_tls(config)
+        .build()?)
 }

@@ -47,7 +47,12 @@ impl tower::Service<Uri> for MtlsConnector {
     fn call(&mut self, uri: Uri) -> Self::Future {
         let tls = self.tls.clone();
         Box::pin(async move {
-            let invalid = || std::io::Error::new(std::io::ErrorKind::InvalidInput, "the URI has no host and port");
+            let invalid = || {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "the URI has no host and port",
+                )
+            };
             let host = uri.host().ok_or_else(invalid)?.to_owned();
             let port = uri.port_u16().ok_or_else(invalid)?;
             let tcp = TcpStream::connect((host.as_str(), port)).await?;

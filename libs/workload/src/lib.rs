@@ -84,7 +84,11 @@ impl Transport {
                     ))
                 }
             }
-            other => Err(ConfigError::invalid(Self::KEY, other, "expected `mtls` or `insecure-plaintext`")),
+            other => Err(ConfigError::invalid(
+                Self::KEY,
+                other,
+                "expected `mtls` or `insecure-plaintext`",
+            )),
         }
     }
 
@@ -106,7 +110,9 @@ impl Transport {
             // an attack, and following it would carry the user's token elsewhere.
             .redirect(reqwest::redirect::Policy::none());
         let builder = match self {
-            Transport::Mtls(svid) => builder.use_preconfigured_tls(tls::client_for(svid, peer)?).https_only(true),
+            Transport::Mtls(svid) => builder
+                .use_preconfigured_tls(tls::client_for(svid, peer)?)
+                .https_only(true),
             Transport::InsecurePlaintext => builder,
         };
         builder.build().map_err(TransportError::HttpClient)
@@ -114,7 +120,11 @@ impl Transport {
 
     /// A gRPC channel to `peer` at `authority`. It connects lazily, so components can start in
     /// any order; the first call waits for the connection.
-    pub fn grpc_channel(&self, authority: &str, peer: Workload) -> Result<tonic::transport::Channel, TransportError> {
+    pub fn grpc_channel(
+        &self,
+        authority: &str,
+        peer: Workload,
+    ) -> Result<tonic::transport::Channel, TransportError> {
         // tonic dials the URI itself only for plaintext; for mTLS our connector does, and the
         // scheme here just has to be one tonic accepts.
         let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{authority}"))
@@ -122,9 +132,9 @@ impl Transport {
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT);
         Ok(match self {
-            Transport::Mtls(svid) => {
-                endpoint.connect_with_connector_lazy(connector::MtlsConnector::new(tls::client_for(svid, peer)?))
-            }
+            Transport::Mtls(svid) => endpoint.connect_with_connector_lazy(
+                connector::MtlsConnector::new(tls::client_for(svid, peer)?),
+            ),
             Transport::InsecurePlaintext => endpoint.connect_lazy(),
         })
     }
@@ -138,14 +148,28 @@ impl Transport {
         policy: PeerPolicy,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let router = router.layer(axum::middleware::from_fn_with_state(Arc::new(policy), peer::enforce));
+        let router = router.layer(axum::middleware::from_fn_with_state(
+            Arc::new(policy),
+            peer::enforce,
+        ));
         match self {
             Transport::Mtls(svid) => {
                 svid.watch(svid::POLL_INTERVAL);
                 let config = tls::internal_server(svid).map_err(std::io::Error::other)?;
-                server::serve_tls(listener, router, Arc::new(config), svid.trust_domain().clone(), shutdown).await
+                server::serve_tls(
+                    listener,
+                    router,
+                    Arc::new(config),
+                    svid.trust_domain().clone(),
+                    shutdown,
+                )
+                .await
             }
-            Transport::InsecurePlaintext => axum::serve(listener, router).with_graceful_shutdown(shutdown).await,
+            Transport::InsecurePlaintext => {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
         }
     }
 
@@ -160,9 +184,20 @@ impl Transport {
             Transport::Mtls(svid) => {
                 svid.watch(svid::POLL_INTERVAL);
                 let config = tls::public_server(svid).map_err(std::io::Error::other)?;
-                server::serve_tls(listener, router, Arc::new(config), svid.trust_domain().clone(), shutdown).await
+                server::serve_tls(
+                    listener,
+                    router,
+                    Arc::new(config),
+                    svid.trust_domain().clone(),
+                    shutdown,
+                )
+                .await
             }
-            Transport::InsecurePlaintext => axum::serve(listener, router).with_graceful_shutdown(shutdown).await,
+            Transport::InsecurePlaintext => {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            }
         }
     }
 }

@@ -57,7 +57,10 @@ impl PeerPolicy {
 
     /// Paths starting with `prefix` accept exactly `workloads`.
     pub fn allow(mut self, prefix: &'static str, workloads: &[Workload]) -> Self {
-        let ids = workloads.iter().map(|w| SpiffeId::of(&self.trust_domain, *w)).collect();
+        let ids = workloads
+            .iter()
+            .map(|w| SpiffeId::of(&self.trust_domain, *w))
+            .collect();
         self.rules.push(Rule {
             prefix,
             allowed: Allowed::Only(ids),
@@ -90,7 +93,11 @@ impl PeerPolicy {
 }
 
 /// Axum middleware enforcing a [`PeerPolicy`] (`mtls.peer_id`).
-pub async fn enforce(State(policy): State<Arc<PeerPolicy>>, request: Request, next: Next) -> Response {
+pub async fn enforce(
+    State(policy): State<Arc<PeerPolicy>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let peer = request.extensions().get::<Peer>();
     if !policy.controls.is_on(Control::MtlsPeerId) || policy.permits(request.uri().path(), peer) {
         return next.run(request).await;
@@ -107,7 +114,8 @@ pub async fn enforce(State(policy): State<Arc<PeerPolicy>>, request: Request, ne
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/grpc"));
     if is_grpc {
-        tonic::Status::permission_denied("this workload may not call this method").into_http::<axum::body::Body>()
+        tonic::Status::permission_denied("this workload may not call this method")
+            .into_http::<axum::body::Body>()
     } else {
         Problem::forbidden().into_response()
     }
@@ -133,8 +141,14 @@ mod tests {
         let policy = policy();
         assert!(policy.permits("/v1/accounts", Some(&peer(Workload::Gateway))));
         assert!(!policy.permits("/v1/accounts", Some(&peer(Workload::Orders))));
-        assert!(policy.permits("/baton.accounts.v1.Accounts/Debit", Some(&peer(Workload::Orders))));
-        assert!(!policy.permits("/baton.accounts.v1.Accounts/Debit", Some(&peer(Workload::Gateway))));
+        assert!(policy.permits(
+            "/baton.accounts.v1.Accounts/Debit",
+            Some(&peer(Workload::Orders))
+        ));
+        assert!(!policy.permits(
+            "/baton.accounts.v1.Accounts/Debit",
+            Some(&peer(Workload::Gateway))
+        ));
         assert!(policy.permits("/health", Some(&peer(Workload::Users))));
     }
 
@@ -144,7 +158,8 @@ mod tests {
         assert!(!policy.permits("/internal", Some(&peer(Workload::Gateway))));
         assert!(!policy.permits("/v1/accounts", Some(&Peer::Anonymous)));
         assert!(!policy.permits("/v1/accounts", None));
-        let foreign = Peer::Workload(SpiffeId::parse("spiffe://evil.example/gateway").expect("an id"));
+        let foreign =
+            Peer::Workload(SpiffeId::parse("spiffe://evil.example/gateway").expect("an id"));
         assert!(!policy.permits("/v1/accounts", Some(&foreign)));
     }
 }

@@ -55,7 +55,8 @@ pub async fn serve_tls(
             },
             () = &mut shutdown => break,
         };
-        let (acceptor, router, trust_domain) = (acceptor.clone(), router.clone(), trust_domain.clone());
+        let (acceptor, router, trust_domain) =
+            (acceptor.clone(), router.clone(), trust_domain.clone());
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
@@ -66,7 +67,12 @@ pub async fn serve_tls(
                 }
                 Err(_) => return,
             };
-            let peer = match tls.get_ref().1.peer_certificates().and_then(|chain| chain.first()) {
+            let peer = match tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+            {
                 None => Peer::Anonymous,
                 Some(leaf) => match SpiffeId::from_svid(leaf, &trust_domain) {
                     Ok(id) => Peer::Workload(id),
@@ -76,19 +82,27 @@ pub async fn serve_tls(
                     }
                 },
             };
-            let service = router.map_request(move |mut request: axum::extract::Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(peer.clone());
-                request
-            });
+            let service = router.map_request(
+                move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(peer.clone());
+                    request
+                },
+            );
             let builder = Builder::new(TokioExecutor::new());
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(tls), TowerToHyperService::new(service));
+            let connection = builder.serve_connection_with_upgrades(
+                TokioIo::new(tls),
+                TowerToHyperService::new(service),
+            );
             if let Err(err) = watcher.watch(connection.into_owned()).await {
                 tracing::debug!(%remote, error = %err, "connection ended with an error");
             }
         });
     }
     drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("some connections were still open after the drain timeout");
     }
     Ok(())

@@ -41,12 +41,16 @@ impl SpiffeId {
         let rest = raw.strip_prefix("spiffe://").ok_or_else(not_spiffe)?;
         let (trust_domain, path) = rest.split_once('/').ok_or_else(not_spiffe)?;
         let td_ok = !trust_domain.is_empty()
-            && trust_domain.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+            && trust_domain
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
         let path_ok = path.split('/').all(|segment| {
             !segment.is_empty()
                 && segment != "."
                 && segment != ".."
-                && segment.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
         });
         if !(td_ok && path_ok) {
             return Err(not_spiffe());
@@ -67,7 +71,8 @@ impl SpiffeId {
 
     /// Reads the SPIFFE ID of a leaf certificate (DER), by the X.509-SVID verifier rules.
     pub fn from_svid(leaf_der: &[u8], trust_domain: &TrustDomain) -> Result<Self, IdentityError> {
-        let (_, cert) = X509Certificate::from_der(leaf_der).map_err(|_| IdentityError::Unparseable)?;
+        let (_, cert) =
+            X509Certificate::from_der(leaf_der).map_err(|_| IdentityError::Unparseable)?;
         if cert.is_ca() {
             return Err(IdentityError::LeafIsCa);
         }

@@ -62,12 +62,20 @@ impl SvidPaths {
     /// `tls.crt`, `tls.key`, `ca.crt`, say); otherwise `<BATON_CERTS_DIR>/<workload>/`, with
     /// `BATON_CERTS_DIR` defaulting to `.baton/certs`.
     pub fn from_source(source: &dyn Source, workload: Workload) -> Self {
-        let dir = source.get("BATON_CERTS_DIR").unwrap_or_else(|| ".baton/certs".to_owned());
+        let dir = source
+            .get("BATON_CERTS_DIR")
+            .unwrap_or_else(|| ".baton/certs".to_owned());
         let defaults = Self::in_dir(&Path::new(&dir).join(workload.name()));
         Self {
-            chain: source.get("SVID_CERT_FILE").map_or(defaults.chain, PathBuf::from),
-            key: source.get("SVID_KEY_FILE").map_or(defaults.key, PathBuf::from),
-            bundle: source.get("TRUST_BUNDLE_FILE").map_or(defaults.bundle, PathBuf::from),
+            chain: source
+                .get("SVID_CERT_FILE")
+                .map_or(defaults.chain, PathBuf::from),
+            key: source
+                .get("SVID_KEY_FILE")
+                .map_or(defaults.key, PathBuf::from),
+            bundle: source
+                .get("TRUST_BUNDLE_FILE")
+                .map_or(defaults.bundle, PathBuf::from),
         }
     }
 
@@ -96,7 +104,10 @@ pub struct SvidSource {
 
 impl std::fmt::Debug for SvidSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SvidSource").field("paths", &self.paths).field("id", &self.id()).finish_non_exhaustive()
+        f.debug_struct("SvidSource")
+            .field("paths", &self.paths)
+            .field("id", &self.id())
+            .finish_non_exhaustive()
     }
 }
 
@@ -107,28 +118,40 @@ fn read_err(path: &Path, err: impl std::fmt::Display) -> SvidError {
     }
 }
 
-fn load(paths: &SvidPaths, trust_domain: &TrustDomain, provider: &Arc<CryptoProvider>) -> Result<Loaded, SvidError> {
+fn load(
+    paths: &SvidPaths,
+    trust_domain: &TrustDomain,
+    provider: &Arc<CryptoProvider>,
+) -> Result<Loaded, SvidError> {
     let modified = paths.modified();
     let chain = CertificateDer::pem_file_iter(&paths.chain)
         .map_err(|err| read_err(&paths.chain, err))?
         .collect::<Result<Vec<_>, _>>()
         .map_err(|err| read_err(&paths.chain, err))?;
-    let leaf = chain.first().ok_or_else(|| SvidError::Empty(paths.chain.clone()))?;
+    let leaf = chain
+        .first()
+        .ok_or_else(|| SvidError::Empty(paths.chain.clone()))?;
     let id = SpiffeId::from_svid(leaf, trust_domain)?;
     let key = PrivateKeyDer::from_pem_file(&paths.key).map_err(|err| read_err(&paths.key, err))?;
-    let certified = CertifiedKey::from_der(chain, key, provider).map_err(|err| SvidError::Key(err.to_string()))?;
+    let certified = CertifiedKey::from_der(chain, key, provider)
+        .map_err(|err| SvidError::Key(err.to_string()))?;
     let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(&paths.bundle).map_err(|err| read_err(&paths.bundle, err))? {
+    for cert in
+        CertificateDer::pem_file_iter(&paths.bundle).map_err(|err| read_err(&paths.bundle, err))?
+    {
         let cert = cert.map_err(|err| read_err(&paths.bundle, err))?;
-        roots.add(cert).map_err(|err| SvidError::Bundle(err.to_string()))?;
+        roots
+            .add(cert)
+            .map_err(|err| SvidError::Bundle(err.to_string()))?;
     }
     if roots.is_empty() {
         return Err(SvidError::Empty(paths.bundle.clone()));
     }
     let roots = Arc::new(roots);
-    let client_verifier = WebPkiClientVerifier::builder_with_provider(roots.clone(), provider.clone())
-        .build()
-        .map_err(|err| SvidError::Bundle(err.to_string()))?;
+    let client_verifier =
+        WebPkiClientVerifier::builder_with_provider(roots.clone(), provider.clone())
+            .build()
+            .map_err(|err| SvidError::Bundle(err.to_string()))?;
     Ok(Loaded {
         key: Arc::new(certified),
         roots,
@@ -155,7 +178,10 @@ impl SvidSource {
 
     fn current(&self) -> Arc<Loaded> {
         // A poisoned lock only means a reader panicked; the value itself is always whole.
-        self.current.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+        self.current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     pub fn provider(&self) -> &Arc<CryptoProvider> {
@@ -191,7 +217,10 @@ impl SvidSource {
         }
         let loaded = load(&self.paths, &self.trust_domain, &self.provider)?;
         tracing::info!(id = %loaded.id, "reloaded workload identity");
-        *self.current.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(loaded);
+        *self
+            .current
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(loaded);
         Ok(true)
     }
 

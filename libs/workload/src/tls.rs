@@ -19,7 +19,9 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{ClientHello, ParsedCertificate, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
-use rustls::{ClientConfig, DigitallySignedStruct, DistinguishedName, Error, ServerConfig, SignatureScheme};
+use rustls::{
+    ClientConfig, DigitallySignedStruct, DistinguishedName, Error, ServerConfig, SignatureScheme,
+};
 
 use crate::spiffe::SpiffeId;
 use crate::svid::SvidSource;
@@ -62,7 +64,9 @@ impl ClientCertVerifier for CurrentBundle {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, Error> {
-        self.0.client_verifier().verify_client_cert(end_entity, intermediates, now)
+        self.0
+            .client_verifier()
+            .verify_client_cert(end_entity, intermediates, now)
     }
 
     fn verify_tls12_signature(
@@ -71,7 +75,9 @@ impl ClientCertVerifier for CurrentBundle {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        self.0.client_verifier().verify_tls12_signature(message, cert, dss)
+        self.0
+            .client_verifier()
+            .verify_tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -80,7 +86,9 @@ impl ClientCertVerifier for CurrentBundle {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        self.0.client_verifier().verify_tls13_signature(message, cert, dss)
+        self.0
+            .client_verifier()
+            .verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -107,12 +115,21 @@ impl ServerCertVerifier for ExpectedServer {
     ) -> Result<ServerCertVerified, Error> {
         let parsed = ParsedCertificate::try_from(end_entity)?;
         let algorithms = self.source.provider().signature_verification_algorithms.all;
-        verify_server_cert_signed_by_trust_anchor(&parsed, &self.source.roots(), intermediates, now, algorithms)?;
+        verify_server_cert_signed_by_trust_anchor(
+            &parsed,
+            &self.source.roots(),
+            intermediates,
+            now,
+            algorithms,
+        )?;
         let id = SpiffeId::from_svid(end_entity, self.source.trust_domain())
             .map_err(|err| Error::General(format!("server is not a valid SVID: {err}")))?;
         if id != self.expected {
             tracing::warn!(expected = %self.expected, presented = %id, "refused a server: wrong workload");
-            return Err(Error::General(format!("expected {}, the server is {id}", self.expected)));
+            return Err(Error::General(format!(
+                "expected {}, the server is {id}",
+                self.expected
+            )));
         }
         Ok(ServerCertVerified::assertion())
     }
@@ -138,7 +155,10 @@ impl ServerCertVerifier for ExpectedServer {
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.source.provider().signature_verification_algorithms.supported_schemes()
+        self.source
+            .provider()
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 

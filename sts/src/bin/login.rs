@@ -79,10 +79,14 @@ fn client() -> Result<reqwest::Client, String> {
     use rustls_pki_types::pem::PemObject;
 
     let bundle = std::env::var("BATON_CA_BUNDLE").unwrap_or_else(|_| DEFAULT_CA_BUNDLE.to_owned());
-    let unreadable = |err: &dyn std::fmt::Display| format!("could not read the CA bundle `{bundle}`: {err} (is `just up` running?)");
+    let unreadable = |err: &dyn std::fmt::Display| {
+        format!("could not read the CA bundle `{bundle}`: {err} (is `just up` running?)")
+    };
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_file_iter(&bundle).map_err(|err| unreadable(&err))? {
-        roots.add(cert.map_err(|err| unreadable(&err))?).map_err(|err| unreadable(&err))?;
+        roots
+            .add(cert.map_err(|err| unreadable(&err))?)
+            .map_err(|err| unreadable(&err))?;
     }
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)

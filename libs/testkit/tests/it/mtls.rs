@@ -18,7 +18,12 @@ use crate::support::first_account;
 
 /// A transport presenting a certificate made by `issuer` to `spec`, trusting the platform's
 /// bundle: how each caller below connects.
-fn transport_with(platform: &TestPlatform, issuer: &DevCa, label: &str, spec: &LeafSpec) -> Transport {
+fn transport_with(
+    platform: &TestPlatform,
+    issuer: &DevCa,
+    label: &str,
+    spec: &LeafSpec,
+) -> Transport {
     let dir = tempfile::tempdir().expect("a temp dir").keep().join(label);
     write_svid(&dir, &issuer.issue_leaf(spec).expect("a leaf")).expect("written");
     let ours = platform.ca.certs_dir().join("accounts").join("bundle.pem");
@@ -35,25 +40,46 @@ fn workload(name: &str) -> LeafSpec {
 
 /// GET /v1/accounts straight at the accounts service with `client`: the status, or `None` if
 /// the connection was refused.
-async fn rest_status(platform: &TestPlatform, client: &reqwest::Client, token: &str) -> Option<StatusCode> {
+async fn rest_status(
+    platform: &TestPlatform,
+    client: &reqwest::Client,
+    token: &str,
+) -> Option<StatusCode> {
     let url = format!("{}/v1/accounts", platform.accounts_url);
-    client.get(url).bearer_auth(token).send().await.ok().map(|r| r.status())
+    client
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .ok()
+        .map(|r| r.status())
 }
 
 /// Debits one cent from alice's account over gRPC through `transport`.
-async fn debit(platform: &TestPlatform, transport: &Transport, token: &str, account: &str) -> Result<(), tonic::Status> {
+async fn debit(
+    platform: &TestPlatform,
+    transport: &Transport,
+    token: &str,
+    account: &str,
+) -> Result<(), tonic::Status> {
     let authority = platform.accounts_url.trim_start_matches("https://");
-    let channel = transport.grpc_channel(authority, Workload::Accounts).expect("a channel");
+    let channel = transport
+        .grpc_channel(authority, Workload::Accounts)
+        .expect("a channel");
     let mut request = tonic::Request::new(DebitRequest {
         account_id: account.to_owned(),
         amount_minor: 1,
         currency: "EUR".to_owned(),
         reference: uuid::Uuid::new_v4().to_string(),
     });
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().expect("ascii"));
-    AccountsClient::new(channel).debit(request).await.map(|_| ())
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("ascii"),
+    );
+    AccountsClient::new(channel)
+        .debit(request)
+        .await
+        .map(|_| ())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -73,41 +99,108 @@ async fn only_allowed_workloads_with_valid_svids_get_through_on_rest_and_grpc() 
     // REST: the gateway's identity is let in; everything else is refused.
     let gateway = transport_with(&platform, ours, "gateway", &workload("gateway"));
     let as_gateway = gateway.http_client(Workload::Accounts).expect("client");
-    assert_eq!(rest_status(&platform, &as_gateway, &token).await, Some(StatusCode::OK));
+    assert_eq!(
+        rest_status(&platform, &as_gateway, &token).await,
+        Some(StatusCode::OK)
+    );
     let orders = transport_with(&platform, ours, "orders", &workload("orders"));
     let as_orders = orders.http_client(Workload::Accounts).expect("client");
-    assert_eq!(rest_status(&platform, &as_orders, &token).await, Some(StatusCode::FORBIDDEN));
+    assert_eq!(
+        rest_status(&platform, &as_orders, &token).await,
+        Some(StatusCode::FORBIDDEN)
+    );
     let refused_at_handshake = [
         ("no client certificate", platform.http.clone()),
-        ("another CA", transport_with(&platform, &stranger, "stranger", &workload("gateway")).http_client(Workload::Accounts).expect("client")),
-        ("an expired certificate", transport_with(&platform, ours, "expired", &expired).http_client(Workload::Accounts).expect("client")),
-        ("a CA as the leaf", client_presenting(&ours.issue_leaf(&LeafSpec { is_ca: true, ..workload("gateway") }).expect("leaf"), ours.bundle_pem()).expect("client")),
+        (
+            "another CA",
+            transport_with(&platform, &stranger, "stranger", &workload("gateway"))
+                .http_client(Workload::Accounts)
+                .expect("client"),
+        ),
+        (
+            "an expired certificate",
+            transport_with(&platform, ours, "expired", &expired)
+                .http_client(Workload::Accounts)
+                .expect("client"),
+        ),
+        (
+            "a CA as the leaf",
+            client_presenting(
+                &ours
+                    .issue_leaf(&LeafSpec {
+                        is_ca: true,
+                        ..workload("gateway")
+                    })
+                    .expect("leaf"),
+                ours.bundle_pem(),
+            )
+            .expect("client"),
+        ),
     ];
     for (what, client) in refused_at_handshake {
-        assert_eq!(rest_status(&platform, &client, &token).await, None, "{what} got through");
+        assert_eq!(
+            rest_status(&platform, &client, &token).await,
+            None,
+            "{what} got through"
+        );
     }
     let two_ids = LeafSpec {
-        uri_sans: vec!["spiffe://baton.local/gateway".to_owned(), "spiffe://baton.local/orders".to_owned()],
+        uri_sans: vec![
+            "spiffe://baton.local/gateway".to_owned(),
+            "spiffe://baton.local/orders".to_owned(),
+        ],
         ..workload("gateway")
     };
-    let client = client_presenting(&ours.issue_leaf(&two_ids).expect("leaf"), ours.bundle_pem()).expect("client");
-    assert_ne!(rest_status(&platform, &client, &token).await, Some(StatusCode::OK), "two SPIFFE IDs got through");
+    let client = client_presenting(&ours.issue_leaf(&two_ids).expect("leaf"), ours.bundle_pem())
+        .expect("client");
+    assert_ne!(
+        rest_status(&platform, &client, &token).await,
+        Some(StatusCode::OK),
+        "two SPIFFE IDs got through"
+    );
 
     // gRPC Debit: orders is let in; the gateway, strangers and expired certificates are not.
     assert!(debit(&platform, &orders, &token, &account).await.is_ok());
-    let status = debit(&platform, &gateway, &token, &account).await.expect_err("gateway refused");
+    let status = debit(&platform, &gateway, &token, &account)
+        .await
+        .expect_err("gateway refused");
     assert_eq!(status.code(), tonic::Code::PermissionDenied);
-    let stranger_orders = transport_with(&platform, &stranger, "stranger-orders", &workload("orders"));
-    assert!(debit(&platform, &stranger_orders, &token, &account).await.is_err());
-    let expired_orders = transport_with(&platform, ours, "expired-orders", &LeafSpec { backdate: Duration::from_secs(7200), lifetime: Duration::from_secs(3600), ..workload("orders") });
-    assert!(debit(&platform, &expired_orders, &token, &account).await.is_err());
+    let stranger_orders =
+        transport_with(&platform, &stranger, "stranger-orders", &workload("orders"));
+    assert!(
+        debit(&platform, &stranger_orders, &token, &account)
+            .await
+            .is_err()
+    );
+    let expired_orders = transport_with(
+        &platform,
+        ours,
+        "expired-orders",
+        &LeafSpec {
+            backdate: Duration::from_secs(7200),
+            lifetime: Duration::from_secs(3600),
+            ..workload("orders")
+        },
+    );
+    assert!(
+        debit(&platform, &expired_orders, &token, &account)
+            .await
+            .is_err()
+    );
 }
 
 /// The SHA-256 of the certificate the gateway presents on a fresh connection.
 async fn gateway_certificate(platform: &TestPlatform) -> Vec<u8> {
     let client = platform.ca.public_client_with_tls_info().expect("client");
-    let response = client.get(format!("{}/health", platform.gateway_url)).send().await.expect("health");
-    let info = response.extensions().get::<reqwest::tls::TlsInfo>().expect("TLS info");
+    let response = client
+        .get(format!("{}/health", platform.gateway_url))
+        .send()
+        .await
+        .expect("health");
+    let info = response
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .expect("TLS info");
     info.peer_certificate().expect("a certificate").to_vec()
 }
 
@@ -142,6 +235,14 @@ async fn requests_keep_flowing_across_several_certificate_rotations() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(failures.is_empty(), "{} of {requests} requests failed: {failures:?}", failures.len());
-    assert!(certificates.len() >= 4, "only {} certificates seen in 8 s", certificates.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {requests} requests failed: {failures:?}",
+        failures.len()
+    );
+    assert!(
+        certificates.len() >= 4,
+        "only {} certificates seen in 8 s",
+        certificates.len()
+    );
 }

@@ -15,7 +15,15 @@ pub async fn call(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (StatusCode, String, Value) {
-    send(&platform.http, &platform.gateway_url, method, path, token, body).await
+    send(
+        &platform.http,
+        &platform.gateway_url,
+        method,
+        path,
+        token,
+        body,
+    )
+    .await
 }
 
 /// Like [`call`], straight to a service, over mutual TLS as the gateway would call it.
@@ -26,8 +34,18 @@ pub async fn call_service(
     path: &str,
     token: Option<&str>,
 ) -> (StatusCode, String, Value) {
-    let client = platform.client_as(Workload::Gateway, service).expect("a gateway identity");
-    send(&client, platform.service_url(service), method, path, token, None).await
+    let client = platform
+        .client_as(Workload::Gateway, service)
+        .expect("a gateway identity");
+    send(
+        &client,
+        platform.service_url(service),
+        method,
+        path,
+        token,
+        None,
+    )
+    .await
 }
 
 async fn send(
