@@ -152,25 +152,8 @@ impl Transport {
             Arc::new(policy),
             peer::enforce,
         ));
-        match self {
-            Transport::Mtls(svid) => {
-                svid.watch(svid::POLL_INTERVAL);
-                let config = tls::internal_server(svid).map_err(std::io::Error::other)?;
-                server::serve_tls(
-                    listener,
-                    router,
-                    Arc::new(config),
-                    svid.trust_domain().clone(),
-                    shutdown,
-                )
-                .await
-            }
-            Transport::InsecurePlaintext => {
-                axum::serve(listener, router)
-                    .with_graceful_shutdown(shutdown)
-                    .await
-            }
-        }
+        self.serve_with(listener, router, tls::internal_server, shutdown)
+            .await
     }
 
     /// Serves the gateway's public listener: TLS with our certificate, no client certificate.
@@ -180,18 +163,23 @@ impl Transport {
         router: axum::Router,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        self.serve_with(listener, router, tls::public_server, shutdown)
+            .await
+    }
+
+    async fn serve_with(
+        &self,
+        listener: TcpListener,
+        router: axum::Router,
+        server_config: fn(&Arc<SvidSource>) -> Result<rustls::ServerConfig, rustls::Error>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         match self {
             Transport::Mtls(svid) => {
                 svid.watch(svid::POLL_INTERVAL);
-                let config = tls::public_server(svid).map_err(std::io::Error::other)?;
-                server::serve_tls(
-                    listener,
-                    router,
-                    Arc::new(config),
-                    svid.trust_domain().clone(),
-                    shutdown,
-                )
-                .await
+                let config = server_config(svid).map_err(std::io::Error::other)?;
+                let trust_domain = svid.trust_domain().clone();
+                server::serve_tls(listener, router, Arc::new(config), trust_domain, shutdown).await
             }
             Transport::InsecurePlaintext => {
                 axum::serve(listener, router)

@@ -99,11 +99,6 @@ impl SpiffeId {
         }
         Ok(id)
     }
-
-    /// Whether this is the ID of `workload` in `trust_domain`.
-    pub fn is(&self, trust_domain: &TrustDomain, workload: Workload) -> bool {
-        *self == Self::of(trust_domain, workload)
-    }
 }
 
 impl fmt::Display for SpiffeId {
