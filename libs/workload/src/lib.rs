@@ -194,3 +194,43 @@ impl Transport {
 pub async fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::bind(addr).await
 }
+
+#[cfg(test)]
+mod tests {
+    use baton_platform::config::Map;
+
+    use super::*;
+
+    fn common(source: &Map) -> CommonConfig {
+        CommonConfig::from_source(source, Workload::Users, "127.0.0.1:0").expect("common config")
+    }
+
+    #[test]
+    fn plaintext_is_refused_outside_lab_mode_and_without_switching_peer_checks_off() {
+        let plain = Map::new().with(Transport::KEY, "insecure-plaintext");
+        assert!(Transport::from_source(&plain, &common(&plain)).is_err());
+        let lab = plain.clone().with("BATON_LAB_MODE", "on");
+        assert!(Transport::from_source(&lab, &common(&lab)).is_err());
+        let lab_off = lab.with("BATON_LAB_DISABLE", "mtls.peer_id");
+        assert!(matches!(
+            Transport::from_source(&lab_off, &common(&lab_off)),
+            Ok(Transport::InsecurePlaintext)
+        ));
+    }
+
+    #[test]
+    fn mtls_is_the_default_and_needs_the_svid_files() {
+        let missing = Map::new().with("BATON_CERTS_DIR", "/nonexistent/baton-certs");
+        assert!(Transport::from_source(&missing, &common(&missing)).is_err());
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let ca = baton_devca::DevCa::generate("baton.local").expect("a CA");
+        let svid = ca.issue("users", Duration::from_secs(60)).expect("an SVID");
+        baton_devca::files::write_svid(&dir.path().join("users"), &svid).expect("written");
+        let present = Map::new().with("BATON_CERTS_DIR", dir.path().display().to_string());
+        let transport = Transport::from_source(&present, &common(&present)).expect("loads");
+        assert!(
+            matches!(&transport, Transport::Mtls(svid) if svid.id().to_string() == "spiffe://baton.local/users")
+        );
+        assert_eq!(transport.base_url("127.0.0.1:1"), "https://127.0.0.1:1");
+    }
+}

@@ -117,6 +117,60 @@ mod tests {
         assert_eq!(id.to_string(), "spiffe://baton.local/orders");
     }
 
+    fn leaf_der(spec: &baton_devca::LeafSpec) -> Vec<u8> {
+        let ca = baton_devca::DevCa::generate("baton.local").expect("a CA");
+        let svid = ca.issue_leaf(spec).expect("a leaf");
+        let (_, pem) = x509_parser::pem::parse_x509_pem(svid.chain_pem.as_bytes()).expect("PEM");
+        pem.contents
+    }
+
+    fn spec(uris: &[&str], is_ca: bool) -> baton_devca::LeafSpec {
+        baton_devca::LeafSpec {
+            uri_sans: uris.iter().map(|uri| (*uri).to_owned()).collect(),
+            is_ca,
+            ..baton_devca::LeafSpec::workload(
+                "baton.local",
+                "x",
+                std::time::Duration::from_secs(60),
+            )
+        }
+    }
+
+    #[test]
+    fn an_svid_yields_its_id_and_anything_else_is_refused_by_the_svid_rules() {
+        let td = TrustDomain::default();
+        let id = SpiffeId::from_svid(
+            &leaf_der(&spec(&["spiffe://baton.local/orders"], false)),
+            &td,
+        );
+        assert_eq!(
+            id.map(|id| id.to_string()).ok().as_deref(),
+            Some("spiffe://baton.local/orders")
+        );
+        let cases = [
+            (spec(&[], false), IdentityError::UriSanCount(0)),
+            (
+                spec(&["spiffe://baton.local/a", "spiffe://baton.local/b"], false),
+                IdentityError::UriSanCount(2),
+            ),
+            (
+                spec(&["spiffe://baton.local/orders"], true),
+                IdentityError::LeafIsCa,
+            ),
+            (
+                spec(&["spiffe://evil.example/orders"], false),
+                IdentityError::ForeignTrustDomain("spiffe://evil.example/orders".to_owned()),
+            ),
+            (
+                spec(&["https://baton.local/orders"], false),
+                IdentityError::NotSpiffe("https://baton.local/orders".to_owned()),
+            ),
+        ];
+        for (spec, expected) in cases {
+            assert_eq!(SpiffeId::from_svid(&leaf_der(&spec), &td), Err(expected));
+        }
+    }
+
     #[test]
     fn malformed_ids_are_refused() {
         for raw in [
