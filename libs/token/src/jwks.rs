@@ -22,9 +22,9 @@ use crate::verifier::TokenError;
 /// The keys we trust, by `kid`, and when we last asked for them.
 #[derive(Debug)]
 pub struct JwksCache {
-    /// Where to fetch the keys; `None` for a fixed set given at construction.
-    url: Option<String>,
-    client: reqwest::Client,
+    /// Where to fetch the keys, and the client to fetch them with; `None` for a fixed set given
+    /// at construction.
+    remote: Option<(String, reqwest::Client)>,
     min_refresh_interval: Duration,
     keys: RwLock<HashMap<String, DecodingKey>>,
     /// Held while fetching, so concurrent misses cause one fetch, not one each.
@@ -34,8 +34,7 @@ pub struct JwksCache {
 impl JwksCache {
     pub fn new(url: String, client: reqwest::Client, min_refresh_interval: Duration) -> Self {
         Self {
-            url: Some(url),
-            client,
+            remote: Some((url, client)),
             min_refresh_interval,
             keys: RwLock::new(HashMap::new()),
             last_fetch: Mutex::new(None),
@@ -46,8 +45,7 @@ impl JwksCache {
     /// configured rather than fetched.
     pub fn fixed(set: &JwkSet) -> Self {
         Self {
-            url: None,
-            client: reqwest::Client::new(),
+            remote: None,
             min_refresh_interval: Duration::MAX,
             keys: RwLock::new(usable_keys(set)),
             last_fetch: Mutex::new(None),
@@ -76,11 +74,10 @@ impl JwksCache {
     }
 
     async fn fetch(&self) -> Result<HashMap<String, DecodingKey>, TokenError> {
-        let Some(url) = &self.url else {
+        let Some((url, client)) = &self.remote else {
             return Err(TokenError::UnknownKey);
         };
-        let response = self
-            .client
+        let response = client
             .get(url)
             .send()
             .await

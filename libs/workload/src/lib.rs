@@ -113,7 +113,12 @@ impl Transport {
             Transport::Mtls(svid) => builder
                 .use_preconfigured_tls(tls::client_for(svid, peer)?)
                 .https_only(true),
-            Transport::InsecurePlaintext => builder,
+            Transport::InsecurePlaintext => {
+                // reqwest asks rustls for a process-wide provider even for a client that will
+                // only ever speak plain HTTP, and panics without one.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                builder
+            }
         };
         builder.build().map_err(TransportError::HttpClient)
     }
@@ -212,10 +217,14 @@ mod tests {
         let lab = plain.clone().with("BATON_LAB_MODE", "on");
         assert!(Transport::from_source(&lab, &common(&lab)).is_err());
         let lab_off = lab.with("BATON_LAB_DISABLE", "mtls.peer_id");
-        assert!(matches!(
-            Transport::from_source(&lab_off, &common(&lab_off)),
-            Ok(Transport::InsecurePlaintext)
-        ));
+        let transport = Transport::from_source(&lab_off, &common(&lab_off));
+        assert!(matches!(transport, Ok(Transport::InsecurePlaintext)));
+        let client = transport.map(|t| t.http_client(Workload::Sts).is_ok());
+        assert_eq!(
+            client.ok(),
+            Some(true),
+            "a plaintext client builds without a TLS provider"
+        );
     }
 
     #[test]

@@ -36,16 +36,24 @@ mod tests {
 
     use super::*;
 
+    /// Settings that need no certificate files: these tests are about addresses only.
+    fn without_certificates() -> Map {
+        Map::new()
+            .with("BATON_LAB_MODE", "on")
+            .with("BATON_LAB_DISABLE", "mtls.peer_id")
+            .with(Transport::KEY, "insecure-plaintext")
+    }
+
     #[test]
     fn peers_default_to_their_usual_loopback_ports() {
-        let config = Config::from_source(&Map::new());
+        let config = Config::from_source(&without_certificates());
         assert!(matches!(&config, Ok(c) if c.users_addr == "127.0.0.1:8091"
             && c.accounts_addr == "127.0.0.1:8092"));
     }
 
     #[test]
     fn a_peer_address_from_the_environment_wins() {
-        let source = Map::new().with("ACCOUNTS_ADDR", "10.0.0.7:9000");
+        let source = without_certificates().with("ACCOUNTS_ADDR", "10.0.0.7:9000");
         let config = Config::from_source(&source);
         assert!(matches!(&config, Ok(c) if c.accounts_addr == "10.0.0.7:9000"));
     }
