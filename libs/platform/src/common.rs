@@ -2,6 +2,7 @@
 //! only what is its own.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use crate::config::{ConfigError, Source, SourceExt};
 use crate::controls::Controls;
@@ -27,6 +28,9 @@ pub struct CommonConfig {
     pub sts_addr: String,
     /// This component's database URL (see [`crate::db::database_url`]).
     pub database_url: String,
+    /// A directory holding `schema.cedarschema` and `policies.cedar` that replaces the policies
+    /// built into a service, and is watched for changes (`BATON_POLICY_DIR`; unset: built-in).
+    pub policy_dir: Option<PathBuf>,
 }
 
 impl CommonConfig {
@@ -51,6 +55,7 @@ impl CommonConfig {
             issuer: source.parse_or("BATON_ISSUER", DEFAULT_ISSUER.to_owned())?,
             sts_addr: source.parse_or("STS_ADDR", "127.0.0.1:8090".to_owned())?,
             database_url: crate::db::database_url(source, workload.name(), &data_dir),
+            policy_dir: source.get("BATON_POLICY_DIR").map(PathBuf::from),
         })
     }
 

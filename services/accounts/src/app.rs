@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::grpc::AccountsService;
-use crate::{http, seed, storage};
+use crate::{http, policy, seed, storage};
 
 /// What every handler needs, cloned into each request (every field is cheap to clone).
 #[derive(Debug, Clone)]
@@ -28,6 +28,8 @@ pub struct AppState {
     pub verifier: Arc<Verifier>,
     pub controls: Controls,
     pub trust_mode: TrustMode,
+    /// The policy decision point, behind the lab switches that may skip it.
+    pub guard: policy::Guard,
 }
 
 /// The whole service: REST routes behind the token check, the gRPC service (which checks the
@@ -87,6 +89,11 @@ impl Application {
             verifier: Arc::new(verifier),
             controls: common.controls.clone(),
             trust_mode: common.trust_mode,
+            guard: policy::Guard::new(
+                policy::engine(common.policy_dir.as_deref())
+                    .map_err(|err| StartupError::other("loading the policies", err))?,
+                common.controls.clone(),
+            ),
         };
         Ok(Self {
             port,

@@ -20,6 +20,7 @@ pub mod config;
 pub mod domain;
 pub mod grpc;
 pub mod http;
+pub mod policy;
 pub mod seed;
 pub mod storage;
 

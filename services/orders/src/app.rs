@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::upstream::Upstreams;
-use crate::{http, seed, storage};
+use crate::{http, policy, seed, storage};
 
 /// What every handler needs, cloned into each request (every field is cheap to clone).
 #[derive(Debug, Clone)]
@@ -30,6 +30,8 @@ pub struct AppState {
     pub controls: Controls,
     pub trust_mode: TrustMode,
     pub upstreams: Upstreams,
+    /// The policy decision point, behind the lab switches that may skip it.
+    pub guard: policy::Guard,
 }
 
 /// The whole service: REST routes behind the token check, `/health`, and problem+json fallbacks.
@@ -96,6 +98,11 @@ impl Application {
             controls: common.controls.clone(),
             trust_mode: common.trust_mode,
             upstreams,
+            guard: policy::Guard::new(
+                policy::engine(common.policy_dir.as_deref())
+                    .map_err(|err| StartupError::other("loading the policies", err))?,
+                common.controls.clone(),
+            ),
         };
         Ok(Self {
             port,

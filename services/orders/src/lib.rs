@@ -21,6 +21,7 @@ pub mod app;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod policy;
 pub mod seed;
 pub mod storage;
 pub mod upstream;

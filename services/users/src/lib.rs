@@ -19,6 +19,7 @@ pub mod config;
 pub mod domain;
 pub mod grpc;
 pub mod http;
+pub mod policy;
 pub mod seed;
 pub mod storage;
 

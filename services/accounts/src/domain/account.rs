@@ -1,17 +1,17 @@
 //! Accounts: their ids, who may see or spend from one, and reading and opening them.
 //!
-//! The ownership rules are two small functions so a reader finds them in one place: an admin may
-//! *see* anyone's account (support work), but only the owner may *spend* from it.
+//! Who may see or spend from an account is not decided here but by the service's policy (see
+//! [`crate::policy`] and `policy/policies.cedar`): this module loads the account and asks.
 
 use std::fmt;
 
 use baton_platform::time::now_unix;
-use baton_platform::{Control, Controls};
 use baton_token::Principal;
 use sqlx::AnyPool;
 use uuid::Uuid;
 
 use super::money::Currency;
+use crate::policy::Guard;
 use crate::storage::{self, StorageError};
 
 /// The largest number of accounts one listing returns.
@@ -60,22 +60,6 @@ pub enum AccountError {
     Storage(#[from] StorageError),
 }
 
-/// Whether `principal` may see `account`: the owner, or an admin.
-///
-/// Skipped only when lab mode has switched `service.bola` off, to show broken object-level
-/// authorization from the outside.
-pub fn may_see(principal: &Principal, account: &Account, controls: &Controls) -> bool {
-    !controls.is_on(Control::ServiceBola)
-        || principal.is_admin()
-        || principal.user_id() == account.owner_id
-}
-
-/// Whether `principal` may take money from `account`: the owner only. Being an admin is not a
-/// licence to spend a customer's money.
-pub fn may_spend(principal: &Principal, account: &Account, controls: &Controls) -> bool {
-    !controls.is_on(Control::ServiceBola) || principal.user_id() == account.owner_id
-}
-
 /// The caller's own accounts, oldest first. An admin sees their own here too: listing everyone's
 /// accounts would be a different, audited, operation.
 pub async fn list_own(db: &AnyPool, principal: &Principal) -> Result<Vec<Account>, StorageError> {
@@ -86,12 +70,12 @@ pub async fn list_own(db: &AnyPool, principal: &Principal) -> Result<Vec<Account
 pub async fn get(
     db: &AnyPool,
     principal: &Principal,
-    controls: &Controls,
+    guard: &Guard,
     id: AccountId,
 ) -> Result<Account, AccountError> {
     storage::accounts::find(db, id)
         .await?
-        .filter(|account| may_see(principal, account, controls))
+        .filter(|account| guard.may_see(principal, account))
         .ok_or(AccountError::NotFound)
 }
 

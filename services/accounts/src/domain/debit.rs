@@ -5,13 +5,13 @@
 //! first answer is given again: a retry after a timeout must not pay twice). The money moves in
 //! [`storage::ledger::debit`], one conditional `UPDATE` and one ledger row in one transaction.
 
-use baton_platform::Controls;
 use baton_platform::time::now_unix;
 use baton_token::Principal;
 use sqlx::AnyPool;
 
-use super::account::{AccountId, may_spend};
+use super::account::AccountId;
 use super::money::{Amount, Currency};
+use crate::policy::Guard;
 use crate::storage::ledger::{DebitOutcome, Entry};
 use crate::storage::{self, StorageError};
 
@@ -72,12 +72,12 @@ pub enum DebitError {
 pub async fn debit(
     db: &AnyPool,
     principal: &Principal,
-    controls: &Controls,
+    guard: &Guard,
     order: &DebitOrder,
 ) -> Result<Debited, DebitError> {
     let account = storage::accounts::find(db, order.account)
         .await?
-        .filter(|account| may_spend(principal, account, controls))
+        .filter(|account| guard.may_spend(principal, account))
         .ok_or(DebitError::NoSuchAccount)?;
     if account.currency != order.currency {
         return Err(DebitError::CurrencyMismatch);

@@ -11,6 +11,6 @@ pub mod account;
 pub mod debit;
 pub mod money;
 
-pub use account::{Account, AccountError, AccountId, may_see, may_spend};
+pub use account::{Account, AccountError, AccountId};
 pub use debit::{DebitError, DebitOrder, Debited, Reference};
 pub use money::{Amount, Currency, CurrencyError};

@@ -38,7 +38,7 @@ impl Accounts for AccountsService {
     async fn debit(&self, request: Request<DebitRequest>) -> Result<Response<DebitReply>, Status> {
         let principal = authenticate(&self.state.verifier, &request).await?;
         let order = parse(request.get_ref())?;
-        let debited = debit(&self.state.db, &principal, &self.state.controls, &order)
+        let debited = debit(&self.state.db, &principal, &self.state.guard, &order)
             .await
             .map_err(status_of)?;
         tracing::info!(

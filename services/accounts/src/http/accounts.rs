@@ -70,7 +70,7 @@ pub async fn show(
 ) -> Result<Json<AccountView>, ApiError> {
     require_scope(&principal, scope::ACCOUNTS_READ)?;
     let id = AccountId::parse(&unverified_id).ok_or_else(Problem::not_found)?;
-    let account = domain::account::get(&state.db, &principal, &state.controls, id).await?;
+    let account = domain::account::get(&state.db, &principal, &state.guard, id).await?;
     Ok(Json(AccountView::from(account)))
 }
 

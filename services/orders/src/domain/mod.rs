@@ -11,6 +11,6 @@ pub mod place;
 pub mod pricing;
 
 pub use items::{ItemsError, OrderItems, Quantity, Sku};
-pub use order::{Line, Order, OrderId, OrderStatus, may_see};
+pub use order::{Line, Order, OrderId, OrderStatus};
 pub use place::{NewOrder, PlaceError};
 pub use pricing::{CatalogEntry, PricingError};

@@ -1,13 +1,14 @@
-//! Orders: ids, statuses, the ownership rule, and reading them back.
+//! Orders: ids, statuses, and reading them back. Who may see one is the policy's call
+//! ([`crate::policy`], `policy/policies.cedar`).
 
 use std::fmt;
 
-use baton_platform::{Control, Controls};
 use baton_token::Principal;
 use serde::Serialize;
 use sqlx::AnyPool;
 use uuid::Uuid;
 
+use crate::policy::Guard;
 use crate::storage::{self, StorageError};
 
 /// The most orders one listing returns.
@@ -85,16 +86,6 @@ pub struct Order {
     pub lines: Vec<Line>,
 }
 
-/// Whether `principal` may see `order`: the buyer, or an admin.
-///
-/// Skipped only when lab mode has switched `service.bola` off, to show broken object-level
-/// authorization from the outside.
-pub fn may_see(principal: &Principal, order: &Order, controls: &Controls) -> bool {
-    !controls.is_on(Control::ServiceBola)
-        || principal.is_admin()
-        || principal.user_id() == order.buyer_id
-}
-
 /// The caller's own orders, newest first. Admins list their own here too.
 pub async fn list_own(db: &AnyPool, principal: &Principal) -> Result<Vec<Order>, StorageError> {
     storage::orders::list_by_buyer(db, principal.user_id(), LIST_LIMIT).await
@@ -104,12 +95,12 @@ pub async fn list_own(db: &AnyPool, principal: &Principal) -> Result<Vec<Order>,
 pub async fn get(
     db: &AnyPool,
     principal: &Principal,
-    controls: &Controls,
+    guard: &Guard,
     id: OrderId,
 ) -> Result<Option<Order>, StorageError> {
     Ok(storage::orders::find(db, id)
         .await?
-        .filter(|order| may_see(principal, order, controls)))
+        .filter(|order| guard.may_see(principal, order)))
 }
 
 #[cfg(test)]

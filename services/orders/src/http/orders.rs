@@ -106,7 +106,7 @@ pub async fn show(
 ) -> Result<Json<OrderView>, ApiError> {
     require_scope(&principal, scope::ORDERS_READ)?;
     let id = OrderId::parse(&unverified_id).ok_or_else(Problem::not_found)?;
-    let order = domain::order::get(&state.db, &principal, &state.controls, id)
+    let order = domain::order::get(&state.db, &principal, &state.guard, id)
         .await?
         .ok_or_else(Problem::not_found)?;
     Ok(Json(OrderView::from(order)))

@@ -4,4 +4,4 @@
 
 pub mod user;
 
-pub use user::{LookupError, Profile, UserId, may_see, profile};
+pub use user::{LookupError, Profile, UserId, profile};

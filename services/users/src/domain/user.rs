@@ -3,12 +3,12 @@
 
 use std::fmt;
 
-use baton_platform::{Control, Controls};
 use baton_token::Principal;
 use serde::Serialize;
 use sqlx::AnyPool;
 use uuid::Uuid;
 
+use crate::policy::Guard;
 use crate::storage::{self, StorageError};
 
 /// A user's id. Built only by [`UserId::parse`] or from a verified token, so a value of this type
@@ -63,24 +63,17 @@ pub enum LookupError {
     Storage(#[from] StorageError),
 }
 
-/// Whether `principal` may read the profile of `user`: their own, or anyone's for an admin.
-///
-/// The check is skipped only when lab mode has switched `service.bola` off, to show what broken
-/// object-level authorization looks like from the outside.
-pub fn may_see(principal: &Principal, user: UserId, controls: &Controls) -> bool {
-    !controls.is_on(Control::ServiceBola) || principal.is_admin() || UserId::of(principal) == user
-}
-
 /// The profile of `user`, if `principal` may see it.
 pub async fn profile(
     db: &AnyPool,
     principal: &Principal,
-    controls: &Controls,
+    guard: &Guard,
     user: UserId,
 ) -> Result<Profile, LookupError> {
     // Decide before reading: a refused caller causes no database read, so the time it takes to
     // answer says nothing about whether the user exists.
-    if !may_see(principal, user, controls) {
+    // Who may read which profile is the policy's call (`policy/policies.cedar`).
+    if !guard.may_read_profile(principal, user.0) {
         return Err(LookupError::NotFound);
     }
     storage::users::find(db, user)

@@ -29,7 +29,7 @@ impl Users for UsersService {
     async fn get_user(&self, request: Request<GetUserRequest>) -> Result<Response<User>, Status> {
         let principal = authenticate(&self.state.verifier, &request).await?;
         let id = UserId::parse(&request.get_ref().user_id).ok_or_else(no_such_user)?;
-        let profile = domain::profile(&self.state.db, &principal, &self.state.controls, id)
+        let profile = domain::profile(&self.state.db, &principal, &self.state.guard, id)
             .await
             .map_err(|err| match err {
                 LookupError::NotFound => no_such_user(),

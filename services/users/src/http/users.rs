@@ -19,7 +19,7 @@ pub async fn me(
     require_scope(&principal, scope::USERS_READ)?;
     let own = UserId::of(&principal);
     Ok(Json(
-        domain::profile(&state.db, &principal, &state.controls, own).await?,
+        domain::profile(&state.db, &principal, &state.guard, own).await?,
     ))
 }
 
@@ -33,6 +33,6 @@ pub async fn by_id(
     require_scope(&principal, scope::USERS_READ)?;
     let id = UserId::parse(&unverified_id).ok_or_else(Problem::not_found)?;
     Ok(Json(
-        domain::profile(&state.db, &principal, &state.controls, id).await?,
+        domain::profile(&state.db, &principal, &state.guard, id).await?,
     ))
 }

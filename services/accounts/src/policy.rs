@@ -1,0 +1,118 @@
+//! The accounts service's policy decision point: its actions, and how an account becomes a
+//! Cedar resource.
+//!
+//! In the request's journey this is the last check before an account is shown or debited: the
+//! token has been verified, the scope checked, the account loaded from storage; now the policy in
+//! `policy/policies.cedar` decides. The policy files are compiled into the binary (so a service
+//! always has a policy), and can be overridden from a directory that is then watched for changes.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use baton_platform::{Control, Controls};
+use baton_policy::{Action, Actor, PolicyEngine, PolicyError, PolicyText, Resource, reload};
+use baton_token::Principal;
+
+use crate::domain::Account;
+
+/// See an account.
+pub const READ: Action = Action::new("read");
+/// Take money from an account.
+pub const SPEND: Action = Action::new("spend");
+
+/// The policies this binary was built with.
+pub fn embedded() -> PolicyText {
+    PolicyText {
+        schema: include_str!("../policy/schema.cedarschema").to_owned(),
+        policies: include_str!("../policy/policies.cedar").to_owned(),
+    }
+}
+
+/// The engine: from `dir` if given (and then watched for changes), else the embedded policies.
+/// An error here must stop the start.
+pub fn engine(dir: Option<&Path>) -> Result<Arc<PolicyEngine>, PolicyError> {
+    let Some(dir) = dir else {
+        return Ok(Arc::new(PolicyEngine::new("accounts", &embedded())?));
+    };
+    let text = PolicyText::read_dir(dir)?;
+    let engine = Arc::new(PolicyEngine::new("accounts", &text)?);
+    reload::watch(engine.clone(), dir.to_owned(), text, reload::DEFAULT_INTERVAL);
+    Ok(engine)
+}
+
+/// An account as the policy sees it: its id and its stored owner.
+pub fn resource(account: &Account) -> Resource {
+    Resource::new("Account", account.id.to_string()).owner(account.owner_id)
+}
+
+/// The questions the domain asks, each behind the lab switch that may skip it.
+#[derive(Debug, Clone)]
+pub struct Guard {
+    engine: Arc<PolicyEngine>,
+    controls: Controls,
+}
+
+impl Guard {
+    pub fn new(engine: Arc<PolicyEngine>, controls: Controls) -> Self {
+        Self { engine, controls }
+    }
+
+    /// Whether `principal` may see `account` (`owner-reads-own-account`,
+    /// `admin-reads-any-account`). Skipped only when lab mode has switched `service.bola` off.
+    pub fn may_see(&self, principal: &Principal, account: &Account) -> bool {
+        self.object_level(principal, READ, account)
+    }
+
+    /// Whether `principal` may take money from `account` (`owner-spends-own-account`).
+    pub fn may_spend(&self, principal: &Principal, account: &Account) -> bool {
+        self.object_level(principal, SPEND, account)
+    }
+
+    fn object_level(&self, principal: &Principal, action: Action, account: &Account) -> bool {
+        if !self.controls.is_on(Control::ServiceBola) {
+            return true;
+        }
+        let actor = Actor::from_principal(principal);
+        self.engine
+            .decide(&actor, action, &resource(account))
+            .is_allow()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_policies_validate_against_the_schema() {
+        assert!(engine(None).is_ok());
+    }
+
+    #[test]
+    fn a_policy_directory_that_does_not_validate_stops_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = embedded();
+        std::fs::write(dir.path().join(PolicyText::SCHEMA_FILE), &text.schema).unwrap();
+        let typo = text.policies.replace("resource.owner", "resource.ownr");
+        std::fs::write(dir.path().join(PolicyText::POLICIES_FILE), typo).unwrap();
+        assert!(matches!(
+            engine(Some(dir.path())),
+            Err(PolicyError::Invalid(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_valid_policy_directory_replaces_the_embedded_policies() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = embedded();
+        std::fs::write(dir.path().join(PolicyText::SCHEMA_FILE), &text.schema).unwrap();
+        std::fs::write(dir.path().join(PolicyText::POLICIES_FILE), &text.policies).unwrap();
+        assert!(engine(Some(dir.path())).is_ok());
+    }
+
+    #[test]
+    fn the_policy_directory_in_the_repository_is_the_embedded_one() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policy");
+        assert_eq!(PolicyText::read_dir(&dir).ok(), Some(embedded()));
+    }
+}
