@@ -148,14 +148,18 @@ impl PolicyEngine {
     /// May `actor` do `action` to `resource`? Every decision is logged as a security event.
     pub fn decide(&self, actor: &Actor, action: Action, resource: &Resource) -> Decision {
         let loaded = self.current.load();
-        let (decision, policies) = match evaluate(&self.authorizer, &loaded, actor, action, resource)
-        {
-            Ok(answer) => answer,
-            Err(reason) => {
-                tracing::error!(service = self.service, reason, "policy request malformed: deny");
-                (Decision::Deny, Vec::new())
-            }
-        };
+        let (decision, policies) =
+            match evaluate(&self.authorizer, &loaded, actor, action, resource) {
+                Ok(answer) => answer,
+                Err(reason) => {
+                    tracing::error!(
+                        service = self.service,
+                        reason,
+                        "policy request malformed: deny"
+                    );
+                    (Decision::Deny, Vec::new())
+                }
+            };
         tracing::info!(
             target: "baton::security",
             event = "authz.decision",
@@ -194,7 +198,11 @@ fn evaluate(
     )
     .map_err(|_| "the request does not match the schema")?;
     let mut entities = actor.entities().ok_or("an actor entity did not build")?;
-    entities.push(resource.entity().ok_or("the resource entity did not build")?);
+    entities.push(
+        resource
+            .entity()
+            .ok_or("the resource entity did not build")?,
+    );
     let entities = Entities::from_entities(entities, Some(&loaded.schema))
         .map_err(|_| "the entities do not match the schema")?;
     let response = authorizer.is_authorized(&request, &loaded.policies, &entities);
@@ -255,7 +263,10 @@ pub(crate) mod tests {
     #[test]
     fn the_owner_may_read_and_the_deciding_policy_is_named() {
         let engine = PolicyEngine::new("test", &text(OWNER_READS)).unwrap();
-        assert_eq!(engine.decide(&customer(), READ, &document()), Decision::Allow);
+        assert_eq!(
+            engine.decide(&customer(), READ, &document()),
+            Decision::Allow
+        );
         let loaded = engine.current.load();
         let (_, policies) =
             evaluate(&engine.authorizer, &loaded, &customer(), READ, &document()).unwrap();
@@ -288,7 +299,8 @@ pub(crate) mod tests {
 
     #[test]
     fn a_policy_that_does_not_validate_stops_the_start() {
-        let typo = r#"@id("x") permit(principal, action, resource) when { resource.ownr == principal };"#;
+        let typo =
+            r#"@id("x") permit(principal, action, resource) when { resource.ownr == principal };"#;
         assert!(matches!(
             PolicyEngine::new("test", &text(typo)),
             Err(PolicyError::Invalid(_))
@@ -308,7 +320,10 @@ pub(crate) mod tests {
     fn an_unknown_action_is_denied_not_an_error() {
         let engine = PolicyEngine::new("test", &text(OWNER_READS)).unwrap();
         let unknown = Action::new("launch");
-        assert_eq!(engine.decide(&customer(), unknown, &document()), Decision::Deny);
+        assert_eq!(
+            engine.decide(&customer(), unknown, &document()),
+            Decision::Deny
+        );
     }
 
     proptest! {

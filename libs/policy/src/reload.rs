@@ -44,7 +44,11 @@ pub fn watch(
 
 /// One look at the directory. Returns the text it saw if that text was new (whether or not it
 /// validated), so a bad file is reported once, not every interval.
-fn check_once(engine: &PolicyEngine, dir: &std::path::Path, seen: &PolicyText) -> Option<PolicyText> {
+fn check_once(
+    engine: &PolicyEngine,
+    dir: &std::path::Path,
+    seen: &PolicyText,
+) -> Option<PolicyText> {
     let text = match PolicyText::read_dir(dir) {
         Ok(text) => text,
         Err(err) => {
@@ -68,7 +72,7 @@ fn check_once(engine: &PolicyEngine, dir: &std::path::Path, seen: &PolicyText) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::tests::{customer, document, text, READ};
+    use crate::engine::tests::{READ, customer, document, text};
 
     #[test]
     fn a_valid_change_is_swapped_in_and_a_bad_one_keeps_the_old() {
@@ -80,7 +84,10 @@ mod tests {
 
         let bad = text("@id(\"p\") permit(principal, action, resource) when { resource.nope };");
         write(dir.path(), &bad);
-        assert_eq!(check_once(&engine, dir.path(), &original), Some(bad.clone()));
+        assert_eq!(
+            check_once(&engine, dir.path(), &original),
+            Some(bad.clone())
+        );
         assert!(engine.decide(&customer(), READ, &document()).is_allow());
         assert_eq!(check_once(&engine, dir.path(), &bad), None);
 

@@ -144,7 +144,10 @@ fn user_uid(id: Uuid) -> Option<EntityUid> {
 /// `None` is a programming error; the engine answers it with a deny, never with an allow.
 fn uid(type_name: &str, id: &str) -> Option<EntityUid> {
     let type_name = type_name.parse::<EntityTypeName>().ok()?;
-    Some(EntityUid::from_type_name_and_id(type_name, EntityId::new(id)))
+    Some(EntityUid::from_type_name_and_id(
+        type_name,
+        EntityId::new(id),
+    ))
 }
 
 #[cfg(test)]

@@ -36,7 +36,12 @@ pub fn engine(dir: Option<&Path>) -> Result<Arc<PolicyEngine>, PolicyError> {
     };
     let text = PolicyText::read_dir(dir)?;
     let engine = Arc::new(PolicyEngine::new("accounts", &text)?);
-    reload::watch(engine.clone(), dir.to_owned(), text, reload::DEFAULT_INTERVAL);
+    reload::watch(
+        engine.clone(),
+        dir.to_owned(),
+        text,
+        reload::DEFAULT_INTERVAL,
+    );
     Ok(engine)
 }
 
