@@ -83,9 +83,14 @@ async fn malformed_orders_are_refused_with_problems_and_no_money_moves() {
         .header("content-type", "application/json")
         .body(vec![b' '; 200 * 1024])
         .send()
-        .await
-        .expect("answer");
-    assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        .await;
+    // The gateway answers 413 as soon as the limit is passed and closes the connection; a client
+    // still writing the rest may see that close before it reads the answer. Either way the body
+    // was refused; what must never happen is any other answer.
+    match huge {
+        Ok(response) => assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE),
+        Err(err) => assert!(!err.is_status() && !err.is_decode(), "{err}"),
+    }
 
     assert_eq!(
         first_account(&platform, &bob).await.1,
