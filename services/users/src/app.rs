@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use baton_platform::controls::announce_lab_mode;
-use baton_platform::{CommonConfig, Controls, StartupError, TrustMode, db, problem, shutdown, Workload};
+use baton_platform::{
+    CommonConfig, Controls, StartupError, TrustMode, Workload, db, problem, shutdown,
+};
 use baton_proto::users::v1::users_server::UsersServer;
 use baton_token::{Verifier, verifier};
 use baton_workload::{PeerPolicy, Transport};
