@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use crate::engine::{PolicyEngine, PolicyText};
+use crate::engine::{PolicyEngine, PolicyError, PolicyText};
 
 /// How often the directory is read, unless the caller says otherwise.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(2);
@@ -67,6 +67,22 @@ fn check_once(
         );
     }
     Some(text)
+}
+
+/// A service's engine: from `dir` if one is given (and then watched for changes), otherwise the
+/// policies `embedded` in its binary. An error here must stop the service's start.
+pub fn load(
+    service: &'static str,
+    embedded: &PolicyText,
+    dir: Option<&std::path::Path>,
+) -> Result<Arc<PolicyEngine>, PolicyError> {
+    let Some(dir) = dir else {
+        return Ok(Arc::new(PolicyEngine::new(service, embedded)?));
+    };
+    let text = PolicyText::read_dir(dir)?;
+    let engine = Arc::new(PolicyEngine::new(service, &text)?);
+    watch(engine.clone(), dir.to_owned(), text, DEFAULT_INTERVAL);
+    Ok(engine)
 }
 
 #[cfg(test)]

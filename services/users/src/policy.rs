@@ -28,18 +28,7 @@ pub fn embedded() -> PolicyText {
 /// The engine: from `dir` if given (and then watched for changes), else the embedded policies.
 /// An error here must stop the start.
 pub fn engine(dir: Option<&Path>) -> Result<Arc<PolicyEngine>, PolicyError> {
-    let Some(dir) = dir else {
-        return Ok(Arc::new(PolicyEngine::new("users", &embedded())?));
-    };
-    let text = PolicyText::read_dir(dir)?;
-    let engine = Arc::new(PolicyEngine::new("users", &text)?);
-    reload::watch(
-        engine.clone(),
-        dir.to_owned(),
-        text,
-        reload::DEFAULT_INTERVAL,
-    );
-    Ok(engine)
+    reload::load("users", &embedded(), dir)
 }
 
 /// The questions the domain asks, each behind the lab switch that may skip it.
