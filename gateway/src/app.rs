@@ -15,10 +15,10 @@ use baton_token::http::bearer_token;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use crate::auth::{TokenExchanger, authenticate, check_scope};
+use crate::auth::{TokenExchanger, authenticate, check_route};
 use crate::config::Config;
 use crate::proxy;
-use crate::routes::{Access, Route, table};
+use crate::routes::{self, Access, Route, table};
 
 /// What every request handler shares.
 #[derive(Debug)]
@@ -60,16 +60,25 @@ impl Application {
             .ok_or_else(|| StartupError::other("upstreams", MissingUpstream(Workload::Sts)))?;
         let token_url = format!("{}/oauth2/token", sts.base_url);
         // E2E mode: one token for the whole chain, so it names every service.
-        let audience = Workload::SERVICES
+        let audience: Vec<String> = Workload::SERVICES
             .iter()
             .map(|workload| config.common.trust_domain.id_of(*workload))
             .collect();
+        let first_hop = audience.first().cloned().unwrap_or_default();
+        let verifier = baton_token::verifier::for_audience(
+            sts.client.clone(),
+            &sts.base_url,
+            &config.common,
+            first_hop,
+        );
         let exchanger = TokenExchanger::new(
             sts.client.clone(),
             token_url,
             config.client_secret.clone(),
             audience,
+            Arc::new(verifier),
         );
+        routes::check(&table()).map_err(|err| StartupError::other("route table", err))?;
         if let Some(route) = table()
             .iter()
             .find(|route| !upstreams.contains_key(&route.upstream))
@@ -148,16 +157,16 @@ fn router(gateway: Arc<Gateway>) -> Result<Router, StartupError> {
         .with_state(gateway))
 }
 
-/// Authenticates (for protected routes), checks the scope and forwards.
+/// Authenticates (for protected routes), checks the route's scope and roles, and forwards.
 async fn handle(gateway: &Gateway, route: &Route, request: Request) -> Result<Response, Problem> {
     let request_id = uuid::Uuid::new_v4().to_string();
     let controls = &gateway.config.common.controls;
     let internal_token = match route.access {
         Access::Public => None,
-        Access::Scope(scope) => {
+        Access::Token { scope, roles } => {
             let token =
                 authenticate(&gateway.exchanger, controls, bearer(request.headers())).await?;
-            check_scope(controls, &token, scope)?;
+            check_route(controls, &token, scope, roles)?;
             Some(token)
         }
     };

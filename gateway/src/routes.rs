@@ -6,6 +6,7 @@
 
 use axum::http::Method;
 use baton_platform::Workload;
+use baton_token::Role;
 use baton_token::claims::scope;
 
 /// What a route demands of the caller.
@@ -13,9 +14,25 @@ use baton_token::claims::scope;
 pub enum Access {
     /// No token: login and the published keys.
     Public,
-    /// A valid access token carrying this scope.
-    Scope(&'static str),
+    /// A valid access token carrying `scope`, for a user holding at least one of `roles`.
+    ///
+    /// Both halves are coarse: the scope says the client may call this API, the roles say this
+    /// kind of user may use this function at all. Which object they may touch is the service's
+    /// decision, made again there with the object in hand.
+    Token {
+        scope: &'static str,
+        roles: &'static [Role],
+    },
 }
+
+/// Every signed-in user.
+pub const ANYONE: &[Role] = &[Role::Customer, Role::Support, Role::Admin];
+/// People with their own money and orders.
+pub const CUSTOMERS: &[Role] = &[Role::Customer];
+/// Staff who look things up for customers.
+pub const STAFF: &[Role] = &[Role::Support, Role::Admin];
+/// The back office.
+pub const ADMINS: &[Role] = &[Role::Admin];
 
 /// One declared route. Paths use axum's `{param}` templates.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,59 +43,116 @@ pub struct Route {
     pub access: Access,
 }
 
-const fn route(method: Method, path: &'static str, upstream: Workload, access: Access) -> Route {
+/// A route that fails [`check`]: it would be served with a rule nobody could meet, or none.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("route {method} {path} declares no usable access rule: {why}")]
+pub struct UndeclaredAccess {
+    pub method: Method,
+    pub path: &'static str,
+    pub why: &'static str,
+}
+
+/// Refuses a table in which a protected route names no scope or no role. The types already make
+/// every route state an [`Access`]; this catches the empty ones, so the gateway never starts with
+/// a route whose rule is a blank.
+pub fn check(table: &[Route]) -> Result<(), UndeclaredAccess> {
+    for route in table {
+        if let Access::Token { scope, roles } = route.access {
+            let why = if scope.trim().is_empty() {
+                "no scope"
+            } else if roles.is_empty() {
+                "no role"
+            } else {
+                continue;
+            };
+            return Err(UndeclaredAccess {
+                method: route.method.clone(),
+                path: route.path,
+                why,
+            });
+        }
+    }
+    Ok(())
+}
+
+const fn public(method: Method, path: &'static str, upstream: Workload) -> Route {
     Route {
         method,
         path,
         upstream,
-        access,
+        access: Access::Public,
+    }
+}
+
+const fn token(
+    method: Method,
+    path: &'static str,
+    upstream: Workload,
+    scope: &'static str,
+    roles: &'static [Role],
+) -> Route {
+    Route {
+        method,
+        path,
+        upstream,
+        access: Access::Token { scope, roles },
     }
 }
 
 /// The routes, in the order a reader would want to see them.
 pub fn table() -> Vec<Route> {
-    use Access::{Public, Scope};
+    use Method as M;
     use Workload::{Accounts, Orders, Sts, Users};
+    use scope::*;
     vec![
-        route(Method::POST, "/v1/login", Sts, Public),
-        route(Method::GET, "/.well-known/jwks.json", Sts, Public),
-        route(Method::GET, "/v1/users/me", Users, Scope(scope::USERS_READ)),
-        route(
-            Method::GET,
-            "/v1/users/{id}",
-            Users,
-            Scope(scope::USERS_READ),
-        ),
-        route(
-            Method::GET,
-            "/v1/accounts",
+        // The authorization server: login pages, tokens, introspection, revocation, metadata.
+        public(M::GET, "/oauth2/authorize", Sts),
+        public(M::POST, "/oauth2/authorize", Sts),
+        public(M::POST, "/oauth2/token", Sts),
+        public(M::POST, "/oauth2/introspect", Sts),
+        public(M::POST, "/oauth2/revoke", Sts),
+        public(M::GET, "/.well-known/oauth-authorization-server", Sts),
+        public(M::GET, "/.well-known/jwks.json", Sts),
+        // Profiles: everyone reads their own; staff read others' (support sees them masked).
+        token(M::GET, "/v1/users/me", Users, USERS_READ, ANYONE),
+        token(M::PATCH, "/v1/users/me", Users, USERS_WRITE, CUSTOMERS),
+        token(M::GET, "/v1/users", Users, USERS_ADMIN, ADMINS),
+        token(M::GET, "/v1/users/{id}", Users, USERS_READ, ANYONE),
+        // Accounts: customers hold them; the back office freezes them and deposits into them.
+        token(M::GET, "/v1/accounts", Accounts, ACCOUNTS_READ, ANYONE),
+        token(M::POST, "/v1/accounts", Accounts, ACCOUNTS_WRITE, CUSTOMERS),
+        token(M::GET, "/v1/accounts/{id}", Accounts, ACCOUNTS_READ, ANYONE),
+        token(
+            M::POST,
+            "/v1/accounts/{id}/freeze",
             Accounts,
-            Scope(scope::ACCOUNTS_READ),
+            ACCOUNTS_ADMIN,
+            ADMINS,
         ),
-        route(
-            Method::POST,
-            "/v1/accounts",
+        token(
+            M::POST,
+            "/v1/accounts/{id}/unfreeze",
             Accounts,
-            Scope(scope::ACCOUNTS_WRITE),
+            ACCOUNTS_ADMIN,
+            ADMINS,
         ),
-        route(
-            Method::GET,
-            "/v1/accounts/{id}",
+        token(
+            M::POST,
+            "/v1/accounts/{id}/deposits",
             Accounts,
-            Scope(scope::ACCOUNTS_READ),
+            ACCOUNTS_ADMIN,
+            ADMINS,
         ),
-        route(Method::GET, "/v1/orders", Orders, Scope(scope::ORDERS_READ)),
-        route(
-            Method::POST,
-            "/v1/orders",
+        // Orders: customers place and read their own; staff read anyone's; admins refund.
+        token(M::GET, "/v1/orders", Orders, ORDERS_READ, ANYONE),
+        token(M::POST, "/v1/orders", Orders, ORDERS_WRITE, CUSTOMERS),
+        token(M::GET, "/v1/orders/{id}", Orders, ORDERS_READ, ANYONE),
+        token(
+            M::POST,
+            "/v1/orders/{id}/refund",
             Orders,
-            Scope(scope::ORDERS_WRITE),
-        ),
-        route(
-            Method::GET,
-            "/v1/orders/{id}",
-            Orders,
-            Scope(scope::ORDERS_READ),
+            ORDERS_ADMIN,
+            ADMINS,
         ),
     ]
 }
@@ -96,12 +170,45 @@ mod tests {
     }
 
     #[test]
+    fn the_table_declares_a_usable_rule_for_every_route() {
+        assert_eq!(check(&table()), Ok(()));
+    }
+
+    #[test]
+    fn a_protected_route_without_a_role_is_refused() {
+        let blank = [token(Method::GET, "/v1/x", Workload::Users, "x:read", &[])];
+        assert!(matches!(check(&blank), Err(e) if e.why == "no role"));
+    }
+
+    #[test]
+    fn every_back_office_route_is_for_admins_only() {
+        for route in table() {
+            if let Access::Token { scope, roles } = route.access
+                && scope.ends_with(":admin")
+            {
+                assert_eq!(roles, ADMINS, "{} {}", route.method, route.path);
+            }
+        }
+    }
+
+    #[test]
     fn only_login_and_keys_are_public() {
         let public: Vec<_> = table()
             .into_iter()
             .filter(|r| r.access == Access::Public)
             .map(|r| r.path)
             .collect();
-        assert_eq!(public, ["/v1/login", "/.well-known/jwks.json"]);
+        assert_eq!(
+            public,
+            [
+                "/oauth2/authorize",
+                "/oauth2/authorize",
+                "/oauth2/token",
+                "/oauth2/introspect",
+                "/oauth2/revoke",
+                "/.well-known/oauth-authorization-server",
+                "/.well-known/jwks.json"
+            ]
+        );
     }
 }

@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use baton_platform::demo::{ALICE, BOB};
+use baton_platform::demo::{ALICE, BOB, DAVE};
 use baton_platform::time::now_unix;
 use baton_platform::{Control, Workload};
 use baton_testkit::TestPlatform;
@@ -114,8 +114,89 @@ pub fn catalogue() -> Vec<Attack> {
             controls: &[GatewayScope, ServiceScope],
             run: read_only_token_writes,
         },
+        Attack {
+            name: "tell another user's order from a missing one by its answer",
+            risk: Api1ObjectLevelAuthorization,
+            controls: &[ServiceBola],
+            run: probe_order_ids,
+        },
+        Attack {
+            name: "customer freezes another user's account",
+            risk: Api5FunctionLevelAuthorization,
+            controls: BACK_OFFICE_CONTROLS,
+            run: customer_freezes_account,
+        },
+        Attack {
+            name: "customer deposits money into their own account",
+            risk: Api5FunctionLevelAuthorization,
+            controls: BACK_OFFICE_CONTROLS,
+            run: customer_deposits,
+        },
+        Attack {
+            name: "customer refunds their own paid order",
+            risk: Api5FunctionLevelAuthorization,
+            controls: BACK_OFFICE_CONTROLS,
+            run: customer_refunds,
+        },
+        Attack {
+            name: "customer lists every user",
+            risk: Api5FunctionLevelAuthorization,
+            controls: BACK_OFFICE_CONTROLS,
+            run: customer_lists_users,
+        },
+        Attack {
+            name: "support refunds a customer's order",
+            risk: Api5FunctionLevelAuthorization,
+            controls: BACK_OFFICE_CONTROLS,
+            run: support_refunds,
+        },
+        Attack {
+            name: "mass-assign balance, owner and status when opening an account",
+            risk: Api3PropertyLevelAuthorization,
+            controls: &[ServiceMassAssignment],
+            run: mass_assign_account,
+        },
+        Attack {
+            name: "mass-assign email and role when updating a profile",
+            risk: Api3PropertyLevelAuthorization,
+            controls: &[ServiceMassAssignment],
+            run: mass_assign_profile,
+        },
+        Attack {
+            name: "mass-assign status, buyer and total when placing an order",
+            risk: Api3PropertyLevelAuthorization,
+            controls: &[],
+            run: mass_assign_order,
+        },
+        Attack {
+            name: "support reads a customer's unmasked email and phone",
+            risk: Api3PropertyLevelAuthorization,
+            controls: &[ServiceFieldMasking],
+            run: support_reads_contact_details,
+        },
+        Attack {
+            name: "responses scanned for secrets and internal fields",
+            risk: Api3PropertyLevelAuthorization,
+            controls: &[],
+            run: scan_responses,
+        },
+        Attack {
+            name: "page size of a million",
+            risk: Api4ResourceConsumption,
+            controls: &[ServicePageLimit],
+            run: huge_page,
+        },
     ]
 }
+
+/// What stands between a customer and a back-office function: the gateway's route rule (scope and
+/// role) and the service's own (scope and policy). Any one of the four is enough to refuse.
+const BACK_OFFICE_CONTROLS: &[Control] = &[
+    Control::GatewayScope,
+    Control::GatewayRole,
+    Control::ServiceScope,
+    Control::ServiceRole,
+];
 
 async fn call(
     platform: &TestPlatform,
@@ -373,5 +454,384 @@ fn read_only_token_writes(platform: &TestPlatform) -> AttackFuture<'_> {
         )
         .await?;
         Ok(outcome(status == StatusCode::CREATED, status, &body))
+    })
+}
+
+fn url(platform: &TestPlatform, path: &str) -> String {
+    format!("{}{path}", platform.gateway_url)
+}
+
+/// Alice places an order for one mug and pays from her first account; its id.
+async fn alices_paid_order(platform: &TestPlatform, alice: &str) -> anyhow::Result<String> {
+    let account = alices_account(platform).await?;
+    let order = json!({ "account_id": account, "items": [{ "sku": "BATON-MUG", "quantity": 1 }] });
+    let (status, placed) = call(
+        platform,
+        Method::POST,
+        url(platform, "/v1/orders"),
+        alice,
+        Some(order),
+    )
+    .await?;
+    anyhow::ensure!(
+        status == StatusCode::CREATED,
+        "alice could not order: {placed}"
+    );
+    placed["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("no order id: {placed}"))
+}
+
+/// The balance of `account` as its owner sees it.
+async fn balance_of(platform: &TestPlatform, owner: &str, account: &str) -> anyhow::Result<i64> {
+    let (_, body) = call(
+        platform,
+        Method::GET,
+        url(platform, &format!("/v1/accounts/{account}")),
+        owner,
+        None,
+    )
+    .await?;
+    body["balance_minor"]
+        .as_i64()
+        .ok_or_else(|| anyhow::anyhow!("no balance: {body}"))
+}
+
+fn probe_order_ids(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let alice = platform.login(ALICE).await?;
+        let real = alices_paid_order(platform, &alice).await?;
+        let bob = platform.login(BOB).await?;
+        let missing = uuid::Uuid::new_v4().to_string();
+        let (real_status, real_body) = call(
+            platform,
+            Method::GET,
+            url(platform, &format!("/v1/orders/{real}")),
+            &bob,
+            None,
+        )
+        .await?;
+        let (missing_status, missing_body) = call(
+            platform,
+            Method::GET,
+            url(platform, &format!("/v1/orders/{missing}")),
+            &bob,
+            None,
+        )
+        .await?;
+        // Any difference at all (status or body) tells bob which ids are real.
+        let tells_apart = real_status != missing_status || real_body != missing_body;
+        Ok(outcome(tells_apart, real_status, &real_body))
+    })
+}
+
+fn customer_freezes_account(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let target = alices_account(platform).await?;
+        let bob = platform.login(BOB).await?;
+        let (status, body) = call(
+            platform,
+            Method::POST,
+            url(platform, &format!("/v1/accounts/{target}/freeze")),
+            &bob,
+            None,
+        )
+        .await?;
+        let alice = platform.login(ALICE).await?;
+        let (_, seen) = call(
+            platform,
+            Method::GET,
+            url(platform, &format!("/v1/accounts/{target}")),
+            &alice,
+            None,
+        )
+        .await?;
+        Ok(outcome(seen["status"] == "frozen", status, &body))
+    })
+}
+
+fn customer_deposits(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let account = alices_account(platform).await?;
+        let alice = platform.login(ALICE).await?;
+        let before = balance_of(platform, &alice, &account).await?;
+        let deposit =
+            json!({ "amount_minor": 500_000, "currency": "EUR", "reference": "free-money" });
+        let (status, body) = call(
+            platform,
+            Method::POST,
+            url(platform, &format!("/v1/accounts/{account}/deposits")),
+            &alice,
+            Some(deposit),
+        )
+        .await?;
+        let after = balance_of(platform, &alice, &account).await?;
+        Ok(outcome(after > before, status, &body))
+    })
+}
+
+fn customer_refunds(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let account = alices_account(platform).await?;
+        let alice = platform.login(ALICE).await?;
+        let order = alices_paid_order(platform, &alice).await?;
+        let paid = balance_of(platform, &alice, &account).await?;
+        let (status, body) = call(
+            platform,
+            Method::POST,
+            url(platform, &format!("/v1/orders/{order}/refund")),
+            &alice,
+            None,
+        )
+        .await?;
+        let after = balance_of(platform, &alice, &account).await?;
+        Ok(outcome(after > paid, status, &body))
+    })
+}
+
+fn support_refunds(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let account = alices_account(platform).await?;
+        let alice = platform.login(ALICE).await?;
+        let order = alices_paid_order(platform, &alice).await?;
+        let paid = balance_of(platform, &alice, &account).await?;
+        let dave = platform.login(DAVE).await?;
+        let (status, body) = call(
+            platform,
+            Method::POST,
+            url(platform, &format!("/v1/orders/{order}/refund")),
+            &dave,
+            None,
+        )
+        .await?;
+        let after = balance_of(platform, &alice, &account).await?;
+        Ok(outcome(after > paid, status, &body))
+    })
+}
+
+fn customer_lists_users(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let bob = platform.login(BOB).await?;
+        let (status, body) = call(
+            platform,
+            Method::GET,
+            url(platform, "/v1/users"),
+            &bob,
+            None,
+        )
+        .await?;
+        let listed_alice = body["users"]
+            .as_array()
+            .is_some_and(|users| users.iter().any(|u| u["username"] == "alice"));
+        Ok(outcome(listed_alice, status, &body))
+    })
+}
+
+fn mass_assign_account(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let bob = platform.login(BOB).await?;
+        let body = json!({
+            "currency": "EUR",
+            "balance_minor": 1_000_000,
+            "owner_id": ALICE.id,
+            "status": "active",
+        });
+        let (status, opened) = call(
+            platform,
+            Method::POST,
+            url(platform, "/v1/accounts"),
+            &bob,
+            Some(body),
+        )
+        .await?;
+        Ok(outcome(
+            opened["balance_minor"] == 1_000_000,
+            status,
+            &opened,
+        ))
+    })
+}
+
+fn mass_assign_profile(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let bob = platform.login(BOB).await?;
+        let body = json!({
+            "display_name": "Bob",
+            "email": "mallory@attacker.example",
+            "role": "admin",
+        });
+        let (status, answer) = call(
+            platform,
+            Method::PATCH,
+            url(platform, "/v1/users/me"),
+            &bob,
+            Some(body),
+        )
+        .await?;
+        let (_, me) = call(
+            platform,
+            Method::GET,
+            url(platform, "/v1/users/me"),
+            &bob,
+            None,
+        )
+        .await?;
+        Ok(outcome(
+            me["email"] == "mallory@attacker.example",
+            status,
+            &answer,
+        ))
+    })
+}
+
+fn mass_assign_order(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let bob = platform.login(BOB).await?;
+        let (_, accounts) = call(
+            platform,
+            Method::GET,
+            url(platform, "/v1/accounts"),
+            &bob,
+            None,
+        )
+        .await?;
+        let account = accounts["accounts"][0]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let before = balance_of(platform, &bob, &account).await?;
+        let body = json!({
+            "account_id": account,
+            "items": [{ "sku": "BATON-MUG", "quantity": 1 }],
+            "status": "paid",
+            "buyer_id": ALICE.id,
+            "total_minor": 1,
+        });
+        let (status, placed) = call(
+            platform,
+            Method::POST,
+            url(platform, "/v1/orders"),
+            &bob,
+            Some(body),
+        )
+        .await?;
+        let after = balance_of(platform, &bob, &account).await?;
+        // Any order created from this body is a success for the attacker: the body should have
+        // been refused whole, and nothing charged.
+        Ok(outcome(
+            status.is_success() || after != before,
+            status,
+            &placed,
+        ))
+    })
+}
+
+fn support_reads_contact_details(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let dave = platform.login(DAVE).await?;
+        let (status, body) = call(
+            platform,
+            Method::GET,
+            url(platform, &format!("/v1/users/{}", ALICE.id)),
+            &dave,
+            None,
+        )
+        .await?;
+        anyhow::ensure!(
+            status == StatusCode::OK,
+            "support cannot read profiles at all: {body}"
+        );
+        let unmasked = body["email"] == ALICE.email || body["phone"] == ALICE.phone;
+        Ok(outcome(unmasked, status, &body))
+    })
+}
+
+/// Keys that must never appear in any answer, at any depth: secrets, and internal ids the API has
+/// no reason to show.
+const NEVER_IN_A_RESPONSE: &[&str] = &[
+    "password",
+    "password_hash",
+    "totp",
+    "totp_secret",
+    "totp_seed",
+    "secret",
+    "token_hash",
+    "owner_id",
+    "buyer_id",
+    "roles",
+];
+
+fn forbidden_keys(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                if NEVER_IN_A_RESPONSE.contains(&key.to_ascii_lowercase().as_str()) {
+                    found.push(key.clone());
+                }
+                forbidden_keys(inner, found);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| forbidden_keys(item, found)),
+        _ => {}
+    }
+}
+
+fn scan_responses(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let alice = platform.login(ALICE).await?;
+        let order = alices_paid_order(platform, &alice).await?;
+        let account = alices_account(platform).await?;
+        let readers = [
+            (
+                alice.clone(),
+                vec![
+                    "/v1/users/me".to_owned(),
+                    "/v1/accounts".to_owned(),
+                    format!("/v1/accounts/{account}"),
+                    "/v1/orders".to_owned(),
+                    format!("/v1/orders/{order}"),
+                ],
+            ),
+            (
+                platform.login(DAVE).await?,
+                vec![
+                    format!("/v1/users/{}", ALICE.id),
+                    format!("/v1/orders/{order}"),
+                ],
+            ),
+            (
+                platform.login(baton_platform::demo::CAROL).await?,
+                vec!["/v1/users".to_owned(), format!("/v1/accounts/{account}")],
+            ),
+        ];
+        let mut found = Vec::new();
+        let mut scanned = 0;
+        for (token, paths) in &readers {
+            for path in paths {
+                let (status, body) =
+                    call(platform, Method::GET, url(platform, path), token, None).await?;
+                anyhow::ensure!(status == StatusCode::OK, "{path} answered {status}: {body}");
+                forbidden_keys(&body, &mut found);
+                scanned += 1;
+            }
+        }
+        let evidence = json!({ "answers_scanned": scanned, "forbidden_keys": found });
+        Ok(outcome(!found.is_empty(), StatusCode::OK, &evidence))
+    })
+}
+
+fn huge_page(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let alice = platform.login(ALICE).await?;
+        let (status, body) = call(
+            platform,
+            Method::GET,
+            url(platform, "/v1/orders?limit=1000000"),
+            &alice,
+            None,
+        )
+        .await?;
+        Ok(outcome(status.is_success(), status, &body))
     })
 }

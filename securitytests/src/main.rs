@@ -26,7 +26,10 @@ async fn main() -> ExitCode {
                     proven += 1;
                     println!("  PROVEN  {}  [{}]", attack.name, controls.join(" + "));
                     println!("          on: {}", describe(&proof.all_on));
-                    println!("          off: {}", describe(&proof.all_off));
+                    match &proof.all_off {
+                        Some(outcome) => println!("          off: {}", describe(outcome)),
+                        None => println!("          off: (no lab switch: refused by construction)"),
+                    }
                 }
                 Ok(proof) => {
                     failed += 1;

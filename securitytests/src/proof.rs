@@ -13,17 +13,25 @@ pub struct Proof {
     pub all_on: Outcome,
     /// Each control off alone (only for attacks that need several mistakes).
     pub one_off: Vec<(Control, Outcome)>,
-    /// Every control of the attack off.
-    pub all_off: Outcome,
+    /// Every control of the attack off; `None` for an attack no lab switch can let through (see
+    /// [`Proof::holds`]).
+    pub all_off: Option<Outcome>,
 }
 
 impl Proof {
     /// The attack is blocked whenever any of its controls is on, and succeeds only when all
     /// are off.
+    ///
+    /// An attack with no controls is one Baton refuses by construction, with no vulnerable code
+    /// path to switch to (a request type that has no `role` field cannot be talked into setting
+    /// one). Such an attack is proven by being blocked, and the report says it has no switch.
     pub fn holds(&self) -> bool {
         self.all_on.is_blocked()
             && self.one_off.iter().all(|(_, outcome)| outcome.is_blocked())
-            && !self.all_off.is_blocked()
+            && self
+                .all_off
+                .as_ref()
+                .is_none_or(|outcome| !outcome.is_blocked())
     }
 }
 
@@ -36,7 +44,11 @@ pub async fn prove(attack: &Attack) -> anyhow::Result<Proof> {
             one_off.push((*control, run(attack, &[*control]).await?));
         }
     }
-    let all_off = run(attack, attack.controls).await?;
+    let all_off = if attack.controls.is_empty() {
+        None
+    } else {
+        Some(run(attack, attack.controls).await?)
+    };
     Ok(Proof {
         attack: attack.name,
         all_on,

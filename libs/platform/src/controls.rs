@@ -50,11 +50,38 @@ pub enum Control {
     ServiceScope,
     /// A service answers only the owner of an object (or an admin); anyone else gets 404.
     ServiceBola,
+    /// The gateway refuses a request whose user holds none of the roles its route declares.
+    GatewayRole,
+    /// A service refuses a function the caller's roles do not allow (admin and support functions),
+    /// whatever the gateway already decided.
+    ServiceRole,
+    /// A service binds request bodies to explicit types that name only what a caller may set, and
+    /// refuses anything else (mass assignment).
+    ServiceMassAssignment,
+    /// A service answers each audience with its own view of an object: support sees masked
+    /// contact data, customers see only their own.
+    ServiceFieldMasking,
+    /// A service refuses a page size past its hard maximum instead of reading everything.
+    ServicePageLimit,
+    /// The STS demands PKCE with `S256` on every authorization request, and refuses `plain` or a
+    /// missing challenge (RFC 7636, RFC 9700 §2.1.1).
+    StsPkce,
+    /// The STS rotates refresh tokens on every use, and a rotated one presented again revokes its
+    /// whole family (RFC 9700 §4.14.2).
+    StsRefreshRotation,
+    /// The STS throttles failed logins per account and source, with a bounded, growing lockout.
+    StsLoginThrottle,
+    /// The STS demands the TOTP second factor from users enrolled in it.
+    StsTotp,
+    /// The STS accepts a TOTP code at most once (RFC 6238 §5.2).
+    StsTotpReplay,
+    /// The STS's revocation endpoint really revokes (RFC 7009).
+    StsRevocation,
 }
 
 impl Control {
     /// Every control, in a stable order.
-    pub const ALL: [Control; 10] = [
+    pub const ALL: &'static [Control] = &[
         Control::GatewayPhantomToken,
         Control::GatewayScope,
         Control::StsTokenExpiry,
@@ -65,6 +92,17 @@ impl Control {
         Control::MtlsPeerId,
         Control::ServiceScope,
         Control::ServiceBola,
+        Control::GatewayRole,
+        Control::ServiceRole,
+        Control::ServiceMassAssignment,
+        Control::ServiceFieldMasking,
+        Control::ServicePageLimit,
+        Control::StsPkce,
+        Control::StsRefreshRotation,
+        Control::StsLoginThrottle,
+        Control::StsTotp,
+        Control::StsTotpReplay,
+        Control::StsRevocation,
     ];
 
     /// The control's name, as lab mode and reports spell it.
@@ -80,6 +118,17 @@ impl Control {
             Control::MtlsPeerId => "mtls.peer_id",
             Control::ServiceScope => "service.scope",
             Control::ServiceBola => "service.bola",
+            Control::GatewayRole => "gateway.role",
+            Control::ServiceRole => "service.role",
+            Control::ServiceMassAssignment => "service.mass_assignment",
+            Control::ServiceFieldMasking => "service.field_masking",
+            Control::ServicePageLimit => "service.page_limit",
+            Control::StsPkce => "sts.pkce",
+            Control::StsRefreshRotation => "sts.refresh_rotation",
+            Control::StsLoginThrottle => "sts.login_throttle",
+            Control::StsTotp => "sts.totp",
+            Control::StsTotpReplay => "sts.totp_replay",
+            Control::StsRevocation => "sts.revocation",
         }
     }
 }
@@ -94,7 +143,8 @@ impl FromStr for Control {
     type Err = String;
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
         Control::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|control| control.name() == raw)
             .ok_or_else(|| format!("unknown control `{raw}`"))
     }
@@ -232,8 +282,8 @@ mod tests {
         assert_eq!(controls.ok(), Some(Controls::enforcing()));
         assert!(
             Control::ALL
-                .into_iter()
-                .all(|control| Controls::enforcing().is_on(control))
+                .iter()
+                .all(|control| Controls::enforcing().is_on(*control))
         );
     }
 
@@ -265,7 +315,7 @@ mod tests {
     #[test]
     fn every_control_name_round_trips() {
         for control in Control::ALL {
-            assert_eq!(control.name().parse::<Control>(), Ok(control));
+            assert_eq!(control.name().parse::<Control>(), Ok(*control));
         }
     }
 }

@@ -14,6 +14,8 @@ pub struct DemoUser {
     pub username: &'static str,
     pub display_name: &'static str,
     pub email: &'static str,
+    /// A phone number from the range Ofcom keeps for drama (020 7946 0xxx): never a real one.
+    pub phone: &'static str,
     /// The demo password, printed by `just up` and in the README. Development mode only.
     pub password: &'static str,
     /// Base32 TOTP seed for users enrolled in the second factor; `just token` computes the code
@@ -29,6 +31,7 @@ pub const ALICE: DemoUser = DemoUser {
     username: "alice",
     display_name: "Alice Example",
     email: "alice@example.com",
+    phone: "+44 20 7946 0001",
     password: "alice-wonderland-42",
     totp_seed: Some("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
     roles: &["customer"],
@@ -40,6 +43,7 @@ pub const BOB: DemoUser = DemoUser {
     username: "bob",
     display_name: "Bob Example",
     email: "bob@example.com",
+    phone: "+44 20 7946 0002",
     password: "bob-builder-2024",
     totp_seed: None,
     roles: &["customer"],
@@ -51,14 +55,28 @@ pub const CAROL: DemoUser = DemoUser {
     username: "carol",
     display_name: "Carol Admin",
     email: "carol@example.com",
+    phone: "+44 20 7946 0003",
     password: "carol-keeps-the-keys",
     totp_seed: Some("KRSXG5CTMVRXEZLUKN2XAZLSKNSWG4TF"),
     roles: &["admin"],
     opening_balance_minor: None,
 };
 
+/// Support staff: reads orders and masked profiles to answer customers' questions.
+pub const DAVE: DemoUser = DemoUser {
+    id: Uuid::from_u128(0x5d0e_2b7a_91c4_4e6f_8a3d_c2f1_6b09_e847),
+    username: "dave",
+    display_name: "Dave Support",
+    email: "dave@example.com",
+    phone: "+44 20 7946 0004",
+    password: "dave-answers-the-phone",
+    totp_seed: Some("MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U"),
+    roles: &["support"],
+    opening_balance_minor: None,
+};
+
 /// Every demo user.
-pub const ALL: [DemoUser; 3] = [ALICE, BOB, CAROL];
+pub const ALL: [DemoUser; 4] = [ALICE, BOB, CAROL, DAVE];
 
 /// The currency of the demo accounts and the demo catalogue.
 pub const CURRENCY: &str = "EUR";

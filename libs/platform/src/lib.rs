@@ -8,6 +8,7 @@
 //! - [`controls`]: the registry of named security controls and the lab switches that turn them
 //!   off, in lab mode only.
 //! - [`problem`]: RFC 9457 problem+json, the one error format every HTTP answer uses.
+//! - [`input`]: request bodies bound to explicit types and validated, and page sizes.
 //! - [`db`]: connecting to a component's own database (SQLite or PostgreSQL) and migrating it.
 //! - [`telemetry`]: structured logs with `tracing`.
 //! - [`demo`]: the demo users every component seeds in development mode.
@@ -18,6 +19,7 @@ pub mod config;
 pub mod controls;
 pub mod db;
 pub mod demo;
+pub mod input;
 pub mod mode;
 pub mod problem;
 pub mod shutdown;

@@ -59,13 +59,52 @@ impl Role {
             Role::Admin => "admin",
         }
     }
+
+    /// The scopes the STS grants a user holding this role: what the role's functions need, and
+    /// nothing more. A scope says which API a token may call; the services' policies still decide
+    /// which objects, so `orders:read` lets support look up any order but a customer only their own.
+    pub fn scopes(self) -> &'static [&'static str] {
+        use scope::*;
+        const CUSTOMER: &[&str] = &[
+            USERS_READ,
+            USERS_WRITE,
+            ACCOUNTS_READ,
+            ACCOUNTS_WRITE,
+            ORDERS_READ,
+            ORDERS_WRITE,
+        ];
+        match self {
+            Role::Customer => CUSTOMER,
+            // Support answers questions: it reads, and changes nothing.
+            Role::Support => &[USERS_READ, ORDERS_READ],
+            Role::Admin => &[
+                USERS_READ,
+                USERS_ADMIN,
+                ACCOUNTS_READ,
+                ACCOUNTS_ADMIN,
+                ORDERS_READ,
+                ORDERS_ADMIN,
+            ],
+        }
+    }
 }
 
 /// The scopes Baton's APIs are guarded by.
 pub mod scope {
+    /// Read profiles: one's own, or (support, admin) other people's as the policy allows.
     pub const USERS_READ: &str = "users:read";
+    /// Change one's own profile.
+    pub const USERS_WRITE: &str = "users:write";
+    /// Back office: list every user.
+    pub const USERS_ADMIN: &str = "users:admin";
     pub const ACCOUNTS_READ: &str = "accounts:read";
+    /// Open an account of one's own.
     pub const ACCOUNTS_WRITE: &str = "accounts:write";
+    /// Back office: freeze and unfreeze accounts, deposit money.
+    pub const ACCOUNTS_ADMIN: &str = "accounts:admin";
     pub const ORDERS_READ: &str = "orders:read";
+    /// Place orders.
     pub const ORDERS_WRITE: &str = "orders:write";
+    /// Back office: refund orders.
+    pub const ORDERS_ADMIN: &str = "orders:admin";
 }

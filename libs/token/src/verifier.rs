@@ -201,6 +201,12 @@ impl Principal {
         self.roles.iter().copied()
     }
 
+    /// Every scope the token carries, whatever `service.scope` says (the gateway's own check
+    /// reads them).
+    pub fn scopes(&self) -> &BTreeSet<String> {
+        &self.scopes
+    }
+
     /// The raw verified token. Use [`crate::onward::token_for_next_hop`] to forward it.
     pub(crate) fn token(&self) -> &str {
         &self.token
@@ -211,13 +217,25 @@ impl Principal {
 /// with `client`; tokens accepted only from `common.issuer` and only if addressed to this
 /// workload's own id.
 pub fn for_service(client: reqwest::Client, sts_base_url: &str, common: &CommonConfig) -> Verifier {
+    for_audience(client, sts_base_url, common, common.own_id())
+}
+
+/// Like [`for_service`], for tokens addressed to `audience` rather than to this workload. The
+/// gateway uses it to check what the STS handed it before it caches and forwards it: a token its
+/// first upstream would accept.
+pub fn for_audience(
+    client: reqwest::Client,
+    sts_base_url: &str,
+    common: &CommonConfig,
+    audience: String,
+) -> Verifier {
     /// How often an unknown `kid` may trigger a JWKS refresh.
     const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
     let jwks_url = format!("{sts_base_url}/.well-known/jwks.json");
     let keys = Arc::new(JwksCache::new(jwks_url, client, MIN_REFRESH_INTERVAL));
     let config = VerifierConfig {
         issuer: common.issuer.clone(),
-        audience: common.own_id(),
+        audience,
     };
     Verifier::new(keys, config, common.controls.clone())
 }

@@ -57,6 +57,7 @@ fn peer_policy(common: &CommonConfig) -> PeerPolicy {
     PeerPolicy::deny_all(common.trust_domain.clone(), common.controls.clone())
         .allow("/v1/", &[Workload::Gateway])
         .allow("/baton.accounts.v1.Accounts/Debit", &[Workload::Orders])
+        .allow("/baton.accounts.v1.Accounts/Refund", &[Workload::Orders])
         .allow_any_workload("/health")
 }
 

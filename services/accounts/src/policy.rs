@@ -19,6 +19,12 @@ use crate::domain::Account;
 pub const READ: Action = Action::new("read");
 /// Take money from an account.
 pub const SPEND: Action = Action::new("spend");
+/// Freeze or unfreeze an account (back office).
+pub const FREEZE: Action = Action::new("freeze");
+/// Put money into an account (back office).
+pub const DEPOSIT: Action = Action::new("deposit");
+/// Give an order's money back (back office, through orders).
+pub const REFUND: Action = Action::new("refund");
 
 /// The policies this binary was built with.
 pub fn embedded() -> PolicyText {
@@ -34,9 +40,11 @@ pub fn engine(dir: Option<&Path>) -> Result<Arc<PolicyEngine>, PolicyError> {
     reload::load("accounts", &embedded(), dir)
 }
 
-/// An account as the policy sees it: its id and its stored owner.
+/// An account as the policy sees it: its id, its stored owner and whether it is frozen.
 pub fn resource(account: &Account) -> Resource {
-    Resource::new("Account", account.id.to_string()).owner(account.owner_id)
+    Resource::new("Account", account.id.to_string())
+        .owner(account.owner_id)
+        .flag("frozen", account.is_frozen())
 }
 
 /// The questions the domain asks, each behind the lab switch that may skip it.
@@ -57,15 +65,38 @@ impl Guard {
         self.object_level(principal, READ, account)
     }
 
-    /// Whether `principal` may take money from `account` (`owner-spends-own-account`).
+    /// Whether `principal` may take money from `account` (`owner-spends-own-account`, unless
+    /// `frozen-account-is-not-spent-from`).
     pub fn may_spend(&self, principal: &Principal, account: &Account) -> bool {
         self.object_level(principal, SPEND, account)
     }
 
+    /// Whether `principal` may freeze or unfreeze `account` (`admin-runs-the-back-office`).
+    pub fn may_freeze(&self, principal: &Principal, account: &Account) -> bool {
+        self.function_level(principal, FREEZE, account)
+    }
+
+    /// Whether `principal` may deposit into `account` (`admin-runs-the-back-office`).
+    pub fn may_deposit(&self, principal: &Principal, account: &Account) -> bool {
+        self.function_level(principal, DEPOSIT, account)
+    }
+
+    /// Whether `principal` may refund an order into `account` (`admin-runs-the-back-office`).
+    pub fn may_refund(&self, principal: &Principal, account: &Account) -> bool {
+        self.function_level(principal, REFUND, account)
+    }
+
+    /// Questions about whose object it is; skipped only with `service.bola` off.
     fn object_level(&self, principal: &Principal, action: Action, account: &Account) -> bool {
-        if !self.controls.is_on(Control::ServiceBola) {
-            return true;
-        }
+        !self.controls.is_on(Control::ServiceBola) || self.decide(principal, action, account)
+    }
+
+    /// Questions about which functions a role may use; skipped only with `service.role` off.
+    fn function_level(&self, principal: &Principal, action: Action, account: &Account) -> bool {
+        !self.controls.is_on(Control::ServiceRole) || self.decide(principal, action, account)
+    }
+
+    fn decide(&self, principal: &Principal, action: Action, account: &Account) -> bool {
         let actor = Actor::from_principal(principal);
         self.engine
             .decide(&actor, action, &resource(account))

@@ -17,6 +17,8 @@ use crate::domain::Order;
 
 /// See an order.
 pub const READ: Action = Action::new("read");
+/// Refund an order (back office).
+pub const REFUND: Action = Action::new("refund");
 
 /// The policies this binary was built with.
 pub fn embedded() -> PolicyText {
@@ -51,14 +53,21 @@ impl Guard {
         Self { engine, controls }
     }
 
-    /// Whether `principal` may see `order` (`buyer-reads-own-order`, `admin-reads-any-order`).
-    /// Skipped only when lab mode has switched `service.bola` off.
+    /// Whether `principal` may see `order` (`buyer-reads-own-order`, `support-reads-any-order`,
+    /// `admin-reads-any-order`). Skipped only when lab mode has switched `service.bola` off.
     pub fn may_see(&self, principal: &Principal, order: &Order) -> bool {
-        if !self.controls.is_on(Control::ServiceBola) {
-            return true;
-        }
+        !self.controls.is_on(Control::ServiceBola) || self.decide(principal, READ, order)
+    }
+
+    /// Whether `principal` may refund `order` (`admin-refunds-orders`): a function-level check,
+    /// skipped only when lab mode has switched `service.role` off.
+    pub fn may_refund(&self, principal: &Principal, order: &Order) -> bool {
+        !self.controls.is_on(Control::ServiceRole) || self.decide(principal, REFUND, order)
+    }
+
+    fn decide(&self, principal: &Principal, action: Action, order: &Order) -> bool {
         self.engine
-            .decide(&Actor::from_principal(principal), READ, &resource(order))
+            .decide(&Actor::from_principal(principal), action, &resource(order))
             .is_allow()
     }
 }

@@ -8,8 +8,8 @@
 //! unknown (the order must stay `pending`).
 
 use baton_platform::TrustMode;
-use baton_proto::accounts::v1::DebitRequest;
 use baton_proto::accounts::v1::accounts_client::AccountsClient;
+use baton_proto::accounts::v1::{DebitRequest, RefundRequest};
 use baton_proto::users::v1::users_client::UsersClient;
 use baton_proto::users::v1::{GetUserRequest, User};
 use baton_token::Principal;
@@ -20,6 +20,8 @@ use tonic::{Code, Request, Status};
 /// The accounts service's FAILED_PRECONDITION message for a balance that is too low; part of its
 /// contract (see its `grpc` module), since a status code alone cannot tell the two cases apart.
 const INSUFFICIENT_FUNDS: &str = "insufficient funds";
+/// The accounts service's FAILED_PRECONDITION message for a frozen account.
+const ACCOUNT_FROZEN: &str = "account frozen";
 
 /// The clients for the services orders calls. Channels connect lazily and are cheap to clone.
 #[derive(Debug, Clone)]
@@ -46,6 +48,8 @@ pub enum DebitFailure {
     NoSuchAccount,
     #[error("insufficient funds")]
     InsufficientFunds,
+    #[error("the account is frozen")]
+    Frozen,
     #[error("the order's currency is not the account's")]
     CurrencyMismatch,
     #[error("the debit was refused as invalid")]
@@ -53,6 +57,21 @@ pub enum DebitFailure {
     /// Anything else: a timeout, an outage, an answer we did not expect. The money may or may not
     /// have been taken.
     #[error("the outcome of the debit is unknown")]
+    Unknown,
+}
+
+/// What a failed refund means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RefundFailure {
+    /// The accounts service would not let this caller refund into that account.
+    #[error("the accounts service refused the refund")]
+    Refused,
+    /// The accounts service found the refund inconsistent with the account.
+    #[error("the refund was refused as invalid")]
+    Invalid,
+    /// A timeout or an outage: the money may or may not have been given back. Asking again is
+    /// safe, since the accounts service refunds an order once.
+    #[error("the outcome of the refund is unknown")]
     Unknown,
 }
 
@@ -96,12 +115,37 @@ impl Upstreams {
             Code::FailedPrecondition if status.message() == INSUFFICIENT_FUNDS => {
                 DebitFailure::InsufficientFunds
             }
+            Code::FailedPrecondition if status.message() == ACCOUNT_FROZEN => DebitFailure::Frozen,
             Code::FailedPrecondition => DebitFailure::CurrencyMismatch,
             Code::InvalidArgument => DebitFailure::Invalid,
             _ => DebitFailure::Unknown,
         };
         tracing::info!(code = ?status.code(), %failure, "debit did not succeed");
         Err(failure)
+    }
+
+    /// Asks the accounts service to give an order's money back, with the caller's (an admin's)
+    /// token: accounts checks for itself that a refund is theirs to make.
+    pub async fn refund(
+        &self,
+        principal: &Principal,
+        message: RefundRequest,
+    ) -> Result<(), RefundFailure> {
+        let request = self
+            .request(principal, message)
+            .map_err(|_| RefundFailure::Unknown)?;
+        let status = match self.accounts.clone().refund(request).await {
+            Ok(_) => return Ok(()),
+            Err(status) => status,
+        };
+        tracing::info!(code = ?status.code(), "refund did not succeed");
+        Err(match status.code() {
+            Code::PermissionDenied | Code::NotFound => RefundFailure::Refused,
+            Code::FailedPrecondition | Code::InvalidArgument | Code::AlreadyExists => {
+                RefundFailure::Invalid
+            }
+            _ => RefundFailure::Unknown,
+        })
     }
 
     fn request<T>(&self, principal: &Principal, message: T) -> Result<Request<T>, Status> {

@@ -1,5 +1,5 @@
-//! The users service's policy decision point: its one action, and how a profile becomes a
-//! Cedar resource.
+//! The users service's policy decision point: its actions, and how a profile becomes a Cedar
+//! resource.
 //!
 //! In the request's journey this is the last check before a profile is read: the token has been
 //! verified and the scope checked; now the policy in `policy/policies.cedar` decides. The policy
@@ -16,6 +16,12 @@ use uuid::Uuid;
 
 /// Read a profile.
 pub const READ: Action = Action::new("read");
+/// See a profile's email and phone unmasked.
+pub const READ_CONTACT: Action = Action::new("read_contact");
+/// Change a profile.
+pub const UPDATE: Action = Action::new("update");
+/// List every user (back office).
+pub const LIST: Action = Action::new("list");
 
 /// The policies this binary was built with.
 pub fn embedded() -> PolicyText {
@@ -44,17 +50,55 @@ impl Guard {
     }
 
     /// Whether `principal` may read the profile of user `user` (`user-reads-own-profile`,
-    /// `admin-reads-any-profile`). A profile's owner is the user it describes, so this is
-    /// decided before any read. Skipped only when lab mode has switched `service.bola` off.
+    /// `support-reads-any-profile`, `admin-reads-any-profile`). A profile's owner is the user it
+    /// describes, so this is decided before any read. Skipped only when lab mode has switched
+    /// `service.bola` off.
     pub fn may_read_profile(&self, principal: &Principal, user: Uuid) -> bool {
-        if !self.controls.is_on(Control::ServiceBola) {
+        self.decide(Control::ServiceBola, principal, READ, &profile(user))
+    }
+
+    /// Whether `principal` sees `user`'s contact details unmasked (the owner and admins; support
+    /// sees them masked). Skipped only when lab mode has switched `service.field_masking` off.
+    pub fn may_see_contact(&self, principal: &Principal, user: Uuid) -> bool {
+        self.decide(
+            Control::ServiceFieldMasking,
+            principal,
+            READ_CONTACT,
+            &profile(user),
+        )
+    }
+
+    /// Whether `principal` may change `user`'s profile (only their own).
+    pub fn may_update_profile(&self, principal: &Principal, user: Uuid) -> bool {
+        self.decide(Control::ServiceBola, principal, UPDATE, &profile(user))
+    }
+
+    /// Whether `principal` may list every user (`admin-lists-users`): a function-level check,
+    /// skipped only when lab mode has switched `service.role` off.
+    pub fn may_list_users(&self, principal: &Principal) -> bool {
+        let directory = Resource::new("Directory", "users");
+        self.decide(Control::ServiceRole, principal, LIST, &directory)
+    }
+
+    fn decide(
+        &self,
+        control: Control,
+        principal: &Principal,
+        action: Action,
+        resource: &Resource,
+    ) -> bool {
+        if !self.controls.is_on(control) {
             return true;
         }
-        let profile = Resource::new("Profile", user.hyphenated().to_string()).owner(user);
         self.engine
-            .decide(&Actor::from_principal(principal), READ, &profile)
+            .decide(&Actor::from_principal(principal), action, resource)
             .is_allow()
     }
+}
+
+/// A profile as the policy sees it: its owner is the user it describes.
+fn profile(user: Uuid) -> Resource {
+    Resource::new("Profile", user.hyphenated().to_string()).owner(user)
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The demo users (Alice, Bob, Carol), seeded in development mode only.
+//! The demo users (Alice, Bob, Carol, Dave), seeded in development mode only.
 //!
 //! Their ids are the fixed ones in `baton_platform::demo`, shared with the STS and the accounts
 //! service so the three seeds describe the same people. Seeding inserts only what is missing, so
@@ -23,6 +23,7 @@ pub async fn demo_users(db: &AnyPool) -> Result<(), StorageError> {
                 username: person.username,
                 display_name: person.display_name,
                 email: person.email,
+                phone: Some(person.phone),
                 created_at: now,
             },
         )

@@ -1,26 +1,14 @@
 //! What goes into tokens: the scopes a user's roles grant, and the internal JWT's claims.
 
-use baton_token::Claims;
-use baton_token::claims::scope;
+use baton_token::{Claims, Role};
 
-/// The scopes granted to a user with `roles`. Unknown roles grant nothing.
+/// The scopes granted to a user with `roles` ([`Role::scopes`]). Unknown roles grant nothing.
 pub fn scopes_for(roles: &[String]) -> String {
-    let customer = [
-        scope::USERS_READ,
-        scope::ACCOUNTS_READ,
-        scope::ACCOUNTS_WRITE,
-        scope::ORDERS_READ,
-        scope::ORDERS_WRITE,
-    ];
-    let mut scopes: Vec<&str> = Vec::new();
-    for role in roles {
-        match role.as_str() {
-            // Admin functions arrive with fine-grained authorization; until then an admin may
-            // do what a customer may, and read other people's objects (checked in the services).
-            "customer" | "admin" => scopes.extend(customer),
-            _ => {}
-        }
-    }
+    let mut scopes: Vec<&str> = roles
+        .iter()
+        .filter_map(|name| Role::parse(name))
+        .flat_map(|role| role.scopes().iter().copied())
+        .collect();
     scopes.sort_unstable();
     scopes.dedup();
     scopes.join(" ")
@@ -72,7 +60,22 @@ mod tests {
         let scopes = scopes_for(&["customer".to_owned(), "customer".to_owned()]);
         assert_eq!(
             scopes,
-            "accounts:read accounts:write orders:read orders:write users:read"
+            "accounts:read accounts:write orders:read orders:write users:read users:write"
         );
+    }
+
+    #[test]
+    fn support_reads_and_changes_nothing() {
+        assert_eq!(
+            scopes_for(&["support".to_owned()]),
+            "orders:read users:read"
+        );
+    }
+
+    #[test]
+    fn an_admin_gets_the_back_office_scopes_but_cannot_place_orders_or_open_accounts() {
+        let scopes = scopes_for(&["admin".to_owned()]);
+        assert!(scopes.contains("accounts:admin") && scopes.contains("orders:admin"));
+        assert!(!scopes.contains("orders:write") && !scopes.contains("accounts:write"));
     }
 }

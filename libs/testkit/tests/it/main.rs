@@ -8,6 +8,8 @@
     reason = "a failing test should stop loudly, and helpers here are test code too"
 )]
 
+mod authorization_server;
+mod backoffice;
 mod bad_input;
 mod journey;
 mod mtls;

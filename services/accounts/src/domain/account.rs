@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use baton_platform::input::Page;
 use baton_platform::time::now_unix;
 use baton_token::Principal;
 use sqlx::AnyPool;
@@ -13,9 +14,6 @@ use uuid::Uuid;
 use super::money::Currency;
 use crate::policy::Guard;
 use crate::storage::{self, StorageError};
-
-/// The largest number of accounts one listing returns.
-pub const LIST_LIMIT: i64 = 100;
 
 /// An account's id: a random UUID, drawn when the account is opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -40,6 +38,32 @@ impl fmt::Display for AccountId {
     }
 }
 
+/// Whether money may leave an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AccountStatus {
+    #[default]
+    Active,
+    /// Frozen by an admin: it keeps its money, and nothing is spent from it.
+    Frozen,
+}
+
+impl AccountStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "active",
+            AccountStatus::Frozen => "frozen",
+        }
+    }
+
+    pub fn parse(stored: &str) -> Option<Self> {
+        match stored {
+            "active" => Some(AccountStatus::Active),
+            "frozen" => Some(AccountStatus::Frozen),
+            _ => None,
+        }
+    }
+}
+
 /// An account as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
@@ -47,23 +71,37 @@ pub struct Account {
     pub owner_id: Uuid,
     pub currency: Currency,
     pub balance_minor: i64,
+    pub status: AccountStatus,
     pub created_at: i64,
 }
 
-/// Why an account could not be read or opened.
+impl Account {
+    pub fn is_frozen(&self) -> bool {
+        self.status == AccountStatus::Frozen
+    }
+}
+
+/// Why an account could not be read, opened or changed.
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
     /// No such account, or not one the caller may see: the same answer for both, by design.
     #[error("no such account")]
     NotFound,
+    /// The caller may see the account but may not use this function on it.
+    #[error("not allowed")]
+    Forbidden,
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
 
-/// The caller's own accounts, oldest first. An admin sees their own here too: listing everyone's
-/// accounts would be a different, audited, operation.
-pub async fn list_own(db: &AnyPool, principal: &Principal) -> Result<Vec<Account>, StorageError> {
-    storage::accounts::list_by_owner(db, principal.user_id(), LIST_LIMIT).await
+/// One page of the caller's own accounts, oldest first. An admin sees their own here too:
+/// listing everyone's accounts would be a different, audited, operation.
+pub async fn list_own(
+    db: &AnyPool,
+    principal: &Principal,
+    page: Page,
+) -> Result<Vec<Account>, StorageError> {
+    storage::accounts::list_by_owner(db, principal.user_id(), page).await
 }
 
 /// One account, if `principal` may see it.
@@ -90,10 +128,35 @@ pub async fn open(
         owner_id: principal.user_id(),
         currency,
         balance_minor: 0,
+        status: AccountStatus::Active,
         created_at: now_unix(),
     };
     storage::accounts::insert(db, &account).await?;
     tracing::info!(account_id = %account.id, %currency, "opened an account");
+    Ok(account)
+}
+
+/// LAB MODE ONLY (`service.mass_assignment` off): opens an account from whatever the request
+/// body said, the way code that binds a body straight onto the stored row does. A caller can name
+/// the owner, the opening balance and the status. Never called otherwise.
+pub async fn open_as_told(
+    db: &AnyPool,
+    principal: &Principal,
+    currency: Currency,
+    owner_id: Option<Uuid>,
+    balance_minor: Option<i64>,
+    status: Option<AccountStatus>,
+) -> Result<Account, StorageError> {
+    let account = Account {
+        id: AccountId::random(),
+        owner_id: owner_id.unwrap_or(principal.user_id()),
+        currency,
+        balance_minor: balance_minor.unwrap_or(0).max(0),
+        status: status.unwrap_or_default(),
+        created_at: now_unix(),
+    };
+    storage::accounts::insert(db, &account).await?;
+    tracing::warn!(account_id = %account.id, "LAB MODE: opened an account as the body told");
     Ok(account)
 }
 

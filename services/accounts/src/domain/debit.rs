@@ -61,6 +61,9 @@ pub enum DebitError {
     CurrencyMismatch,
     #[error("insufficient funds")]
     InsufficientFunds,
+    /// The caller's own account, frozen by an admin.
+    #[error("account frozen")]
+    Frozen,
     /// The reference was used before for a different amount: a client bug, never a retry.
     #[error("reference already used for another debit")]
     ReferenceReused,
@@ -77,8 +80,16 @@ pub async fn debit(
 ) -> Result<Debited, DebitError> {
     let account = storage::accounts::find(db, order.account)
         .await?
-        .filter(|account| guard.may_spend(principal, account))
         .ok_or(DebitError::NoSuchAccount)?;
+    if !guard.may_spend(principal, &account) {
+        // The owner of a frozen account is told why; anyone else learns nothing about it.
+        let frozen_and_theirs = account.is_frozen() && guard.may_see(principal, &account);
+        return Err(if frozen_and_theirs {
+            DebitError::Frozen
+        } else {
+            DebitError::NoSuchAccount
+        });
+    }
     if account.currency != order.currency {
         return Err(DebitError::CurrencyMismatch);
     }
@@ -89,7 +100,11 @@ pub async fn debit(
     }
     match storage::ledger::debit(db, order, now_unix()).await? {
         DebitOutcome::Debited(entry) => Ok(debited(entry)),
-        DebitOutcome::InsufficientFunds => Err(DebitError::InsufficientFunds),
+        // Either the money ran out, or an admin froze the account since we loaded it.
+        DebitOutcome::NotDebited => match storage::accounts::find(db, order.account).await? {
+            Some(now) if now.is_frozen() => Err(DebitError::Frozen),
+            _ => Err(DebitError::InsufficientFunds),
+        },
         // A concurrent call with the same reference won; its transaction committed first and
         // ours was rolled back, so answer with the winner's entry.
         DebitOutcome::ReferenceTaken => {

@@ -2,15 +2,18 @@
 //!
 //! - [`money`]: currencies (an allow-list) and strictly positive amounts;
 //! - [`account`]: account ids, who may see or spend from an account, reading and opening;
-//! - [`debit`]: a parsed debit order and the idempotent debit itself.
+//! - [`debit`]: a parsed debit order and the idempotent debit itself;
+//! - [`backoffice`]: the admin functions: freeze, deposit, refund.
 //!
 //! Values from the network become these types at the edge (`parse`), so the code below the
 //! handlers never holds an unchecked currency, amount, id or reference.
 
 pub mod account;
+pub mod backoffice;
 pub mod debit;
 pub mod money;
 
-pub use account::{Account, AccountError, AccountId};
+pub use account::{Account, AccountError, AccountId, AccountStatus};
+pub use backoffice::{Credit, CreditError, Credited};
 pub use debit::{DebitError, DebitOrder, Debited, Reference};
 pub use money::{Amount, Currency, CurrencyError};

@@ -1,4 +1,5 @@
-//! The `Accounts` gRPC service: `Debit`, which the orders service calls to pay for an order.
+//! The `Accounts` gRPC service: `Debit`, which the orders service calls to pay for an order, and
+//! `Refund`, which it calls when an admin refunds one.
 //!
 //! The call carries the customer's own token in the `authorization` metadata entry, verified
 //! here: the user is the token's subject, never a field of the message, so orders cannot spend
@@ -8,18 +9,24 @@
 //! contract.
 
 use baton_proto::accounts::v1::accounts_server::Accounts;
-use baton_proto::accounts::v1::{DebitReply, DebitRequest};
+use baton_proto::accounts::v1::{DebitReply, DebitRequest, RefundReply, RefundRequest};
 use baton_token::grpc::authenticate;
 use tonic::{Request, Response, Status};
 
 use crate::app::AppState;
+use crate::domain::backoffice::{self, refund_reference};
 use crate::domain::debit::debit;
-use crate::domain::{AccountId, Amount, Currency, DebitError, DebitOrder, Reference};
+use crate::domain::{
+    AccountError, AccountId, Amount, Credit, CreditError, Currency, DebitError, DebitOrder,
+    Reference,
+};
 
 /// The FAILED_PRECONDITION message when the balance is too low.
 pub const INSUFFICIENT_FUNDS: &str = "insufficient funds";
 /// The FAILED_PRECONDITION message when the currency is not the account's.
 pub const CURRENCY_MISMATCH: &str = "currency does not match the account";
+/// The FAILED_PRECONDITION message when the account is frozen.
+pub const ACCOUNT_FROZEN: &str = "account frozen";
 
 /// The gRPC face of the accounts service.
 #[derive(Debug, Clone)]
@@ -52,6 +59,52 @@ impl Accounts for AccountsService {
             balance_minor: debited.balance_minor,
         }))
     }
+
+    async fn refund(
+        &self,
+        request: Request<RefundRequest>,
+    ) -> Result<Response<RefundReply>, Status> {
+        let principal = authenticate(&self.state.verifier, &request).await?;
+        let credit = parse_refund(request.get_ref())?;
+        let credited = backoffice::refund(&self.state.db, &principal, &self.state.guard, &credit)
+            .await
+            .map_err(refund_status)?;
+        Ok(Response::new(RefundReply {
+            entry_id: credited.entry_id,
+        }))
+    }
+}
+
+fn parse_refund(request: &RefundRequest) -> Result<Credit, Status> {
+    Ok(Credit {
+        account: AccountId::parse(&request.account_id)
+            .ok_or_else(|| Status::not_found("no such account"))?,
+        amount: Amount::parse(request.amount_minor)
+            .ok_or_else(|| Status::invalid_argument("amount_minor must be positive"))?,
+        currency: Currency::parse(&request.currency)
+            .map_err(|_| Status::invalid_argument("currency is not a supported ISO 4217 code"))?,
+        reference: uuid::Uuid::try_parse(&request.order_id)
+            .ok()
+            .and_then(|order| refund_reference(&order.hyphenated().to_string()))
+            .ok_or_else(|| Status::invalid_argument("order_id must be a UUID"))?,
+    })
+}
+
+fn refund_status(err: CreditError) -> Status {
+    match err {
+        CreditError::Account(AccountError::NotFound) => Status::not_found("no such account"),
+        CreditError::Account(AccountError::Forbidden) => {
+            Status::permission_denied("refunds are for the back office")
+        }
+        CreditError::Account(AccountError::Storage(err)) => {
+            tracing::error!(error = %err, "storage failed");
+            Status::internal("internal error")
+        }
+        CreditError::CurrencyMismatch => Status::failed_precondition(CURRENCY_MISMATCH),
+        CreditError::ReferenceReused => {
+            Status::already_exists("order already refunded for another amount")
+        }
+    }
 }
 
 /// Turns the message into a [`DebitOrder`], or the first reason it is not one.
@@ -75,6 +128,7 @@ fn status_of(err: DebitError) -> Status {
         DebitError::NoSuchAccount => Status::not_found("no such account"),
         DebitError::CurrencyMismatch => Status::failed_precondition(CURRENCY_MISMATCH),
         DebitError::InsufficientFunds => Status::failed_precondition(INSUFFICIENT_FUNDS),
+        DebitError::Frozen => Status::failed_precondition(ACCOUNT_FROZEN),
         DebitError::ReferenceReused => {
             Status::already_exists("reference already used for another debit")
         }

@@ -1,19 +1,23 @@
-//! `GET /v1/accounts`, `GET /v1/accounts/{id}` and `POST /v1/accounts`.
+//! `GET /v1/accounts`, `GET /v1/accounts/{id}`, `POST /v1/accounts`, and the back office's
+//! `POST /v1/accounts/{id}/freeze`, `/unfreeze` and `/deposits`.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use baton_platform::Problem;
+use baton_platform::input::{JsonBody, Page, PageParams, Valid};
+use baton_platform::{Control, Problem};
 use baton_token::Principal;
 use baton_token::claims::scope;
 use baton_token::http::require_scope;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use validator::Validate;
 
 use super::ApiError;
 use crate::app::AppState;
-use crate::domain::{self, Account, AccountId, Currency};
+use crate::domain::backoffice::{self, MAX_DEPOSIT_MINOR, deposit_reference};
+use crate::domain::{self, Account, AccountId, AccountStatus, Amount, Credit, Currency};
 
 /// An account as the API shows it. The owner is left out: it is always the caller (or, for an
 /// admin, someone the admin already knows they are looking at).
@@ -22,6 +26,8 @@ pub struct AccountView {
     pub id: String,
     pub currency: Currency,
     pub balance_minor: i64,
+    /// `active` or `frozen`.
+    pub status: &'static str,
     pub created_at: i64,
 }
 
@@ -31,6 +37,7 @@ impl From<Account> for AccountView {
             id: account.id.to_string(),
             currency: account.currency,
             balance_minor: account.balance_minor,
+            status: account.status.as_str(),
             created_at: account.created_at,
         }
     }
@@ -43,19 +50,67 @@ pub struct AccountList {
 
 /// The body of `POST /v1/accounts`. Unknown fields are refused: a client that sends
 /// `"balance_minor"` should learn at once that it is not how money is made.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct OpenAccount {
+    #[validate(length(equal = 3, message = "must be a three-letter ISO 4217 code"))]
     pub currency: String,
 }
 
-/// The caller's own accounts.
+/// LAB MODE ONLY (`service.mass_assignment` off): the body bound the careless way, straight onto
+/// the stored account, so a caller can choose its owner, opening balance and status.
+#[derive(Debug, Deserialize)]
+struct CarelessAccountBinding {
+    currency: String,
+    owner_id: Option<Uuid>,
+    balance_minor: Option<i64>,
+    status: Option<String>,
+}
+
+/// The body of `POST /v1/accounts/{id}/deposits`.
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct Deposit {
+    #[validate(range(
+        min = 1,
+        max = MAX_DEPOSIT_MINOR,
+        message = "must be between 1 and 10000000 minor units"
+    ))]
+    pub amount_minor: i64,
+    #[validate(length(equal = 3, message = "must be a three-letter ISO 4217 code"))]
+    pub currency: String,
+    /// The caller's idempotency reference: the same deposit sent twice is made once.
+    #[validate(regex(
+        path = *REFERENCE,
+        message = "must be 1 to 48 letters, digits, '.', '_' or '-'"
+    ))]
+    pub reference: String,
+}
+
+static REFERENCE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    #[expect(
+        clippy::expect_used,
+        reason = "a constant pattern, covered by a unit test"
+    )]
+    regex::Regex::new(r"^[A-Za-z0-9._-]{1,48}$").expect("the reference pattern compiles")
+});
+
+/// What a deposit answers: the ledger entry and the account after it.
+#[derive(Debug, Serialize)]
+pub struct DepositView {
+    pub entry_id: String,
+    pub account: AccountView,
+}
+
+/// One page of the caller's own accounts.
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
+    PageParams(query): PageParams,
 ) -> Result<Json<AccountList>, ApiError> {
     require_scope(&principal, scope::ACCOUNTS_READ)?;
-    let accounts = domain::account::list_own(&state.db, &principal).await?;
+    let page = Page::checked(query, &state.controls)?;
+    let accounts = domain::account::list_own(&state.db, &principal, page).await?;
     Ok(Json(AccountList {
         accounts: accounts.into_iter().map(AccountView::from).collect(),
     }))
@@ -78,13 +133,26 @@ pub async fn show(
 pub async fn open(
     State(state): State<AppState>,
     principal: Principal,
-    body: Result<Json<OpenAccount>, JsonRejection>,
+    body: JsonBody,
 ) -> Result<Response, ApiError> {
     require_scope(&principal, scope::ACCOUNTS_WRITE)?;
-    let Json(body) = body?;
-    let currency = Currency::parse(&body.currency)
-        .map_err(|_| Problem::unprocessable("`currency` must be one of EUR, USD, GBP"))?;
-    let account = domain::account::open(&state.db, &principal, currency).await?;
+    let account = if state.controls.is_on(Control::ServiceMassAssignment) {
+        let body: OpenAccount = body.bind()?;
+        domain::account::open(&state.db, &principal, currency(&body.currency)?).await?
+    } else {
+        let body: CarelessAccountBinding = serde_json::from_value(body.0)
+            .map_err(|err| Problem::unprocessable(err.to_string()))?;
+        let status = body.status.as_deref().and_then(AccountStatus::parse);
+        domain::account::open_as_told(
+            &state.db,
+            &principal,
+            currency(&body.currency)?,
+            body.owner_id,
+            body.balance_minor,
+            status,
+        )
+        .await?
+    };
     let location = format!("/v1/accounts/{}", account.id);
     Ok((
         StatusCode::CREATED,
@@ -92,4 +160,81 @@ pub async fn open(
         Json(AccountView::from(account)),
     )
         .into_response())
+}
+
+/// Back office: stops all spending from an account.
+pub async fn freeze(
+    state: State<AppState>,
+    principal: Principal,
+    id: Path<String>,
+) -> Result<Json<AccountView>, ApiError> {
+    set_frozen(state, principal, id, true).await
+}
+
+/// Back office: allows spending from a frozen account again.
+pub async fn unfreeze(
+    state: State<AppState>,
+    principal: Principal,
+    id: Path<String>,
+) -> Result<Json<AccountView>, ApiError> {
+    set_frozen(state, principal, id, false).await
+}
+
+async fn set_frozen(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(unverified_id): Path<String>,
+    frozen: bool,
+) -> Result<Json<AccountView>, ApiError> {
+    require_scope(&principal, scope::ACCOUNTS_ADMIN)?;
+    let id = AccountId::parse(&unverified_id).ok_or_else(Problem::not_found)?;
+    let account = backoffice::set_frozen(&state.db, &principal, &state.guard, id, frozen).await?;
+    Ok(Json(AccountView::from(account)))
+}
+
+/// Back office: puts money into an account, once per reference.
+pub async fn deposit(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(unverified_id): Path<String>,
+    Valid(body): Valid<Deposit>,
+) -> Result<Response, ApiError> {
+    require_scope(&principal, scope::ACCOUNTS_ADMIN)?;
+    let id = AccountId::parse(&unverified_id).ok_or_else(Problem::not_found)?;
+    let credit = Credit {
+        account: id,
+        amount: Amount::parse(body.amount_minor)
+            .ok_or_else(|| Problem::unprocessable("amount_minor: must be positive"))?,
+        currency: currency(&body.currency)?,
+        reference: deposit_reference(&body.reference)
+            .ok_or_else(|| Problem::unprocessable("reference: not a valid reference"))?,
+    };
+    let credited = backoffice::deposit(&state.db, &principal, &state.guard, &credit).await?;
+    let account = domain::account::get(&state.db, &principal, &state.guard, id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(DepositView {
+            entry_id: credited.entry_id,
+            account: AccountView::from(account),
+        }),
+    )
+        .into_response())
+}
+
+fn currency(code: &str) -> Result<Currency, Problem> {
+    Currency::parse(code)
+        .map_err(|_| Problem::unprocessable("currency: must be one of EUR, USD, GBP"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_are_short_and_plain() {
+        assert!(REFERENCE.is_match("payroll-2026-11.batch_3"));
+        for bad in ["", "with space", "x/y", &"r".repeat(49), "ümlaut"] {
+            assert!(!REFERENCE.is_match(bad), "{bad}");
+        }
+    }
 }

@@ -3,11 +3,10 @@
 //! A storage failure is logged here, once, in the request's span, and answered with a fixed
 //! 500 body: the caller never sees the database's words.
 
-use axum::extract::rejection::JsonRejection;
 use axum::response::{IntoResponse, Response};
 use baton_platform::Problem;
 
-use crate::domain::AccountError;
+use crate::domain::{AccountError, CreditError};
 use crate::storage::StorageError;
 
 #[derive(Debug)]
@@ -24,12 +23,6 @@ impl From<Problem> for ApiError {
     }
 }
 
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> Self {
-        Self::Problem(Problem::from(rejection))
-    }
-}
-
 impl From<StorageError> for ApiError {
     fn from(err: StorageError) -> Self {
         Self::Storage(err)
@@ -40,7 +33,23 @@ impl From<AccountError> for ApiError {
     fn from(err: AccountError) -> Self {
         match err {
             AccountError::NotFound => Self::Problem(Problem::not_found()),
+            AccountError::Forbidden => Self::Problem(Problem::forbidden()),
             AccountError::Storage(err) => Self::Storage(err),
+        }
+    }
+}
+
+impl From<CreditError> for ApiError {
+    fn from(err: CreditError) -> Self {
+        match err {
+            CreditError::Account(err) => Self::from(err),
+            CreditError::CurrencyMismatch => Self::Problem(Problem::unprocessable(
+                "currency: does not match the account's",
+            )),
+            CreditError::ReferenceReused => Self::Problem(Problem::conflict(
+                "reference-reused",
+                "This reference was already used for a different amount",
+            )),
         }
     }
 }

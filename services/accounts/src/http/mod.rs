@@ -11,7 +11,7 @@ use axum::Json;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::middleware::from_fn_with_state;
-use axum::routing::get;
+use axum::routing::{get, post};
 use baton_platform::problem;
 use baton_token::http::require_token;
 use serde_json::{Value, json};
@@ -28,6 +28,9 @@ pub fn routes(state: AppState) -> Router {
     let verified = Router::new()
         .route("/v1/accounts", get(accounts::list).post(accounts::open))
         .route("/v1/accounts/{id}", get(accounts::show))
+        .route("/v1/accounts/{id}/freeze", post(accounts::freeze))
+        .route("/v1/accounts/{id}/unfreeze", post(accounts::unfreeze))
+        .route("/v1/accounts/{id}/deposits", post(accounts::deposit))
         // `route_layer`: the token check runs only for routes that exist, so an unknown path is a
         // plain 404 rather than a 401 that confirms nothing but wastes a verification.
         .route_layer(from_fn_with_state(state.verifier.clone(), require_token))

@@ -87,7 +87,11 @@ mod tests {
         let owner = Uuid::new_v4();
         assert!(seed_account(&pool, owner, Currency::Eur, 5_000, 1).await?);
         assert!(!seed_account(&pool, owner, Currency::Eur, 5_000, 2).await?);
-        let opened = accounts::list_by_owner(&pool, owner, 10).await?;
+        let page = baton_platform::input::Page {
+            limit: 10,
+            offset: 0,
+        };
+        let opened = accounts::list_by_owner(&pool, owner, page).await?;
         assert_eq!(opened.len(), 1);
         assert_eq!(opened.first().map(|a| a.balance_minor), Some(5_000));
         Ok(())

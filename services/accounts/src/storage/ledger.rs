@@ -1,4 +1,4 @@
-//! The `ledger` table, and the debit: the one place money moves.
+//! The `ledger` table, the debit and the credit: the only places money moves.
 //!
 //! Why the debit is shaped the way it is:
 //! - the balance check and the subtraction are one statement, `UPDATE ... WHERE balance_minor >=
@@ -31,8 +31,9 @@ pub struct Entry {
 pub enum DebitOutcome {
     /// The money was taken and this entry records it.
     Debited(Entry),
-    /// The balance is lower than the amount; nothing changed.
-    InsufficientFunds,
+    /// The balance is lower than the amount, or the account was frozen in the meantime; nothing
+    /// changed.
+    NotDebited,
     /// Another debit with the same reference committed first; nothing changed.
     ReferenceTaken,
 }
@@ -66,7 +67,7 @@ pub async fn debit(
     let mut tx = db.begin().await?;
     let updated = sqlx::query(
         "UPDATE accounts SET balance_minor = balance_minor - $1 \
-         WHERE id = $2 AND balance_minor >= $1 RETURNING balance_minor",
+         WHERE id = $2 AND balance_minor >= $1 AND status = 'active' RETURNING balance_minor",
     )
     .bind(order.amount.minor())
     .bind(order.account.to_string())
@@ -74,7 +75,7 @@ pub async fn debit(
     .await?;
     let Some(updated) = updated else {
         tx.rollback().await?;
-        return Ok(DebitOutcome::InsufficientFunds);
+        return Ok(DebitOutcome::NotDebited);
     };
     let entry = Entry {
         id: Uuid::new_v4().hyphenated().to_string(),
@@ -99,6 +100,60 @@ pub async fn debit(
     }
     tx.commit().await?;
     Ok(DebitOutcome::Debited(entry))
+}
+
+/// What [`credit`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreditOutcome {
+    /// The money was added and this entry records it.
+    Credited(Entry),
+    /// An earlier credit with the same reference exists; nothing changed.
+    ReferenceTaken,
+}
+
+/// Adds `amount_minor` (strictly positive) to `account` and records it under `reference`,
+/// atomically and once per reference: the same shape as [`debit`], without the balance condition.
+#[tracing::instrument(skip(db, reference), fields(account_id = %account), err)]
+pub async fn credit(
+    db: &AnyPool,
+    account: AccountId,
+    amount_minor: i64,
+    reference: &Reference,
+    now: i64,
+) -> Result<CreditOutcome, StorageError> {
+    let mut tx = db.begin().await?;
+    let updated = sqlx::query(
+        "UPDATE accounts SET balance_minor = balance_minor + $1 WHERE id = $2 \
+         RETURNING balance_minor",
+    )
+    .bind(amount_minor)
+    .bind(account.to_string())
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(StorageError::Vanished("account"))?;
+    let entry = Entry {
+        id: Uuid::new_v4().hyphenated().to_string(),
+        amount_minor,
+        balance_after_minor: updated.try_get("balance_minor")?,
+    };
+    let inserted = sqlx::query(
+        "INSERT INTO ledger (id, account_id, amount_minor, balance_after_minor, reference, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, reference) DO NOTHING",
+    )
+    .bind(&entry.id)
+    .bind(account.to_string())
+    .bind(entry.amount_minor)
+    .bind(entry.balance_after_minor)
+    .bind(reference.as_str())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        tx.rollback().await?;
+        return Ok(CreditOutcome::ReferenceTaken);
+    }
+    tx.commit().await?;
+    Ok(CreditOutcome::Credited(entry))
 }
 
 fn entry_from_row(row: &AnyRow) -> Result<Entry, StorageError> {
@@ -131,6 +186,7 @@ mod tests {
             owner_id: Uuid::new_v4(),
             currency: Currency::Eur,
             balance_minor: balance,
+            status: crate::domain::AccountStatus::Active,
             created_at: 0,
         };
         accounts::insert(&pool, &account).await?;
@@ -172,12 +228,35 @@ mod tests {
     async fn a_debit_larger_than_the_balance_changes_nothing() -> Result<(), StorageError> {
         let (_dir, pool, id) = account_with(100).await?;
         let order = order(id, 101, "order-1").ok_or(StorageError::Vanished("order"))?;
-        assert_eq!(
-            debit(&pool, &order, 1).await?,
-            DebitOutcome::InsufficientFunds
-        );
+        assert_eq!(debit(&pool, &order, 1).await?, DebitOutcome::NotDebited);
         assert_eq!(balance(&pool, id).await, Some(100));
         assert_eq!(find(&pool, id, &order.reference).await?, None);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_frozen_account_is_not_debited() -> Result<(), StorageError> {
+        let (_dir, pool, id) = account_with(1_000).await?;
+        accounts::set_status(&pool, id, crate::domain::AccountStatus::Frozen).await?;
+        let order = order(id, 1, "order-1").ok_or(StorageError::Vanished("order"))?;
+        assert_eq!(debit(&pool, &order, 1).await?, DebitOutcome::NotDebited);
+        assert_eq!(balance(&pool, id).await, Some(1_000));
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_second_credit_with_the_same_reference_adds_nothing() -> Result<(), StorageError> {
+        let (_dir, pool, id) = account_with(100).await?;
+        let reference = Reference::parse("deposit-1").ok_or(StorageError::Vanished("ref"))?;
+        let first = credit(&pool, id, 50, &reference, 1).await?;
+        assert!(
+            matches!(first, CreditOutcome::Credited(entry) if entry.balance_after_minor == 150)
+        );
+        assert_eq!(
+            credit(&pool, id, 50, &reference, 2).await?,
+            CreditOutcome::ReferenceTaken
+        );
+        assert_eq!(balance(&pool, id).await, Some(150));
         Ok(())
     }
 

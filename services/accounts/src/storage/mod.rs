@@ -11,11 +11,18 @@ pub mod ledger;
 use baton_platform::db::EmbeddedMigration;
 
 /// The schema, embedded in the binary and applied at start-up.
-pub const MIGRATIONS: &[EmbeddedMigration] = &[(
-    1,
-    "accounts and ledger",
-    include_str!("../../migrations/0001_init.sql"),
-)];
+pub const MIGRATIONS: &[EmbeddedMigration] = &[
+    (
+        1,
+        "accounts and ledger",
+        include_str!("../../migrations/0001_init.sql"),
+    ),
+    (
+        2,
+        "account status",
+        include_str!("../../migrations/0002_status.sql"),
+    ),
+];
 
 /// Why a storage call failed. Never shown to a caller: it is logged and answered with fixed text.
 #[derive(Debug, thiserror::Error)]

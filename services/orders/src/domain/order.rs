@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use baton_platform::input::Page;
 use baton_token::Principal;
 use serde::Serialize;
 use sqlx::AnyPool;
@@ -10,9 +11,6 @@ use uuid::Uuid;
 
 use crate::policy::Guard;
 use crate::storage::{self, StorageError};
-
-/// The most orders one listing returns.
-pub const LIST_LIMIT: i64 = 100;
 
 /// An order's id: a random UUID. It is also the reference of the order's debit, which is what
 /// makes retrying a payment safe.
@@ -46,6 +44,8 @@ pub enum OrderStatus {
     Pending,
     /// The accounts service confirmed the debit.
     Paid,
+    /// An admin gave the money back; the accounts service confirmed the credit.
+    Refunded,
 }
 
 impl OrderStatus {
@@ -53,6 +53,7 @@ impl OrderStatus {
         match self {
             OrderStatus::Pending => "pending",
             OrderStatus::Paid => "paid",
+            OrderStatus::Refunded => "refunded",
         }
     }
 
@@ -60,6 +61,7 @@ impl OrderStatus {
         match stored {
             "pending" => Some(OrderStatus::Pending),
             "paid" => Some(OrderStatus::Paid),
+            "refunded" => Some(OrderStatus::Refunded),
             _ => None,
         }
     }
@@ -86,9 +88,13 @@ pub struct Order {
     pub lines: Vec<Line>,
 }
 
-/// The caller's own orders, newest first. Admins list their own here too.
-pub async fn list_own(db: &AnyPool, principal: &Principal) -> Result<Vec<Order>, StorageError> {
-    storage::orders::list_by_buyer(db, principal.user_id(), LIST_LIMIT).await
+/// One page of the caller's own orders, newest first. Staff list their own here too.
+pub async fn list_own(
+    db: &AnyPool,
+    principal: &Principal,
+    page: Page,
+) -> Result<Vec<Order>, StorageError> {
+    storage::orders::list_by_buyer(db, principal.user_id(), page).await
 }
 
 /// One order, if `principal` may see it; `None` for "no such order" and "not yours" alike.
@@ -109,10 +115,14 @@ mod tests {
 
     #[test]
     fn every_status_round_trips_through_its_stored_form() {
-        for status in [OrderStatus::Pending, OrderStatus::Paid] {
+        for status in [
+            OrderStatus::Pending,
+            OrderStatus::Paid,
+            OrderStatus::Refunded,
+        ] {
             assert_eq!(OrderStatus::parse(status.as_str()), Some(status));
         }
-        assert_eq!(OrderStatus::parse("refunded"), None);
+        assert_eq!(OrderStatus::parse("shipped"), None);
     }
 
     #[test]

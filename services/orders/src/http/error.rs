@@ -4,13 +4,12 @@
 //! check: invalid input is 422, a refused payment is 404/409/422, an unreachable peer is 503.
 //! Bodies are fixed text; storage failures are logged here, once, and answered with a fixed 500.
 
-use axum::extract::rejection::JsonRejection;
 use axum::response::{IntoResponse, Response};
 use baton_platform::Problem;
 
-use crate::domain::{ItemsError, PlaceError, PricingError};
+use crate::domain::{ItemsError, PlaceError, PricingError, RefundError};
 use crate::storage::StorageError;
-use crate::upstream::{BuyerError, DebitFailure};
+use crate::upstream::{BuyerError, DebitFailure, RefundFailure};
 
 #[derive(Debug)]
 pub enum ApiError {
@@ -26,9 +25,26 @@ impl From<Problem> for ApiError {
     }
 }
 
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> Self {
-        Self::Problem(Problem::from(rejection))
+impl From<RefundError> for ApiError {
+    fn from(err: RefundError) -> Self {
+        let problem = match err {
+            RefundError::Storage(err) => return Self::Storage(err),
+            RefundError::NotFound => Problem::not_found(),
+            RefundError::Forbidden | RefundError::Upstream(RefundFailure::Refused) => {
+                Problem::forbidden()
+            }
+            RefundError::NotPaid(status) => Problem::conflict("not-paid", "The order is not paid")
+                .with_detail(format!(
+                    "only a paid order can be refunded; this one is {}",
+                    status.as_str()
+                )),
+            RefundError::Upstream(RefundFailure::Invalid) => {
+                Problem::unprocessable("the accounts service refused the refund as invalid")
+            }
+            RefundError::Upstream(RefundFailure::Unknown) => Problem::unavailable()
+                .with_detail("the refund's outcome is unknown; asking again is safe"),
+        };
+        Self::Problem(problem)
     }
 }
 
@@ -61,6 +77,8 @@ impl From<PlaceError> for ApiError {
             }
             PlaceError::Payment { failure, order } => match failure {
                 DebitFailure::NoSuchAccount => Problem::not_found().with_detail("no such account"),
+                DebitFailure::Frozen => Problem::conflict("account-frozen", "Account frozen")
+                    .with_detail("the account is frozen; nothing can be paid from it"),
                 DebitFailure::InsufficientFunds => {
                     Problem::conflict("insufficient-funds", "Insufficient funds")
                         .with_detail("the account's balance does not cover the order")

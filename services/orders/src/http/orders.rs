@@ -1,32 +1,43 @@
-//! `POST /v1/orders`, `GET /v1/orders` and `GET /v1/orders/{id}`.
+//! `POST /v1/orders`, `GET /v1/orders`, `GET /v1/orders/{id}`, and the back office's
+//! `POST /v1/orders/{id}/refund`.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use baton_platform::Problem;
+use baton_platform::input::{Page, PageParams, Valid};
 use baton_token::Principal;
 use baton_token::claims::scope;
 use baton_token::http::require_scope;
 use serde::{Deserialize, Serialize};
+use validator::Validate;
 
 use super::ApiError;
 use crate::app::AppState;
 use crate::domain::{self, Line, NewOrder, Order, OrderId, OrderStatus};
 
-/// The body of `POST /v1/orders`. There is no buyer field: the buyer is whoever the token says.
-#[derive(Debug, Deserialize)]
+/// The body of `POST /v1/orders`. There is no buyer, status or total: the buyer is whoever the
+/// token says, the status is the payment's, and the total is the catalogue's. A body naming any of
+/// them is refused.
+#[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct PlaceOrder {
+    #[validate(length(equal = 36, message = "must be a UUID"))]
     pub account_id: String,
+    #[validate(
+        length(min = 1, max = 20, message = "an order has 1 to 20 items"),
+        nested
+    )]
     pub items: Vec<PlaceItem>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct PlaceItem {
+    #[validate(length(min = 1, max = 64, message = "must be 1 to 64 characters"))]
     pub sku: String,
+    #[validate(range(min = 1, max = 100, message = "must be between 1 and 100"))]
     pub quantity: i64,
 }
 
@@ -65,10 +76,9 @@ pub struct OrderList {
 pub async fn place(
     State(state): State<AppState>,
     principal: Principal,
-    body: Result<Json<PlaceOrder>, JsonRejection>,
+    Valid(body): Valid<PlaceOrder>,
 ) -> Result<Response, ApiError> {
     require_scope(&principal, scope::ORDERS_WRITE)?;
-    let Json(body) = body?;
     let items = body
         .items
         .into_iter()
@@ -85,13 +95,15 @@ pub async fn place(
         .into_response())
 }
 
-/// The caller's own orders, newest first.
+/// One page of the caller's own orders, newest first.
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
+    PageParams(query): PageParams,
 ) -> Result<Json<OrderList>, ApiError> {
     require_scope(&principal, scope::ORDERS_READ)?;
-    let orders = domain::order::list_own(&state.db, &principal).await?;
+    let page = Page::checked(query, &state.controls)?;
+    let orders = domain::order::list_own(&state.db, &principal, page).await?;
     Ok(Json(OrderList {
         orders: orders.into_iter().map(OrderView::from).collect(),
     }))
@@ -109,5 +121,18 @@ pub async fn show(
     let order = domain::order::get(&state.db, &principal, &state.guard, id)
         .await?
         .ok_or_else(Problem::not_found)?;
+    Ok(Json(OrderView::from(order)))
+}
+
+/// Back office: gives a paid order's money back to the account that paid.
+pub async fn refund(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(unverified_id): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    require_scope(&principal, scope::ORDERS_ADMIN)?;
+    let id = OrderId::parse(&unverified_id).ok_or_else(Problem::not_found)?;
+    let order =
+        domain::refund::refund(&state.db, &state.upstreams, &principal, &state.guard, id).await?;
     Ok(Json(OrderView::from(order)))
 }

@@ -1,5 +1,6 @@
 //! The `orders` and `order_lines` tables.
 
+use baton_platform::input::Page;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 use uuid::Uuid;
@@ -87,12 +88,30 @@ pub async fn find(db: &AnyPool, id: OrderId) -> Result<Option<Order>, StorageErr
     Ok(group(&rows)?.into_iter().next())
 }
 
-/// Up to `limit` orders of `buyer` with their lines, newest first.
+/// Moves order `id` from `from` to `to`; false if it was not in `from` (someone else moved it
+/// first). The condition in the `UPDATE` is what makes two concurrent refunds refund once.
+#[tracing::instrument(skip(db), fields(order_id = %id), err)]
+pub async fn transition(
+    db: &AnyPool,
+    id: OrderId,
+    from: OrderStatus,
+    to: OrderStatus,
+) -> Result<bool, StorageError> {
+    let updated = sqlx::query("UPDATE orders SET status = $1 WHERE id = $2 AND status = $3")
+        .bind(to.as_str())
+        .bind(id.to_string())
+        .bind(from.as_str())
+        .execute(db)
+        .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// One page of the orders of `buyer` with their lines, newest first.
 #[tracing::instrument(skip(db), err)]
 pub async fn list_by_buyer(
     db: &AnyPool,
     buyer: Uuid,
-    limit: i64,
+    page: Page,
 ) -> Result<Vec<Order>, StorageError> {
     // One query for orders and lines: the limit applies to orders (in the subquery), not to the
     // joined rows, and no order is read twice.
@@ -101,11 +120,12 @@ pub async fn list_by_buyer(
                 l.sku, l.quantity, l.unit_price_minor \
          FROM orders o JOIN order_lines l ON l.order_id = o.id \
          WHERE o.id IN (SELECT id FROM orders WHERE buyer_id = $1 \
-                        ORDER BY created_at DESC, id DESC LIMIT $2) \
+                        ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3) \
          ORDER BY o.created_at DESC, o.id DESC, l.sku",
     )
     .bind(buyer.hyphenated().to_string())
-    .bind(limit)
+    .bind(page.limit)
+    .bind(page.offset)
     .fetch_all(db)
     .await?;
     group(&rows)

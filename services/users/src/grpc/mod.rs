@@ -29,19 +29,21 @@ impl Users for UsersService {
     async fn get_user(&self, request: Request<GetUserRequest>) -> Result<Response<User>, Status> {
         let principal = authenticate(&self.state.verifier, &request).await?;
         let id = UserId::parse(&request.get_ref().user_id).ok_or_else(no_such_user)?;
-        let profile = domain::profile(&self.state.db, &principal, &self.state.guard, id)
+        let visible = domain::profile(&self.state.db, &principal, &self.state.guard, id)
             .await
             .map_err(|err| match err {
-                LookupError::NotFound => no_such_user(),
+                LookupError::NotFound | LookupError::Forbidden => no_such_user(),
                 LookupError::Storage(err) => {
                     tracing::error!(error = %err, "storage failed");
                     Status::internal("internal error")
                 }
             })?;
+        // The reply carries no contact details at all: orders needs a name, nothing more.
+        let user = visible.user;
         Ok(Response::new(User {
-            id: profile.id.to_string(),
-            username: profile.username,
-            display_name: profile.display_name,
+            id: user.id.to_string(),
+            username: user.username,
+            display_name: user.display_name,
         }))
     }
 }

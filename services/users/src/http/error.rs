@@ -33,6 +33,7 @@ impl From<LookupError> for ApiError {
     fn from(err: LookupError) -> Self {
         match err {
             LookupError::NotFound => Self::Problem(Problem::not_found()),
+            LookupError::Forbidden => Self::Problem(Problem::forbidden()),
             LookupError::Storage(err) => Self::Storage(err),
         }
     }

@@ -26,7 +26,8 @@ const BODY_LIMIT_BYTES: usize = 64 * 1024;
 /// The REST routes, the token check in front of them, and `/health` beside them.
 pub fn routes(state: AppState) -> Router {
     let verified = Router::new()
-        .route("/v1/users/me", get(users::me))
+        .route("/v1/users", get(users::list))
+        .route("/v1/users/me", get(users::me).patch(users::update_me))
         .route("/v1/users/{id}", get(users::by_id))
         // `route_layer`: the token check runs only for routes that exist, so an unknown path is a
         // plain 404 rather than a 401 that confirms nothing but wastes a verification.

@@ -1,38 +1,174 @@
-//! `GET /v1/users/me` and `GET /v1/users/{id}`.
+//! `GET /v1/users/me`, `PATCH /v1/users/me`, `GET /v1/users/{id}` and `GET /v1/users`.
+//!
+//! Every answer is a view chosen for the caller: their own profile in full, someone else's in
+//! full for an admin and masked for support. The stored row is never serialized as it is.
 
 use axum::Json;
 use axum::extract::{Path, State};
-use baton_platform::Problem;
+use baton_platform::input::{JsonBody, Page, PageParams};
+use baton_platform::{Control, Problem};
 use baton_token::Principal;
 use baton_token::claims::scope;
 use baton_token::http::require_scope;
+use serde::{Deserialize, Serialize};
+use validator::Validate;
 
 use super::ApiError;
 use crate::app::AppState;
-use crate::domain::{self, Profile, UserId};
+use crate::domain::{self, Contact, ProfileChanges, UserId, Visible, mask_email, mask_phone};
+
+/// A profile as the API shows it. For support, `email` and `phone` are masked (`a***@example.com`,
+/// `***0001`) and `contact` says so.
+#[derive(Debug, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileView {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub email: String,
+    pub phone: Option<String>,
+    /// `full` or `masked`.
+    pub contact: &'static str,
+}
+
+impl From<Visible> for ProfileView {
+    fn from(visible: Visible) -> Self {
+        let Visible { user, contact } = visible;
+        let (email, phone, contact) = match contact {
+            Contact::Full => (user.email, user.phone, "full"),
+            Contact::Masked => (
+                mask_email(&user.email),
+                user.phone.as_deref().map(mask_phone),
+                "masked",
+            ),
+        };
+        Self {
+            id: user.id.to_string(),
+            username: user.username,
+            display_name: user.display_name,
+            email,
+            phone,
+            contact,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct UserList {
+    pub users: Vec<ProfileView>,
+}
+
+/// The body of `PATCH /v1/users/me`: the two things a user may change about themself. Email and
+/// username are not here (changing them needs a verification flow), and neither is anything about
+/// roles: those live in the STS, and no request body reaches them.
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProfile {
+    #[validate(length(min = 1, max = 80, message = "must be 1 to 80 characters"))]
+    pub display_name: Option<String>,
+    #[validate(regex(path = *PHONE, message = "must be an international number such as +44 20 7946 0001"))]
+    pub phone: Option<String>,
+}
+
+/// `+`, a country code, then digits with optional single spaces: 8 to 20 characters in all.
+static PHONE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    #[expect(
+        clippy::expect_used,
+        reason = "a constant pattern, covered by a unit test"
+    )]
+    regex::Regex::new(r"^\+[1-9][0-9]{0,2}( ?[0-9]){6,15}$").expect("the phone pattern compiles")
+});
+
+/// LAB MODE ONLY (`service.mass_assignment` off): the classic mistake of binding a request body
+/// to the stored row, so any column the body names is written. Never used otherwise.
+#[derive(Debug, Deserialize)]
+struct CarelessProfileBinding {
+    display_name: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+}
 
 /// The caller's own profile.
 pub async fn me(
     State(state): State<AppState>,
     principal: Principal,
-) -> Result<Json<Profile>, ApiError> {
+) -> Result<Json<ProfileView>, ApiError> {
     require_scope(&principal, scope::USERS_READ)?;
     let own = UserId::of(&principal);
-    Ok(Json(
-        domain::profile(&state.db, &principal, &state.guard, own).await?,
-    ))
+    let visible = domain::profile(&state.db, &principal, &state.guard, own).await?;
+    Ok(Json(visible.into()))
 }
 
-/// One profile: the caller's own, or anyone's for an admin. Everything else, including an id
-/// that is not a UUID, is the same 404.
+/// Changes the caller's display name or phone.
+pub async fn update_me(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: JsonBody,
+) -> Result<Json<ProfileView>, ApiError> {
+    require_scope(&principal, scope::USERS_WRITE)?;
+    let changes = if state.controls.is_on(Control::ServiceMassAssignment) {
+        let body: UpdateProfile = body.bind()?;
+        ProfileChanges {
+            display_name: body.display_name,
+            phone: body.phone,
+            email: None,
+        }
+    } else {
+        let body: CarelessProfileBinding = serde_json::from_value(body.0)
+            .map_err(|err| Problem::unprocessable(err.to_string()))?;
+        ProfileChanges {
+            display_name: body.display_name,
+            phone: body.phone,
+            email: body.email,
+        }
+    };
+    let visible = domain::update_own(&state.db, &principal, &state.guard, changes).await?;
+    Ok(Json(visible.into()))
+}
+
+/// One profile: the caller's own; anyone's for staff. Everything else, including an id that is
+/// not a UUID, is the same 404.
 pub async fn by_id(
     State(state): State<AppState>,
     principal: Principal,
     Path(unverified_id): Path<String>,
-) -> Result<Json<Profile>, ApiError> {
+) -> Result<Json<ProfileView>, ApiError> {
     require_scope(&principal, scope::USERS_READ)?;
     let id = UserId::parse(&unverified_id).ok_or_else(Problem::not_found)?;
-    Ok(Json(
-        domain::profile(&state.db, &principal, &state.guard, id).await?,
-    ))
+    let visible = domain::profile(&state.db, &principal, &state.guard, id).await?;
+    Ok(Json(visible.into()))
+}
+
+/// Every user, a page at a time (back office).
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    PageParams(query): PageParams,
+) -> Result<Json<UserList>, ApiError> {
+    require_scope(&principal, scope::USERS_ADMIN)?;
+    let page = Page::checked(query, &state.controls)?;
+    let users = domain::list(&state.db, &principal, &state.guard, page).await?;
+    Ok(Json(UserList {
+        users: users.into_iter().map(ProfileView::from).collect(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn international_phone_numbers_pass_and_anything_else_does_not() {
+        assert!(PHONE.is_match("+44 20 7946 0001"));
+        assert!(PHONE.is_match("+4915112345678"));
+        for bad in [
+            "020 7946 0001",
+            "+44  20",
+            "+44 20 7946 0001; DROP",
+            "",
+            "+0 123 456 789",
+        ] {
+            assert!(!PHONE.is_match(bad), "{bad}");
+        }
+    }
 }

@@ -9,8 +9,10 @@ pub mod users;
 use baton_platform::db::EmbeddedMigration;
 
 /// The schema, embedded in the binary and applied at start-up.
-pub const MIGRATIONS: &[EmbeddedMigration] =
-    &[(1, "users", include_str!("../../migrations/0001_init.sql"))];
+pub const MIGRATIONS: &[EmbeddedMigration] = &[
+    (1, "users", include_str!("../../migrations/0001_init.sql")),
+    (2, "phone", include_str!("../../migrations/0002_phone.sql")),
+];
 
 /// Why a storage call failed. Never shown to a caller: handlers log it and answer a fixed 500.
 #[derive(Debug, thiserror::Error)]
