@@ -4,9 +4,15 @@
 //! (`X-Forwarded-For`, `X-User-Id`, a made-up `X-Baton-Internal`, cookies) stops here, so a
 //! service can never be tricked into trusting a header a client set. The `Authorization` header
 //! is replaced: the client's opaque token never leaves the gateway.
+//!
+//! The STS's client-facing endpoints are the one exception, and only for the credentials the STS
+//! itself checks: `Authorization` (client authentication at the token, introspection and
+//! revocation endpoints) and `Cookie` (the login pages' browser binding) go through, answers may
+//! set that cookie, and the STS learns the client's address (for login throttling) in a header
+//! only the gateway writes.
 
 use axum::body::{Body, to_bytes};
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use baton_platform::Problem;
@@ -30,6 +36,27 @@ const FORWARDED_RESPONSE_HEADERS: [HeaderName; 5] = [
     header::RETRY_AFTER,
 ];
 
+/// The STS endpoints where the client authenticates itself (or its user) to the STS.
+const STS_CLIENT_PATHS: [&str; 4] = [
+    "/oauth2/authorize",
+    "/oauth2/token",
+    "/oauth2/introspect",
+    "/oauth2/revoke",
+];
+/// Request headers that reach the STS on [`STS_CLIENT_PATHS`] only.
+const STS_REQUEST_HEADERS: [HeaderName; 2] = [header::AUTHORIZATION, header::COOKIE];
+/// Response headers the STS's login pages send back: their cookie and their security policy.
+const STS_RESPONSE_HEADERS: [HeaderName; 5] = [
+    header::SET_COOKIE,
+    header::CONTENT_SECURITY_POLICY,
+    header::X_FRAME_OPTIONS,
+    header::REFERRER_POLICY,
+    header::X_CONTENT_TYPE_OPTIONS,
+];
+/// Where the gateway tells the STS the client's address; whatever a client sent under this name
+/// never crosses (it is not allow-listed).
+const CLIENT_ADDR_HEADER: &str = "x-baton-client-addr";
+
 /// Sends `request` to `base_url` with `internal_token` (if any), and relays the answer.
 pub async fn forward(
     http: &reqwest::Client,
@@ -43,9 +70,15 @@ pub async fn forward(
         .await
         .map_err(|_| Problem::payload_too_large())?;
     let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let to_sts_client_endpoint =
+        internal_token.is_none() && STS_CLIENT_PATHS.contains(&parts.uri.path());
+    let mut headers = allowed_request_headers(&parts.headers);
+    if to_sts_client_endpoint {
+        headers.extend(sts_request_headers(&parts.headers, &parts.extensions));
+    }
     let mut upstream = http
         .request(parts.method, format!("{base_url}{path_and_query}"))
-        .headers(allowed_request_headers(&parts.headers))
+        .headers(headers)
         .header("x-request-id", request_id)
         .body(body);
     if let Some(token) = internal_token {
@@ -56,7 +89,14 @@ pub async fn forward(
         Problem::unavailable()
     })?;
     let status = answer.status();
-    let headers = allowed_response_headers(answer.headers());
+    let mut headers = allowed_response_headers(answer.headers());
+    if to_sts_client_endpoint {
+        for name in &STS_RESPONSE_HEADERS {
+            for value in answer.headers().get_all(name) {
+                headers.append(name.clone(), value.clone());
+            }
+        }
+    }
     let bytes = read_bounded(answer).await?;
     let mut response = (status, Body::from(bytes)).into_response();
     response.headers_mut().extend(headers);
@@ -72,6 +112,21 @@ fn allowed_request_headers(incoming: &HeaderMap) -> HeaderMap {
         for value in incoming.get_all(name) {
             headers.append(name.clone(), value.clone());
         }
+    }
+    headers
+}
+
+/// The client credentials the STS checks itself, and the client's address as the gateway saw it.
+fn sts_request_headers(incoming: &HeaderMap, extensions: &http::Extensions) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for name in &STS_REQUEST_HEADERS {
+        for value in incoming.get_all(name) {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    let remote = extensions.get::<ConnectInfo<std::net::SocketAddr>>();
+    if let Some(Ok(addr)) = remote.map(|info| HeaderValue::from_str(&info.0.ip().to_string())) {
+        headers.insert(CLIENT_ADDR_HEADER, addr);
     }
     headers
 }
@@ -122,5 +177,32 @@ mod tests {
         let forwarded = allowed_request_headers(&incoming);
         assert_eq!(forwarded.len(), 1);
         assert!(forwarded.contains_key(header::CONTENT_TYPE));
+    }
+
+    #[test]
+    fn the_sts_gets_client_credentials_and_the_gateways_view_of_the_address_only() {
+        let mut incoming = HeaderMap::new();
+        incoming.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic eDp5"),
+        );
+        incoming.insert(
+            header::COOKIE,
+            HeaderValue::from_static("__Host-baton-login=1"),
+        );
+        incoming.insert(CLIENT_ADDR_HEADER, HeaderValue::from_static("203.0.113.9"));
+        let mut extensions = http::Extensions::new();
+        extensions.insert(ConnectInfo(std::net::SocketAddr::from((
+            [192, 0, 2, 1],
+            4000,
+        ))));
+        let forwarded = sts_request_headers(&incoming, &extensions);
+        assert_eq!(forwarded.len(), 3);
+        assert_eq!(
+            forwarded
+                .get(CLIENT_ADDR_HEADER)
+                .and_then(|v| v.to_str().ok()),
+            Some("192.0.2.1")
+        );
     }
 }

@@ -12,7 +12,8 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::domain::password::Passwords;
-use crate::domain::signing::Signer;
+use crate::domain::signing::{RotationPolicy, Signer};
+use crate::domain::throttle::Throttle;
 use crate::http::{AppState, router};
 use crate::{seed, storage};
 
@@ -33,17 +34,23 @@ impl Application {
         let passwords = Passwords::new()
             .await
             .map_err(|err| StartupError::other("password hashing", err))?;
+        seed::clients(&pool, &config)
+            .await
+            .map_err(|err| StartupError::other("registering clients", err))?;
         if config.common.seeds_demo_data() {
             seed::demo_users(&pool, &passwords)
                 .await
                 .map_err(|err| StartupError::other("seeding demo users", err))?;
         }
-        let signer = Signer::generate().map_err(|err| StartupError::other("signing key", err))?;
+        let signer = Signer::load(&pool, rotation_policy(&config))
+            .await
+            .map_err(|err| StartupError::other("signing keys", err))?;
         let state = AppState {
             config: Arc::new(config),
             pool,
             passwords,
             signer: Arc::new(signer),
+            throttle: Throttle::default(),
         };
         Ok(Self { listener, state })
     }
@@ -77,6 +84,11 @@ impl Application {
         let config = self.state.config.clone();
         config.common.announce(self.port());
         tokio::spawn(sweep_expired_tokens(self.state.pool.clone()));
+        tokio::spawn(rotate_keys(
+            self.state.signer.clone(),
+            self.state.pool.clone(),
+            rotation_policy(&config),
+        ));
         let policy = peer_policy(&config.common);
         config
             .transport
@@ -85,14 +97,48 @@ impl Application {
     }
 }
 
-/// Who may call what: logins and token exchanges come only from the gateway; any workload of
-/// the platform may read the published keys.
+/// Who may call what. The login pages and the metadata are reached only through the gateway. The
+/// token, introspection and revocation endpoints also take direct calls from the services, which
+/// authenticate there with their certificates (`tls_client_auth`). Any workload of the platform
+/// may read the published keys.
 fn peer_policy(common: &CommonConfig) -> PeerPolicy {
+    const CLIENTS: [Workload; 4] = [
+        Workload::Gateway,
+        Workload::Users,
+        Workload::Accounts,
+        Workload::Orders,
+    ];
     PeerPolicy::deny_all(common.trust_domain.clone(), common.controls.clone())
-        .allow("/v1/login", &[Workload::Gateway])
-        .allow("/oauth2/token", &[Workload::Gateway])
+        .allow("/oauth2/authorize", &[Workload::Gateway])
+        .allow("/oauth2/token", &CLIENTS)
+        .allow("/oauth2/introspect", &CLIENTS)
+        .allow("/oauth2/revoke", &CLIENTS)
+        .allow(
+            "/.well-known/oauth-authorization-server",
+            &[Workload::Gateway],
+        )
         .allow_any_workload("/.well-known/jwks.json")
         .allow_any_workload("/health")
+}
+
+fn rotation_policy(config: &Config) -> RotationPolicy {
+    RotationPolicy {
+        period: config.key_rotation,
+        max_token_lifetime: config.internal_token_ttl,
+    }
+}
+
+/// Rotates the signing keys: checks four times a period, so the next key is always published a
+/// good while before it signs. A failed step is retried at the next tick; until then the keys in
+/// memory keep working.
+async fn rotate_keys(signer: Arc<Signer>, pool: AnyPool, policy: RotationPolicy) {
+    let mut interval = tokio::time::interval((policy.period / 4).max(Duration::from_secs(1)));
+    loop {
+        interval.tick().await;
+        if let Err(err) = signer.rotate(&pool, policy, now_unix()).await {
+            tracing::warn!(error = %err, "could not rotate the signing keys");
+        }
+    }
 }
 
 async fn sweep_expired_tokens(pool: AnyPool) {

@@ -1,11 +1,23 @@
-//! The demo users' credentials, seeded in development mode only (see `baton_platform::demo`).
+//! What the STS registers at start-up: its clients (always), and the demo users' credentials
+//! (development mode only, see `baton_platform::demo`).
 
-use baton_platform::{demo, time::now_unix};
+use baton_platform::{Workload, demo, time::now_unix};
 use secrecy::SecretString;
 use sqlx::AnyPool;
 
+use crate::config::Config;
+use crate::domain::client::{
+    AuthMethod, CLI_CLIENT_ID, CLI_REDIRECT_URI, GRANT_AUTHORIZATION_CODE,
+    GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN,
+};
+use crate::domain::opaque;
 use crate::domain::password::{PasswordError, Passwords};
-use crate::storage::{self, Credentials};
+use crate::storage::{self, ClientRow, Credentials};
+
+/// The demo machine client: `client_secret_basic`, client credentials only, read-only scope.
+pub const DEMO_MACHINE_CLIENT_ID: &str = "reports";
+/// Its secret, development mode only (like the demo passwords). Only its hash is stored.
+pub const DEMO_MACHINE_CLIENT_SECRET: &str = "reports-demo-secret-7f3a9c1e5b2d8460";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
@@ -15,8 +27,50 @@ pub enum SeedError {
     Database(#[from] sqlx::Error),
 }
 
-/// Inserts alice, bob and carol unless they exist. Hashes only for users that are missing, so a
-/// restart does not pay for three Argon2id hashes.
+/// Registers the clients every deployment has: the command-line client (public, PKCE, loopback
+/// redirect) and one `tls_client_auth` client per service, named after it and bound to its SPIFFE
+/// ID. In development mode, the demo machine client too.
+pub async fn clients(pool: &AnyPool, config: &Config) -> Result<(), SeedError> {
+    let now = now_unix();
+    let cli = ClientRow {
+        client_id: CLI_CLIENT_ID.to_owned(),
+        auth_method: AuthMethod::None.name().to_owned(),
+        secret_hash: None,
+        tls_san_uri: None,
+        redirect_uris: CLI_REDIRECT_URI.to_owned(),
+        grant_types: format!("{GRANT_AUTHORIZATION_CODE} {GRANT_REFRESH_TOKEN}"),
+        scope: String::new(),
+    };
+    storage::upsert_client(pool, &cli, now).await?;
+    for workload in Workload::SERVICES {
+        let service = ClientRow {
+            client_id: workload.name().to_owned(),
+            auth_method: AuthMethod::TlsClientAuth.name().to_owned(),
+            secret_hash: None,
+            tls_san_uri: Some(config.common.trust_domain.id_of(workload)),
+            redirect_uris: String::new(),
+            grant_types: GRANT_CLIENT_CREDENTIALS.to_owned(),
+            scope: String::new(),
+        };
+        storage::upsert_client(pool, &service, now).await?;
+    }
+    if config.common.seeds_demo_data() {
+        let machine = ClientRow {
+            client_id: DEMO_MACHINE_CLIENT_ID.to_owned(),
+            auth_method: AuthMethod::ClientSecretBasic.name().to_owned(),
+            secret_hash: Some(opaque::hash(DEMO_MACHINE_CLIENT_SECRET)),
+            tls_san_uri: None,
+            redirect_uris: String::new(),
+            grant_types: GRANT_CLIENT_CREDENTIALS.to_owned(),
+            scope: "orders:read".to_owned(),
+        };
+        storage::upsert_client(pool, &machine, now).await?;
+    }
+    Ok(())
+}
+
+/// Inserts the demo users unless they exist. Hashes only for users that are missing, so a
+/// restart does not pay for an Argon2id hash per user.
 pub async fn demo_users(pool: &AnyPool, passwords: &Passwords) -> Result<(), SeedError> {
     for user in demo::ALL {
         if storage::credentials_by_username(pool, user.username)

@@ -13,8 +13,8 @@ use baton_sts::domain::issue::scopes_for;
 use baton_sts::domain::opaque::OpaqueToken;
 use baton_sts::domain::signing::Signer;
 use baton_sts::domain::totp;
+use baton_sts::login_client::{LoginClient, TokenSet};
 use baton_token::Claims;
-use serde_json::{Value, json};
 use sqlx::AnyPool;
 use tokio::sync::watch;
 
@@ -25,6 +25,8 @@ use crate::database::Backend;
 #[derive(Debug)]
 pub struct PlatformBuilder {
     lab_disabled: Vec<Control>,
+    /// `STS_KEY_ROTATION_SECS`, when a test wants keys to rotate while it runs.
+    key_rotation: Option<Duration>,
     svid_lifetime: Duration,
     rotate_every: Option<Duration>,
 }
@@ -33,6 +35,7 @@ impl Default for PlatformBuilder {
     fn default() -> Self {
         Self {
             lab_disabled: Vec::new(),
+            key_rotation: None,
             svid_lifetime: Duration::from_secs(3600),
             rotate_every: None,
         }
@@ -44,6 +47,12 @@ impl PlatformBuilder {
     pub fn rotate_certificates(mut self, period: Duration, lifetime: Duration) -> Self {
         self.rotate_every = Some(period);
         self.svid_lifetime = lifetime;
+        self
+    }
+
+    /// Rotates the STS's signing key every `period` (at least 10 s).
+    pub fn rotate_signing_keys(mut self, period: Duration) -> Self {
+        self.key_rotation = Some(period);
         self
     }
 
@@ -73,6 +82,8 @@ pub struct TestPlatform {
     /// The platform's CA, for clients that present a workload's certificate.
     pub ca: TestCa,
     rotation: Option<tokio::task::JoinHandle<()>>,
+    /// Refresh tokens from earlier logins, by username (see [`TestPlatform::login`]).
+    sessions: std::sync::Mutex<std::collections::HashMap<&'static str, String>>,
     signer: Arc<Signer>,
     sts_pool: AnyPool,
     stop: watch::Sender<bool>,
@@ -145,6 +156,9 @@ impl TestPlatform {
         let ca = TestCa::new(&trust_domain, builder.svid_lifetime)?;
         let rotation = builder.rotate_every.map(|period| ca.rotate_every(period));
         let mut config = base_config(&builder.lab_disabled, &ca);
+        if let Some(period) = builder.key_rotation {
+            config.set("STS_KEY_ROTATION_SECS", period.as_secs().to_string());
+        }
         for component in ["sts", "users", "accounts", "orders"] {
             let key = format!("{}_DATABASE_URL", component.to_ascii_uppercase());
             config.set(&key, backend.url_for(component).await?);
@@ -198,6 +212,7 @@ impl TestPlatform {
             trust_domain,
             ca,
             rotation,
+            sessions: std::sync::Mutex::default(),
             signer,
             sts_pool,
             stop,
@@ -222,23 +237,67 @@ impl TestPlatform {
     }
 
     /// Logs `user` in through the gateway, as a client would, and returns the opaque token.
+    ///
+    /// The first login of a user runs the authorization-code flow through the login pages (see
+    /// [`TestPlatform::log_in_afresh`]); later ones use the refresh token that login returned, as a
+    /// real client would, because a one-time code is accepted only once and tests log the same
+    /// user in many times within one 30 s step.
     pub async fn login(&self, user: DemoUser) -> anyhow::Result<String> {
-        let totp_code = user.totp_seed.and_then(totp::current_code);
-        let body =
-            json!({ "username": user.username, "password": user.password, "totp_code": totp_code });
-        let answer: Value = self
-            .http
-            .post(format!("{}/v1/login", self.gateway_url))
-            .json(&body)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        answer["access_token"]
-            .as_str()
-            .map(str::to_owned)
-            .context("no access_token in the login answer")
+        let remembered = self
+            .sessions
+            .lock()
+            .ok()
+            .and_then(|mut sessions| sessions.remove(user.username));
+        if let Some(refresh_token) = remembered
+            && let Ok(tokens) = self.oauth_client().refresh(&refresh_token).await
+        {
+            self.remember(user, &tokens);
+            return Ok(tokens.access_token);
+        }
+        let tokens = self.log_in_afresh(user).await?;
+        self.remember(user, &tokens);
+        Ok(tokens.access_token)
+    }
+
+    /// Logs `user` in through the login pages (password, then the one-time code if the user has
+    /// TOTP) and returns the tokens. If this step's codes were both spent already, it waits for the
+    /// next step once.
+    pub async fn log_in_afresh(&self, user: DemoUser) -> anyhow::Result<TokenSet> {
+        let codes = || -> Vec<String> {
+            user.totp_seed
+                .into_iter()
+                .flat_map(|seed| [totp::current_code(seed), totp::next_code(seed)])
+                .flatten()
+                .collect()
+        };
+        match self
+            .oauth_client()
+            .log_in(user.username, user.password, &codes())
+            .await
+        {
+            Ok(tokens) => Ok(tokens),
+            Err(_) if user.totp_seed.is_some() => {
+                tokio::time::sleep(Duration::from_secs(totp::STEP_SECS)).await;
+                Ok(self
+                    .oauth_client()
+                    .log_in(user.username, user.password, &codes())
+                    .await?)
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// A fresh OAuth client (the CLI's) against the gateway, with no cookie yet.
+    pub fn oauth_client(&self) -> LoginClient {
+        LoginClient::new(self.http.clone(), &self.gateway_url)
+    }
+
+    fn remember(&self, user: DemoUser, tokens: &TokenSet) {
+        if let (Some(refresh_token), Ok(mut sessions)) =
+            (tokens.refresh_token.clone(), self.sessions.lock())
+        {
+            sessions.insert(user.username, refresh_token);
+        }
     }
 
     /// An internal token's claims for `user` as the STS would mint them now, for every service.

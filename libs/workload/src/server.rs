@@ -2,8 +2,8 @@
 //!
 //! `axum::serve` speaks plain TCP only, so this is the accept loop it would run, plus a TLS
 //! handshake: accept, handshake (bounded in time), read the client's SPIFFE ID from its
-//! certificate, then hand the connection to hyper with that identity inserted into each request's
-//! extensions. REST and gRPC share the loop; ALPN picks HTTP/2 for gRPC.
+//! certificate, then hand the connection to hyper with that identity (and the client's address)
+//! inserted into each request's extensions. REST and gRPC share the loop; ALPN picks HTTP/2 for gRPC.
 //!
 //! Shutdown is graceful: on the signal we stop accepting and wait (bounded) for open
 //! connections to finish the requests they are serving.
@@ -85,6 +85,11 @@ pub async fn serve_tls(
             let service = router.map_request(
                 move |mut request: axum::extract::Request<hyper::body::Incoming>| {
                     request.extensions_mut().insert(peer.clone());
+                    // The client's address, as `axum::serve` would give it: the gateway tells the
+                    // STS where a login attempt came from, for throttling.
+                    request
+                        .extensions_mut()
+                        .insert(axum::extract::ConnectInfo(remote));
                     request
                 },
             );

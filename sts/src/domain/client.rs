@@ -1,17 +1,218 @@
-//! Client authentication at the token endpoint: who may trade an opaque token for a JWT.
+//! Clients and client authentication (RFC 6749 §2.3, RFC 8705).
 //!
-//! For now one client exists, the gateway, authenticating with `client_secret_basic` (RFC 6749
-//! §2.3.1). Workload certificates (RFC 8705) replace the shared secret when mTLS lands.
+//! Three ways a client proves who it is:
+//! - `client_secret_basic`: `Authorization: Basic base64(id:secret)`. The gateway's secret comes
+//!   from configuration; other confidential clients' secrets are stored as SHA-256 hashes (they are
+//!   long random strings, so a fast hash is enough, as for tokens). Comparisons are constant-time
+//!   and an unknown client id costs the same as a wrong secret.
+//! - `tls_client_auth` (RFC 8705 §2.1.2): a workload of the platform calls the STS directly over
+//!   mutual TLS; the SPIFFE ID of its verified certificate must be the one registered for the
+//!   `client_id` it names. The gateway is never authenticated this way: it relays other clients'
+//!   requests, so its certificate says nothing about who the client is.
+//! - `none`: a public client (the CLI) names itself with `client_id`; PKCE is its only proof, so it
+//!   may use the authorization code and refresh grants only.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use baton_platform::TrustDomain;
+use baton_platform::Workload;
 use baton_platform::config::{ConfigError, Source};
+use baton_workload::Peer;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
+use sqlx::AnyPool;
 use subtle::ConstantTimeEq;
+
+use crate::domain::opaque;
+use crate::storage::{self, ClientRow};
 
 /// The gateway's client id.
 pub const GATEWAY_CLIENT_ID: &str = "gateway";
+/// The command-line client `just token` uses: public, loopback redirect (RFC 8252 §7.3).
+pub const CLI_CLIENT_ID: &str = "baton-cli";
+pub const CLI_REDIRECT_URI: &str = "http://127.0.0.1:8976/callback";
+
+pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
+pub const GRANT_REFRESH_TOKEN: &str = "refresh_token";
+pub const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";
+pub const GRANT_TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+
+/// How a client authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    None,
+    ClientSecretBasic,
+    TlsClientAuth,
+}
+
+impl AuthMethod {
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthMethod::None => "none",
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::TlsClientAuth => "tls_client_auth",
+        }
+    }
+
+    fn parse(raw: &str) -> Option<Self> {
+        [Self::None, Self::ClientSecretBasic, Self::TlsClientAuth]
+            .into_iter()
+            .find(|method| method.name() == raw)
+    }
+}
+
+/// An authenticated (or, for public clients, identified) client.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: String,
+    pub auth_method: AuthMethod,
+    redirect_uris: Vec<String>,
+    grant_types: Vec<String>,
+    /// For client credentials: the most the client may ask for.
+    pub scope: String,
+}
+
+impl Client {
+    fn gateway() -> Self {
+        Self {
+            id: GATEWAY_CLIENT_ID.to_owned(),
+            auth_method: AuthMethod::ClientSecretBasic,
+            redirect_uris: Vec::new(),
+            grant_types: vec![GRANT_TOKEN_EXCHANGE.to_owned()],
+            scope: String::new(),
+        }
+    }
+
+    fn from_row(row: ClientRow) -> Option<Self> {
+        Some(Self {
+            auth_method: AuthMethod::parse(&row.auth_method)?,
+            redirect_uris: row
+                .redirect_uris
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+            grant_types: row
+                .grant_types
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+            scope: row.scope,
+            id: row.client_id,
+        })
+    }
+
+    pub fn is_gateway(&self) -> bool {
+        self.id == GATEWAY_CLIENT_ID && self.auth_method == AuthMethod::ClientSecretBasic
+    }
+
+    /// Confidential clients proved a credential; public ones only named themselves.
+    pub fn is_confidential(&self) -> bool {
+        self.auth_method != AuthMethod::None
+    }
+
+    pub fn may_use(&self, grant_type: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant_type)
+    }
+
+    /// Exact, character-for-character comparison with a registered redirect URI (RFC 9700
+    /// §4.1.3): no prefixes, no patterns, no normalisation.
+    pub fn has_redirect_uri(&self, unverified_uri: &str) -> bool {
+        self.redirect_uris.iter().any(|uri| uri == unverified_uri)
+    }
+}
+
+/// A registered client, looked up by id, for the authorization endpoint (which authenticates the
+/// user, not the client).
+pub async fn registered(pool: &AnyPool, client_id: &str) -> Result<Option<Client>, sqlx::Error> {
+    Ok(storage::client_by_id(pool, client_id)
+        .await?
+        .and_then(Client::from_row))
+}
+
+/// What a request presented to identify its client.
+#[derive(Debug, Clone, Copy)]
+pub struct Presented<'a> {
+    pub authorization: Option<&'a str>,
+    pub form_client_id: Option<&'a str>,
+    pub peer: Option<&'a Peer>,
+}
+
+/// Why a client could not be authenticated.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientAuthError {
+    /// Answered `invalid_client` with 401.
+    #[error("client authentication failed")]
+    Invalid,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// The context client authentication needs.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAuth<'a> {
+    pub pool: &'a AnyPool,
+    pub gateway_secret: &'a ClientSecret,
+    pub trust_domain: &'a TrustDomain,
+}
+
+impl ClientAuth<'_> {
+    /// Authenticates the client of a token, introspection or revocation request.
+    pub async fn authenticate(&self, presented: Presented<'_>) -> Result<Client, ClientAuthError> {
+        if let Some(header) = presented.authorization {
+            let (id, secret) = decode_basic(header).ok_or(ClientAuthError::Invalid)?;
+            if presented
+                .form_client_id
+                .is_some_and(|form_id| form_id != id)
+            {
+                return Err(ClientAuthError::Invalid);
+            }
+            return self.secret_basic(&id, &secret).await;
+        }
+        let form_id = presented.form_client_id.ok_or(ClientAuthError::Invalid)?;
+        let gateway = Peer::Workload(baton_workload::SpiffeId::of(
+            self.trust_domain,
+            Workload::Gateway,
+        ));
+        if let Some(peer @ Peer::Workload(spiffe_id)) = presented.peer
+            && *peer != gateway
+        {
+            let client = storage::client_by_san_uri(self.pool, &spiffe_id.to_string())
+                .await?
+                .and_then(Client::from_row)
+                .filter(|client| client.id == form_id)
+                .ok_or(ClientAuthError::Invalid)?;
+            return Ok(client);
+        }
+        registered(self.pool, form_id)
+            .await?
+            .filter(|client| client.auth_method == AuthMethod::None)
+            .ok_or(ClientAuthError::Invalid)
+    }
+
+    async fn secret_basic(&self, id: &str, secret: &str) -> Result<Client, ClientAuthError> {
+        if id == GATEWAY_CLIENT_ID {
+            return if self.gateway_secret.matches(secret) {
+                Ok(Client::gateway())
+            } else {
+                Err(ClientAuthError::Invalid)
+            };
+        }
+        let row = storage::client_by_id(self.pool, id)
+            .await?
+            .filter(|row| row.auth_method == AuthMethod::ClientSecretBasic.name());
+        // Unknown clients are compared against a hash nothing matches, so they cost the same.
+        let stored = row
+            .as_ref()
+            .and_then(|row| row.secret_hash.clone())
+            .unwrap_or_else(|| "0".repeat(64));
+        let presented = opaque::hash(secret);
+        let matches = bool::from(presented.as_bytes().ct_eq(stored.as_bytes()));
+        match row.and_then(Client::from_row) {
+            Some(client) if matches => Ok(client),
+            _ => Err(ClientAuthError::Invalid),
+        }
+    }
+}
 
 /// A client secret, kept out of logs and compared in constant time.
 #[derive(Debug, Clone)]
@@ -36,21 +237,26 @@ impl ClientSecret {
         Ok(Self(SecretString::from(raw)))
     }
 
+    /// Whether `unverified_secret` is this secret. Both are hashed first so the comparison takes
+    /// the same time whatever the lengths.
+    pub fn matches(&self, unverified_secret: &str) -> bool {
+        let expected = Sha256::digest(self.0.expose_secret().as_bytes());
+        let presented = Sha256::digest(unverified_secret.as_bytes());
+        bool::from(expected.ct_eq(&presented))
+    }
+
     /// Whether an `Authorization: Basic …` header value names the gateway with this secret.
-    /// Both secrets are hashed first so the comparison takes the same time whatever the lengths.
     pub fn authenticates(&self, unverified_header: &str) -> bool {
         let Some((client_id, secret)) = decode_basic(unverified_header) else {
             return false;
         };
-        let expected = Sha256::digest(self.0.expose_secret().as_bytes());
-        let presented = Sha256::digest(secret.as_bytes());
-        let id_ok = client_id == GATEWAY_CLIENT_ID;
-        bool::from(expected.ct_eq(&presented)) && id_ok
+        let secret_ok = self.matches(&secret);
+        secret_ok && client_id == GATEWAY_CLIENT_ID
     }
 }
 
 /// Splits `Basic base64(id:secret)` (RFC 7617).
-fn decode_basic(header: &str) -> Option<(String, String)> {
+pub fn decode_basic(header: &str) -> Option<(String, String)> {
     let (scheme, encoded) = header.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
@@ -60,7 +266,7 @@ fn decode_basic(header: &str) -> Option<(String, String)> {
     Some((id.to_owned(), secret.to_owned()))
 }
 
-/// The `Authorization` header value the gateway sends.
+/// The `Authorization` header value for `client_id` and `secret`.
 pub fn basic_header(client_id: &str, secret: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{client_id}:{secret}")))
 }
@@ -89,5 +295,27 @@ mod tests {
     fn a_short_secret_is_refused_at_start_up() {
         let source = Map::new().with(ClientSecret::KEY, "short");
         assert!(ClientSecret::from_source(&source).is_err());
+    }
+
+    #[test]
+    fn redirect_uris_match_exactly_or_not_at_all() {
+        let client = Client {
+            id: CLI_CLIENT_ID.to_owned(),
+            auth_method: AuthMethod::None,
+            redirect_uris: vec![CLI_REDIRECT_URI.to_owned()],
+            grant_types: Vec::new(),
+            scope: String::new(),
+        };
+        assert!(client.has_redirect_uri(CLI_REDIRECT_URI));
+        for near_miss in [
+            "http://127.0.0.1:8976/callbacK",
+            "http://127.0.0.1:8976/callback/",
+            "http://127.0.0.1:8976/callback?x=1",
+            "http://127.0.0.1:8977/callback",
+            "https://127.0.0.1:8976/callback",
+            "http://localhost:8976/callback",
+        ] {
+            assert!(!client.has_redirect_uri(near_miss), "{near_miss}");
+        }
     }
 }

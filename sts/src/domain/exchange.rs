@@ -5,6 +5,7 @@
 //! than the opaque token it came from.
 
 use baton_platform::{Control, Controls};
+use sha2::{Digest, Sha256};
 use sqlx::AnyPool;
 
 use crate::domain::issue::{Subject, internal_claims};
@@ -50,25 +51,37 @@ pub async fn exchange(
     unverified_subject_token: &str,
     audience: Vec<String>,
 ) -> Result<Exchanged, ExchangeError> {
-    let stored = storage::access_token_by_hash(ctx.pool, &opaque::hash(unverified_subject_token))
+    let record = storage::access_token_record(ctx.pool, &opaque::hash(unverified_subject_token))
         .await?
         .ok_or(ExchangeError::InactiveSubject)?;
+    let stored = record.token;
     let expired = stored.expires_at <= ctx.now;
     if expired && ctx.controls.is_on(Control::StsTokenExpiry) {
         return Err(ExchangeError::InactiveSubject);
     }
-    let credentials = storage::credentials_by_id(ctx.pool, &stored.user_id)
-        .await?
-        .ok_or(ExchangeError::InactiveSubject)?;
     let mut expires_at = ctx.now + ctx.internal_ttl_secs;
     if !expired {
         expires_at = expires_at.min(stored.expires_at);
     }
-    let subject = Subject {
-        user_id: credentials.user_id,
-        username: credentials.username,
-        roles: credentials.roles,
-        scope: stored.scope,
+    let subject = if record.origin.for_client {
+        // A client-credentials token speaks for the client: no roles, and a subject that is a
+        // UUID (every verifier demands one) derived from the client id.
+        Subject {
+            user_id: client_subject(&stored.user_id),
+            username: stored.user_id,
+            roles: Vec::new(),
+            scope: stored.scope,
+        }
+    } else {
+        let credentials = storage::credentials_by_id(ctx.pool, &stored.user_id)
+            .await?
+            .ok_or(ExchangeError::InactiveSubject)?;
+        Subject {
+            user_id: credentials.user_id,
+            username: credentials.username,
+            roles: credentials.roles,
+            scope: stored.scope,
+        }
     };
     let scope = subject.scope.clone();
     let claims = internal_claims(ctx.issuer, subject, audience, ctx.now, expires_at);
@@ -77,4 +90,15 @@ pub async fn exchange(
         scope,
         expires_in: expires_at - ctx.now,
     })
+}
+
+/// The subject of a client's own tokens: a UUID derived from its id, stable across restarts and
+/// never equal to a user's (those are random v4 UUIDs drawn at sign-up).
+pub fn client_subject(client_id: &str) -> String {
+    let digest = Sha256::digest(format!("baton-client:{client_id}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
 }

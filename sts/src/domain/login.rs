@@ -1,17 +1,17 @@
 //! Login: the one place a password and a second factor are checked.
 //!
-//! Every failure, whatever its cause (no such user, wrong password, missing or wrong code), is the
+//! Every failure, whatever its cause (no such user, wrong password, wrong or replayed code), is the
 //! same [`LoginError::Rejected`], and an unknown user costs the same Argon2id work as a known one:
-//! the answer tells an attacker nothing about which usernames exist.
+//! the answer tells an attacker nothing about which usernames exist. Throttling happens before
+//! either step (see [`crate::domain::throttle`]).
 
+use baton_platform::{Control, Controls};
 use secrecy::SecretString;
 use sqlx::AnyPool;
 
-use crate::domain::issue::scopes_for;
-use crate::domain::opaque::OpaqueToken;
 use crate::domain::password::{PasswordError, Passwords};
 use crate::domain::totp;
-use crate::storage::{self, StoredToken};
+use crate::storage::{self, Credentials};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
@@ -23,57 +23,49 @@ pub enum LoginError {
     Database(#[from] sqlx::Error),
 }
 
-/// What a successful login hands the client.
-#[derive(Debug)]
-pub struct Issued {
-    pub token: OpaqueToken,
-    pub scope: String,
-    pub expires_in: i64,
-}
-
-/// The login attempt as received; every field is unverified until [`login`] says otherwise.
-#[derive(Debug)]
-pub struct Attempt {
-    pub unverified_username: String,
-    pub unverified_password: SecretString,
-    pub unverified_totp_code: Option<String>,
-}
-
-/// Checks the attempt and, if it holds, issues an opaque access token living `ttl_secs`.
-pub async fn login(
+/// The first step: the user's credentials if `unverified_password` is theirs.
+pub async fn check_password(
     pool: &AnyPool,
     passwords: &Passwords,
-    attempt: Attempt,
-    now: i64,
-    ttl_secs: i64,
-) -> Result<Issued, LoginError> {
-    let stored = storage::credentials_by_username(pool, &attempt.unverified_username).await?;
+    unverified_username: &str,
+    unverified_password: SecretString,
+) -> Result<Credentials, LoginError> {
+    let stored = storage::credentials_by_username(pool, unverified_username).await?;
     let password_ok = passwords
         .verify(
-            attempt.unverified_password,
+            unverified_password,
             stored.as_ref().map(|c| c.password_hash.clone()),
         )
         .await?;
-    let credentials = match stored {
-        Some(credentials) if password_ok => credentials,
-        _ => return Err(LoginError::Rejected),
-    };
-    if let Some(seed) = &credentials.totp_secret {
-        let code = attempt.unverified_totp_code.as_deref().unwrap_or_default();
-        if !totp::code_matches(seed, code) {
-            return Err(LoginError::Rejected);
-        }
+    match stored {
+        Some(credentials) if password_ok => Ok(credentials),
+        _ => Err(LoginError::Rejected),
     }
-    let token = OpaqueToken::generate();
-    let record = StoredToken {
-        user_id: credentials.user_id,
-        scope: scopes_for(&credentials.roles),
-        expires_at: now + ttl_secs,
+}
+
+/// Whether this user must pass a second factor (`sts.totp` switched off in lab mode: never).
+pub fn needs_second_factor(controls: &Controls, credentials: &Credentials) -> bool {
+    credentials.totp_secret.is_some() && controls.is_on(Control::StsTotp)
+}
+
+/// The second step: `unverified_code` must be one of the user's current codes, and not one
+/// already spent (`sts.totp_replay`).
+pub async fn check_second_factor(
+    pool: &AnyPool,
+    controls: &Controls,
+    credentials: &Credentials,
+    unverified_code: &str,
+    now: i64,
+) -> Result<(), LoginError> {
+    let Some(seed) = &credentials.totp_secret else {
+        return Ok(());
     };
-    storage::insert_access_token(pool, &token.hash(), &record, now).await?;
-    Ok(Issued {
-        token,
-        scope: record.scope,
-        expires_in: ttl_secs,
-    })
+    let now = u64::try_from(now).unwrap_or(0);
+    let step = totp::matching_step(seed, unverified_code, now).ok_or(LoginError::Rejected)?;
+    let first_use = storage::spend_totp_step(pool, &credentials.user_id, step).await?;
+    if !first_use && controls.is_on(Control::StsTotpReplay) {
+        tracing::warn!(security_event = "totp_replayed", user_id = %credentials.user_id, "a one-time code was presented a second time");
+        return Err(LoginError::Rejected);
+    }
+    Ok(())
 }

@@ -3,9 +3,13 @@
 
 pub mod client;
 pub mod exchange;
+pub mod grants;
+pub mod introspect;
 pub mod issue;
 pub mod login;
 pub mod opaque;
 pub mod password;
+pub mod pkce;
 pub mod signing;
+pub mod throttle;
 pub mod totp;

@@ -10,8 +10,14 @@ use rand::RngCore;
 use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
 
-/// Every opaque token starts with this, so a leaked one is easy to recognise (and to scan for).
+/// Every opaque access token starts with this, so a leaked one is easy to recognise (and to scan
+/// for).
 pub const PREFIX: &str = "bat_";
+/// Refresh tokens, authorization codes and login handles have their own prefixes: a scanner can
+/// tell which kind leaked, and one kind is never mistaken for another.
+pub const REFRESH_PREFIX: &str = "bar_";
+pub const CODE_PREFIX: &str = "bac_";
+pub const HANDLE_PREFIX: &str = "bal_";
 
 /// A freshly minted opaque token. Shown to the client once; never logged.
 pub struct OpaqueToken(String);
@@ -23,10 +29,21 @@ impl std::fmt::Debug for OpaqueToken {
 }
 
 impl OpaqueToken {
+    /// A fresh access token.
     pub fn generate() -> Self {
+        Self::generate_with(PREFIX)
+    }
+
+    /// 256 random bits after `prefix`.
+    pub fn generate_with(prefix: &str) -> Self {
         let mut bytes = [0u8; 32];
         OsRng.fill_bytes(&mut bytes);
-        Self(format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes)))
+        Self(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    /// A token a client presented, to hand back unchanged (lab mode without refresh rotation).
+    pub fn from_presented(presented: &str) -> Self {
+        Self(presented.to_owned())
     }
 
     pub fn expose(&self) -> &str {

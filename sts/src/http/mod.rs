@@ -1,13 +1,20 @@
-//! The STS's HTTP API.
+//! The STS's HTTP API. Clients reach the public endpoints through the gateway, at the same paths.
 //!
 //! | route | who calls it | what it does |
 //! |---|---|---|
-//! | `POST /v1/login` | clients, through the gateway | password + TOTP → opaque access token |
-//! | `POST /oauth2/token` | the gateway (client auth) | opaque token → internal JWT (RFC 8693) |
+//! | `GET, POST /oauth2/authorize` | browsers, the CLI | login pages; code + PKCE (RFC 6749 §4.1, RFC 7636) |
+//! | `POST /oauth2/token` | clients; the gateway | code, refresh, client credentials; token exchange (RFC 8693) |
+//! | `POST /oauth2/introspect` | confidential clients, workloads | is a token active (RFC 7662) |
+//! | `POST /oauth2/revoke` | clients | revoke a token or a grant (RFC 7009) |
+//! | `GET /.well-known/oauth-authorization-server` | clients | metadata (RFC 8414) |
 //! | `GET /.well-known/jwks.json` | every service | the public signing keys |
 //! | `GET /health` | `just up`, probes | liveness and the trust mode |
 
-mod login;
+mod authorize;
+mod introspect;
+mod metadata;
+mod oauth;
+mod page;
 mod token;
 
 use std::sync::Arc;
@@ -24,6 +31,9 @@ use sqlx::AnyPool;
 use crate::config::Config;
 use crate::domain::password::Passwords;
 use crate::domain::signing::Signer;
+use crate::domain::throttle::Throttle;
+
+pub use authorize::{BINDING_COOKIE, CLIENT_ADDR_HEADER};
 
 /// Login and token requests are small; anything bigger is not one.
 const BODY_LIMIT: usize = 16 * 1024;
@@ -35,14 +45,24 @@ pub struct AppState {
     pub pool: AnyPool,
     pub passwords: Passwords,
     pub signer: Arc<Signer>,
+    pub throttle: Throttle,
 }
 
 /// The STS's router, without a socket: tests can call it with `oneshot`.
 pub fn router(state: AppState) -> Router {
     let controls = state.config.common.controls.clone();
     Router::new()
-        .route("/v1/login", post(login::login))
+        .route(
+            "/oauth2/authorize",
+            get(authorize::start).post(authorize::submit),
+        )
         .route("/oauth2/token", post(token::token))
+        .route("/oauth2/introspect", post(introspect::introspect))
+        .route("/oauth2/revoke", post(introspect::revoke))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(metadata::metadata),
+        )
         .route("/.well-known/jwks.json", get(jwks))
         .route("/health", get(health))
         .fallback(problem::not_found)

@@ -1,119 +1,179 @@
-//! `POST /oauth2/token`: the token endpoint. Today it serves one grant, RFC 8693 token exchange
-//! of an opaque access token for an internal JWT, and one client, the gateway.
+//! `POST /oauth2/token`: the token endpoint (RFC 6749 §3.2). One client authentication, then one
+//! of four grants:
 //!
-//! Errors here follow RFC 6749 §5.2 (`{"error": "invalid_grant"}` and friends), not problem+json:
-//! OAuth clients parse this format, and the token endpoint is theirs.
+//! | `grant_type` | who | what |
+//! |---|---|---|
+//! | `authorization_code` | the CLI and other registered clients | code + PKCE verifier → access and refresh token |
+//! | `refresh_token` | the same | refresh token → new access and refresh token (rotated) |
+//! | `client_credentials` | machine clients, workloads | the client's own access token |
+//! | token exchange (RFC 8693) | the gateway only | opaque access token → internal JWT |
+//!
+//! There is no password grant: passwords are typed into the STS's own login page, never given
+//! to a client. Errors follow RFC 6749 §5.2, not problem+json: OAuth clients parse this format.
 
-use axum::Json;
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use baton_platform::Workload;
 use baton_platform::time::now_unix;
-use serde_json::json;
+use baton_workload::Peer;
+use serde_json::{Value, json};
 
 use super::AppState;
+use super::oauth::{
+    Params, authenticate_client, invalid_request, no_store_json, oauth_error, server_error,
+};
+use crate::config::Config;
+use crate::domain::client::{
+    Client, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN,
+    GRANT_TOKEN_EXCHANGE,
+};
 use crate::domain::exchange::{ExchangeContext, ExchangeError, exchange};
+use crate::domain::grants::{GrantError, Grants, Tokens};
 
-pub const GRANT_TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 pub const TOKEN_TYPE_ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
 pub const TOKEN_TYPE_JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
 
-/// An OAuth error answer.
-fn oauth_error(status: StatusCode, error: &'static str, description: &'static str) -> Response {
-    let mut response = (
-        status,
-        Json(json!({ "error": error, "error_description": description })),
-    )
-        .into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if status == StatusCode::UNAUTHORIZED {
-        headers.insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static(r#"Basic realm="baton-sts""#),
-        );
-    }
-    response
-}
-
-/// The parameters of an exchange request, parsed from the form body. `audience` may repeat.
-#[derive(Debug, Default)]
-struct ExchangeRequest {
-    grant_type: Option<String>,
-    subject_token: Option<String>,
-    subject_token_type: Option<String>,
-    requested_token_type: Option<String>,
-    audience: Vec<String>,
-}
-
-impl ExchangeRequest {
-    fn parse(body: &[u8]) -> Self {
-        let mut request = Self::default();
-        for (key, value) in form_urlencoded::parse(body) {
-            let value = value.into_owned();
-            match key.as_ref() {
-                "grant_type" => request.grant_type = Some(value),
-                "subject_token" => request.subject_token = Some(value),
-                "subject_token_type" => request.subject_token_type = Some(value),
-                "requested_token_type" => request.requested_token_type = Some(value),
-                "audience" => request.audience.push(value),
-                _ => {}
-            }
-        }
-        request
-    }
-}
-
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let authenticated = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| state.config.gateway_secret.authenticates(value));
-    if !authenticated {
-        tracing::warn!("token endpoint: client authentication failed");
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "client authentication failed",
-        );
-    }
-    let request = ExchangeRequest::parse(&body);
-    if request.grant_type.as_deref() != Some(GRANT_TOKEN_EXCHANGE) {
+pub async fn token(
+    State(state): State<AppState>,
+    peer: Option<Extension<Peer>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = Params::parse(&body);
+    let client = match authenticate_client(&state, &headers, &params, peer.as_deref()).await {
+        Ok(client) => client,
+        Err(answer) => return answer,
+    };
+    let Ok(grant_type) = params.one("grant_type") else {
+        return invalid_request("grant_type is repeated");
+    };
+    let Some(grant_type) = grant_type else {
+        return invalid_request("grant_type is required");
+    };
+    let known = [
+        GRANT_AUTHORIZATION_CODE,
+        GRANT_REFRESH_TOKEN,
+        GRANT_CLIENT_CREDENTIALS,
+        GRANT_TOKEN_EXCHANGE,
+    ];
+    if !known.contains(&grant_type) {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
-            "only token exchange is supported",
+            "the grant type is not supported",
         );
     }
-    let (Some(subject_token), Some(TOKEN_TYPE_ACCESS_TOKEN)) = (
-        request.subject_token.as_deref(),
-        request.subject_token_type.as_deref(),
+    if !client.may_use(grant_type) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            "this client may not use this grant type",
+        );
+    }
+    match grant_type {
+        GRANT_TOKEN_EXCHANGE => token_exchange(&state, &params).await,
+        _ => grant(&state, &client, grant_type, &params).await,
+    }
+}
+
+fn grants(state: &AppState) -> Grants<'_> {
+    Grants {
+        pool: &state.pool,
+        controls: &state.config.common.controls,
+        access_ttl_secs: Config::secs(state.config.access_token_ttl),
+        refresh_ttl_secs: Config::secs(state.config.refresh_token_ttl),
+        now: now_unix(),
+    }
+}
+
+/// The three grants that end in an opaque access token.
+async fn grant(state: &AppState, client: &Client, grant_type: &str, params: &Params) -> Response {
+    let one = |name: &str| params.one(name);
+    let (Ok(code), Ok(redirect_uri), Ok(verifier), Ok(refresh_token), Ok(scope)) = (
+        one("code"),
+        one("redirect_uri"),
+        one("code_verifier"),
+        one("refresh_token"),
+        one("scope"),
     ) else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "an access token subject_token is required",
-        );
+        return invalid_request("a parameter is repeated");
     };
-    if request
-        .requested_token_type
-        .as_deref()
-        .is_some_and(|t| t != TOKEN_TYPE_JWT)
-    {
-        return oauth_error(
+    let grants = grants(state);
+    let issued = match grant_type {
+        GRANT_AUTHORIZATION_CODE => {
+            let Some(code) = code else {
+                return invalid_request("code is required");
+            };
+            grants
+                .redeem_code(client, code, redirect_uri, verifier)
+                .await
+        }
+        GRANT_REFRESH_TOKEN => {
+            let Some(refresh_token) = refresh_token else {
+                return invalid_request("refresh_token is required");
+            };
+            grants.refresh(client, refresh_token, scope).await
+        }
+        _ => grants.client_credentials(client, scope).await,
+    };
+    match issued {
+        Ok(tokens) => no_store_json(token_answer(tokens)),
+        Err(GrantError::InvalidGrant) => oauth_error(
             StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "only JWTs can be issued",
-        );
+            "invalid_grant",
+            "the grant is invalid, expired or revoked",
+        ),
+        Err(GrantError::InvalidScope) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            "the requested scope is not available",
+        ),
+        Err(err) => {
+            tracing::error!(error = %err, grant_type, "token request failed");
+            server_error()
+        }
+    }
+}
+
+fn token_answer(tokens: Tokens) -> Value {
+    let mut body = json!({
+        "access_token": tokens.access_token.expose(),
+        "token_type": "Bearer",
+        "expires_in": tokens.expires_in,
+        "scope": tokens.scope,
+    });
+    if let Some(refresh) = tokens.refresh_token {
+        body["refresh_token"] = Value::from(refresh.expose());
+    }
+    body
+}
+
+/// RFC 8693: the gateway trades a client's opaque access token for an internal JWT.
+async fn token_exchange(state: &AppState, params: &Params) -> Response {
+    let (Ok(subject_token), Ok(subject_token_type), Ok(requested_token_type)) = (
+        params.one("subject_token"),
+        params.one("subject_token_type"),
+        params.one("requested_token_type"),
+    ) else {
+        return invalid_request("a parameter is repeated");
+    };
+    let (Some(subject_token), Some(TOKEN_TYPE_ACCESS_TOKEN)) = (subject_token, subject_token_type)
+    else {
+        return invalid_request("an access token subject_token is required");
+    };
+    if requested_token_type.is_some_and(|t| t != TOKEN_TYPE_JWT) {
+        return invalid_request("only JWTs can be issued");
     }
     let common = &state.config.common;
     let known: Vec<String> = Workload::SERVICES
         .iter()
         .map(|w| common.trust_domain.id_of(*w))
         .collect();
-    if request.audience.is_empty() || !request.audience.iter().all(|aud| known.contains(aud)) {
+    let audience: Vec<String> = params.all("audience").map(str::to_owned).collect();
+    if audience.is_empty() || !audience.iter().all(|aud| known.contains(aud)) {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_target",
@@ -125,24 +185,17 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
         signer: &state.signer,
         controls: &common.controls,
         issuer: &common.issuer,
-        internal_ttl_secs: i64::try_from(state.config.internal_token_ttl.as_secs()).unwrap_or(300),
+        internal_ttl_secs: Config::secs(state.config.internal_token_ttl),
         now: now_unix(),
     };
-    match exchange(&ctx, subject_token, request.audience).await {
-        Ok(exchanged) => {
-            let body = json!({
-                "access_token": exchanged.jwt,
-                "issued_token_type": TOKEN_TYPE_JWT,
-                "token_type": "N_A",
-                "expires_in": exchanged.expires_in,
-                "scope": exchanged.scope,
-            });
-            let mut response = Json(body).into_response();
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
-        }
+    match exchange(&ctx, subject_token, audience).await {
+        Ok(exchanged) => no_store_json(json!({
+            "access_token": exchanged.jwt,
+            "issued_token_type": TOKEN_TYPE_JWT,
+            "token_type": "N_A",
+            "expires_in": exchanged.expires_in,
+            "scope": exchanged.scope,
+        })),
         Err(ExchangeError::InactiveSubject) => oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_grant",
@@ -150,11 +203,7 @@ pub async fn token(State(state): State<AppState>, headers: HeaderMap, body: Byte
         ),
         Err(err) => {
             tracing::error!(error = %err, "token exchange failed");
-            oauth_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                "try again later",
-            )
+            server_error()
         }
     }
 }

@@ -1,0 +1,88 @@
+//! Token introspection (RFC 7662): is this token active, and what does it stand for?
+//!
+//! Only authenticated clients may ask. The gateway and the platform's workloads (resource
+//! servers) may ask about any token; any other confidential client only about its own, so a
+//! client cannot probe tokens it never held. Every token that is not active, for whatever reason,
+//! is the same answer: `{"active":false}`.
+
+use serde::Serialize;
+use sqlx::AnyPool;
+
+use crate::domain::client::{AuthMethod, Client};
+use crate::domain::opaque;
+use crate::storage;
+
+/// An active token's description (RFC 7662 §2.2).
+#[derive(Debug, Serialize)]
+pub struct Active {
+    pub active: bool,
+    pub scope: String,
+    pub client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    pub token_type: &'static str,
+    pub exp: i64,
+    pub iat: i64,
+    pub sub: String,
+    pub iss: String,
+}
+
+/// What the STS knows of `unverified_token`, if it is active and `caller` may know.
+pub async fn introspect(
+    pool: &AnyPool,
+    caller: &Client,
+    unverified_token: &str,
+    issuer: &str,
+    now: i64,
+) -> Result<Option<Active>, sqlx::Error> {
+    let sees_everything = caller.is_gateway() || caller.auth_method == AuthMethod::TlsClientAuth;
+    let may_see =
+        |client_id: Option<&str>| sees_everything || client_id == Some(caller.id.as_str());
+    let hash = opaque::hash(unverified_token);
+    if let Some(access) = storage::access_token_record(pool, &hash).await? {
+        if access.token.expires_at <= now || !may_see(access.origin.client_id.as_deref()) {
+            return Ok(None);
+        }
+        let username = if access.origin.for_client {
+            None
+        } else {
+            storage::credentials_by_id(pool, &access.token.user_id)
+                .await?
+                .map(|c| c.username)
+        };
+        return Ok(Some(Active {
+            active: true,
+            scope: access.token.scope,
+            client_id: access.origin.client_id,
+            username,
+            token_type: "Bearer",
+            exp: access.token.expires_at,
+            iat: access.issued_at,
+            sub: access.token.user_id,
+            iss: issuer.to_owned(),
+        }));
+    }
+    let Some(refresh) = storage::refresh_token(pool, &hash).await? else {
+        return Ok(None);
+    };
+    let Some(grant) = storage::grant_by_id(pool, &refresh.grant_id).await? else {
+        return Ok(None);
+    };
+    let active = !refresh.used && !grant.revoked && refresh.expires_at > now;
+    if !active || !may_see(Some(&grant.client_id)) {
+        return Ok(None);
+    }
+    Ok(Some(Active {
+        active: true,
+        scope: grant.scope,
+        client_id: Some(grant.client_id),
+        username: storage::credentials_by_id(pool, &grant.user_id)
+            .await?
+            .map(|c| c.username),
+        token_type: "refresh_token",
+        exp: refresh.expires_at,
+        iat: refresh.issued_at,
+        sub: grant.user_id,
+        iss: issuer.to_owned(),
+    }))
+}

@@ -1,0 +1,83 @@
+//! `POST /oauth2/introspect` (RFC 7662) and `POST /oauth2/revoke` (RFC 7009).
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use baton_platform::time::now_unix;
+use baton_workload::Peer;
+use serde_json::json;
+
+use super::AppState;
+use super::oauth::{Params, authenticate_client, invalid_request, no_store_json, server_error};
+use crate::config::Config;
+use crate::domain::client::AuthMethod;
+use crate::domain::grants::Grants;
+use crate::domain::introspect::introspect as describe;
+
+/// Introspection: authenticated confidential clients only; anything not active is exactly
+/// `{"active":false}`.
+pub async fn introspect(
+    State(state): State<AppState>,
+    peer: Option<Extension<Peer>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = Params::parse(&body);
+    let client = match authenticate_client(&state, &headers, &params, peer.as_deref()).await {
+        Ok(client) if client.auth_method != AuthMethod::None => client,
+        Ok(_) => return super::oauth::invalid_client(),
+        Err(answer) => return answer,
+    };
+    let Ok(Some(token)) = params.one("token") else {
+        return invalid_request("token is required, once");
+    };
+    let issuer = &state.config.public_url;
+    match describe(&state.pool, &client, token, issuer, now_unix()).await {
+        Ok(Some(active)) => no_store_json(active),
+        Ok(None) => no_store_json(json!({ "active": false })),
+        Err(err) => {
+            tracing::error!(error = %err, "introspection failed");
+            server_error()
+        }
+    }
+}
+
+/// Revocation: any client, for its own tokens; always `200` once the client is authenticated
+/// (RFC 7009 §2.2: an unknown token is not an error).
+pub async fn revoke(
+    State(state): State<AppState>,
+    peer: Option<Extension<Peer>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let params = Params::parse(&body);
+    let client = match authenticate_client(&state, &headers, &params, peer.as_deref()).await {
+        Ok(client) => client,
+        Err(answer) => return answer,
+    };
+    let Ok(Some(token)) = params.one("token") else {
+        return invalid_request("token is required, once");
+    };
+    let grants = Grants {
+        pool: &state.pool,
+        controls: &state.config.common.controls,
+        access_ttl_secs: Config::secs(state.config.access_token_ttl),
+        refresh_ttl_secs: Config::secs(state.config.refresh_token_ttl),
+        now: now_unix(),
+    };
+    match grants.revoke(&client, token).await {
+        Ok(()) => {
+            let mut response = StatusCode::OK.into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "revocation failed");
+            server_error()
+        }
+    }
+}

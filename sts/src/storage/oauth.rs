@@ -1,0 +1,444 @@
+//! SQL for the authorization server: clients, logins in progress, codes, grants, refresh tokens
+//! and spent TOTP steps. Every "use once" is a conditional `UPDATE` whose row count says whether
+//! this caller was first: no read-then-write race, on SQLite or PostgreSQL.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+
+/// A registered client, as stored.
+#[derive(Debug, Clone)]
+pub struct ClientRow {
+    pub client_id: String,
+    pub auth_method: String,
+    pub secret_hash: Option<String>,
+    pub tls_san_uri: Option<String>,
+    pub redirect_uris: String,
+    pub grant_types: String,
+    pub scope: String,
+}
+
+/// Inserts or refreshes a client registration (seeding is safe to repeat).
+#[tracing::instrument(skip(pool, client), fields(client_id = %client.client_id))]
+pub async fn upsert_client(
+    pool: &AnyPool,
+    client: &ClientRow,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO oauth_clients (client_id, auth_method, secret_hash, tls_san_uri, redirect_uris, grant_types, scope, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (client_id) DO UPDATE SET auth_method = excluded.auth_method, secret_hash = excluded.secret_hash, \
+         tls_san_uri = excluded.tls_san_uri, redirect_uris = excluded.redirect_uris, grant_types = excluded.grant_types, \
+         scope = excluded.scope",
+    )
+    .bind(&client.client_id)
+    .bind(&client.auth_method)
+    .bind(client.secret_hash.clone())
+    .bind(client.tls_san_uri.clone())
+    .bind(&client.redirect_uris)
+    .bind(&client.grant_types)
+    .bind(&client.scope)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+fn client_from(row: &AnyRow) -> Result<ClientRow, sqlx::Error> {
+    Ok(ClientRow {
+        client_id: row.try_get("client_id")?,
+        auth_method: row.try_get("auth_method")?,
+        secret_hash: row.try_get("secret_hash")?,
+        tls_san_uri: row.try_get("tls_san_uri")?,
+        redirect_uris: row.try_get("redirect_uris")?,
+        grant_types: row.try_get("grant_types")?,
+        scope: row.try_get("scope")?,
+    })
+}
+
+#[tracing::instrument(skip(pool))]
+pub async fn client_by_id(
+    pool: &AnyPool,
+    client_id: &str,
+) -> Result<Option<ClientRow>, sqlx::Error> {
+    sqlx::query(
+        "SELECT client_id, auth_method, secret_hash, tls_san_uri, redirect_uris, grant_types, scope \
+         FROM oauth_clients WHERE client_id = $1",
+    )
+    .bind(client_id)
+    .fetch_optional(pool)
+    .await?
+    .as_ref()
+    .map(client_from)
+    .transpose()
+}
+
+/// The `tls_client_auth` client whose certificate carries `san_uri`.
+#[tracing::instrument(skip(pool))]
+pub async fn client_by_san_uri(
+    pool: &AnyPool,
+    san_uri: &str,
+) -> Result<Option<ClientRow>, sqlx::Error> {
+    sqlx::query(
+        "SELECT client_id, auth_method, secret_hash, tls_san_uri, redirect_uris, grant_types, scope \
+         FROM oauth_clients WHERE auth_method = 'tls_client_auth' AND tls_san_uri = $1",
+    )
+    .bind(san_uri)
+    .fetch_optional(pool)
+    .await?
+    .as_ref()
+    .map(client_from)
+    .transpose()
+}
+
+/// A login in progress.
+#[derive(Debug, Clone)]
+pub struct LoginRequestRow {
+    pub binding_hash: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub state: Option<String>,
+    pub code_challenge: Option<String>,
+    pub challenge_method: Option<String>,
+    /// Set once the password step passed and a second factor is due.
+    pub user_id: Option<String>,
+    pub username: Option<String>,
+    pub expires_at: i64,
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn insert_login_request(
+    pool: &AnyPool,
+    request_hash: &str,
+    request: &LoginRequestRow,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO login_requests (request_hash, binding_hash, client_id, redirect_uri, scope, state, code_challenge, challenge_method, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(request_hash)
+    .bind(&request.binding_hash)
+    .bind(&request.client_id)
+    .bind(&request.redirect_uri)
+    .bind(&request.scope)
+    .bind(request.state.clone())
+    .bind(request.code_challenge.clone())
+    .bind(request.challenge_method.clone())
+    .bind(request.expires_at)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn login_request(
+    pool: &AnyPool,
+    request_hash: &str,
+) -> Result<Option<LoginRequestRow>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT binding_hash, client_id, redirect_uri, scope, state, code_challenge, challenge_method, user_id, username, expires_at \
+         FROM login_requests WHERE request_hash = $1",
+    )
+    .bind(request_hash)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|row| {
+        Ok(LoginRequestRow {
+            binding_hash: row.try_get("binding_hash")?,
+            client_id: row.try_get("client_id")?,
+            redirect_uri: row.try_get("redirect_uri")?,
+            scope: row.try_get("scope")?,
+            state: row.try_get("state")?,
+            code_challenge: row.try_get("code_challenge")?,
+            challenge_method: row.try_get("challenge_method")?,
+            user_id: row.try_get("user_id")?,
+            username: row.try_get("username")?,
+            expires_at: row.try_get("expires_at")?,
+        })
+    })
+    .transpose()
+}
+
+/// Records that the password step passed for `user_id`; the second factor is next.
+#[tracing::instrument(skip_all)]
+pub async fn login_request_password_passed(
+    pool: &AnyPool,
+    request_hash: &str,
+    user_id: &str,
+    username: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE login_requests SET user_id = $2, username = $3 WHERE request_hash = $1 AND user_id IS NULL",
+    )
+    .bind(request_hash)
+    .bind(user_id)
+    .bind(username)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Ends a login (it produced a code, or it is abandoned). True if this call ended it.
+#[tracing::instrument(skip_all)]
+pub async fn delete_login_request(pool: &AnyPool, request_hash: &str) -> Result<bool, sqlx::Error> {
+    Ok(
+        sqlx::query("DELETE FROM login_requests WHERE request_hash = $1")
+            .bind(request_hash)
+            .execute(pool)
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}
+
+/// An authorization code, as stored.
+#[derive(Debug, Clone)]
+pub struct CodeRow {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub user_id: String,
+    pub scope: String,
+    pub code_challenge: Option<String>,
+    pub challenge_method: Option<String>,
+    pub grant_id: String,
+    pub expires_at: i64,
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn insert_code(
+    pool: &AnyPool,
+    code_hash: &str,
+    code: &CodeRow,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, user_id, scope, code_challenge, challenge_method, grant_id, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(code_hash)
+    .bind(&code.client_id)
+    .bind(&code.redirect_uri)
+    .bind(&code.user_id)
+    .bind(&code.scope)
+    .bind(code.code_challenge.clone())
+    .bind(code.challenge_method.clone())
+    .bind(&code.grant_id)
+    .bind(code.expires_at)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// What redeeming a code found.
+#[derive(Debug)]
+pub enum Redemption {
+    /// First use: the code is now spent and is ours to honour.
+    First(CodeRow),
+    /// The code was spent before: whatever it produced must be revoked.
+    Replayed {
+        grant_id: String,
+    },
+    Unknown,
+}
+
+/// Marks the code used, if nobody did before.
+#[tracing::instrument(skip_all)]
+pub async fn redeem_code(
+    pool: &AnyPool,
+    code_hash: &str,
+    now: i64,
+) -> Result<Redemption, sqlx::Error> {
+    let first = sqlx::query(
+        "UPDATE authorization_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL",
+    )
+    .bind(code_hash)
+    .bind(now)
+    .execute(pool)
+    .await?
+    .rows_affected()
+        == 1;
+    let row = sqlx::query(
+        "SELECT client_id, redirect_uri, user_id, scope, code_challenge, challenge_method, grant_id, expires_at \
+         FROM authorization_codes WHERE code_hash = $1",
+    )
+    .bind(code_hash)
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else {
+        return Ok(Redemption::Unknown);
+    };
+    let code = CodeRow {
+        client_id: row.try_get("client_id")?,
+        redirect_uri: row.try_get("redirect_uri")?,
+        user_id: row.try_get("user_id")?,
+        scope: row.try_get("scope")?,
+        code_challenge: row.try_get("code_challenge")?,
+        challenge_method: row.try_get("challenge_method")?,
+        grant_id: row.try_get("grant_id")?,
+        expires_at: row.try_get("expires_at")?,
+    };
+    Ok(if first {
+        Redemption::First(code)
+    } else {
+        Redemption::Replayed {
+            grant_id: code.grant_id,
+        }
+    })
+}
+
+/// A grant: one client's authorization by one user.
+#[derive(Debug, Clone)]
+pub struct GrantRow {
+    pub grant_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub scope: String,
+    pub expires_at: i64,
+    pub revoked: bool,
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn insert_grant(pool: &AnyPool, grant: &GrantRow, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO grants (grant_id, client_id, user_id, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&grant.grant_id)
+    .bind(&grant.client_id)
+    .bind(&grant.user_id)
+    .bind(&grant.scope)
+    .bind(now)
+    .bind(grant.expires_at)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+#[tracing::instrument(skip(pool))]
+pub async fn grant_by_id(pool: &AnyPool, grant_id: &str) -> Result<Option<GrantRow>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT grant_id, client_id, user_id, scope, expires_at, revoked_at FROM grants WHERE grant_id = $1",
+    )
+    .bind(grant_id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|row| {
+        let revoked_at: Option<i64> = row.try_get("revoked_at")?;
+        Ok(GrantRow {
+            grant_id: row.try_get("grant_id")?,
+            client_id: row.try_get("client_id")?,
+            user_id: row.try_get("user_id")?,
+            scope: row.try_get("scope")?,
+            expires_at: row.try_get("expires_at")?,
+            revoked: revoked_at.is_some(),
+        })
+    })
+    .transpose()
+}
+
+/// Revokes a grant: marks it, and deletes its refresh and access tokens.
+#[tracing::instrument(skip(pool))]
+pub async fn revoke_grant(pool: &AnyPool, grant_id: &str, now: i64) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("UPDATE grants SET revoked_at = $2 WHERE grant_id = $1 AND revoked_at IS NULL")
+        .bind(grant_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM refresh_tokens WHERE grant_id = $1")
+        .bind(grant_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM access_tokens WHERE grant_id = $1")
+        .bind(grant_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn insert_refresh_token(
+    pool: &AnyPool,
+    token_hash: &str,
+    grant_id: &str,
+    issued_at: i64,
+    expires_at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, grant_id, issued_at, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(token_hash)
+    .bind(grant_id)
+    .bind(issued_at)
+    .bind(expires_at)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// A stored refresh token.
+#[derive(Debug, Clone)]
+pub struct RefreshRow {
+    pub grant_id: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub used: bool,
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn refresh_token(
+    pool: &AnyPool,
+    token_hash: &str,
+) -> Result<Option<RefreshRow>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT grant_id, issued_at, expires_at, used_at FROM refresh_tokens WHERE token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|row| {
+        let used_at: Option<i64> = row.try_get("used_at")?;
+        Ok(RefreshRow {
+            grant_id: row.try_get("grant_id")?,
+            issued_at: row.try_get("issued_at")?,
+            expires_at: row.try_get("expires_at")?,
+            used: used_at.is_some(),
+        })
+    })
+    .transpose()
+}
+
+/// Spends a refresh token. True if this call was the first to use it.
+#[tracing::instrument(skip_all)]
+pub async fn spend_refresh_token(
+    pool: &AnyPool,
+    token_hash: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .execute(pool)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Records that `user_id` spent the TOTP code of `step`. False if it was spent before.
+#[tracing::instrument(skip(pool))]
+pub async fn spend_totp_step(
+    pool: &AnyPool,
+    user_id: &str,
+    step: i64,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "INSERT INTO totp_used_steps (user_id, step) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(user_id)
+    .bind(step)
+    .execute(pool)
+    .await?
+    .rows_affected()
+        == 1)
+}
