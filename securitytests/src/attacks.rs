@@ -31,7 +31,8 @@ impl Outcome {
     }
 }
 
-type AttackFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<Outcome>> + Send + 'a>>;
+pub(crate) type AttackFuture<'a> =
+    Pin<Box<dyn Future<Output = anyhow::Result<Outcome>> + Send + 'a>>;
 
 /// One attack.
 #[derive(Debug, Clone, Copy)]
@@ -47,7 +48,7 @@ pub struct Attack {
 pub fn catalogue() -> Vec<Attack> {
     use Control::*;
     use OwaspRisk::*;
-    vec![
+    let mut attacks = vec![
         Attack {
             name: "read another user's account by id",
             risk: Api1ObjectLevelAuthorization,
@@ -186,7 +187,9 @@ pub fn catalogue() -> Vec<Attack> {
             controls: &[ServicePageLimit],
             run: huge_page,
         },
-    ]
+    ];
+    attacks.extend(crate::authorization_server::catalogue());
+    attacks
 }
 
 /// What stands between a customer and a back-office function: the gateway's route rule (scope and
@@ -224,7 +227,7 @@ async fn send(
     Ok((status, response.json().await.unwrap_or(Value::Null)))
 }
 
-fn outcome(succeeded: bool, status: StatusCode, evidence: &Value) -> Outcome {
+pub(crate) fn outcome(succeeded: bool, status: StatusCode, evidence: &Value) -> Outcome {
     let text = format!(
         "{status}: {}",
         evidence.to_string().chars().take(160).collect::<String>()

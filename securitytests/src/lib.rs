@@ -9,9 +9,10 @@
 //!    has teeth: an attack that never succeeds proves nothing about the control.
 //!
 //! Layout: [`risk`] (the OWASP API Security Top 10, 2023, with the 2019 names), [`attacks`] (the
-//! catalogue), [`proof`] (the runner above).
+//! catalogue; the authorization server's attacks are in [`authorization_server`]), [`proof`] (the runner above).
 
 pub mod attacks;
+pub mod authorization_server;
 pub mod proof;
 pub mod risk;
 

@@ -61,4 +61,11 @@ attack_tests! {
     excessive_exposure_to_support => "support reads a customer's unmasked email and phone",
     responses_scanned_for_secrets => "responses scanned for secrets and internal fields",
     page_size_of_a_million => "page size of a million",
+    refresh_token_used_twice => "refresh token used twice",
+    revoked_token_used_after_the_cache_bound => "revoked token used after the documented bound",
+    pkce_downgraded_to_plain => "PKCE downgraded to plain",
+    redirect_uri_differing_by_one_character => "redirect URI differing by one character",
+    stolen_password_with_a_wrong_totp_code => "stolen password with a wrong TOTP code",
+    totp_code_replayed => "TOTP code replayed",
+    login_brute_force => "login brute force",
 }

@@ -1,0 +1,292 @@
+//! Attacks on the authorization server: the login, the code flow and the tokens it hands out.
+//!
+//! Each drives the STS through the gateway as a client (or a browser) would, with the same
+//! scripted browser `baton-login` uses ([`baton_sts::login_client`]). An attack succeeds only
+//! when it ends holding something that works: an authorization code for someone else's login, or
+//! an access token the gateway accepts.
+
+use std::time::Duration;
+
+use baton_gateway::auth::MAX_CACHE_TTL;
+use baton_platform::Control;
+use baton_platform::demo::{ALICE, BOB, DemoUser};
+use baton_sts::domain::client::{CLI_CLIENT_ID, CLI_REDIRECT_URI};
+use baton_sts::domain::{pkce, totp};
+use baton_sts::login_client::{LoginClient, Page, code_from, random_string};
+use baton_testkit::TestPlatform;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::attacks::{Attack, AttackFuture, Outcome, outcome};
+use crate::risk::OwaspRisk;
+
+/// The authorization server's attacks.
+pub fn catalogue() -> Vec<Attack> {
+    use Control::*;
+    use OwaspRisk::*;
+    vec![
+        Attack {
+            name: "refresh token used twice",
+            risk: Api2Authentication,
+            controls: &[StsRefreshRotation],
+            run: refresh_token_reuse,
+        },
+        Attack {
+            name: "revoked token used after the documented bound",
+            risk: Api2Authentication,
+            controls: &[StsRevocation],
+            run: revoked_token_reuse,
+        },
+        Attack {
+            name: "PKCE downgraded to plain",
+            risk: Api2Authentication,
+            controls: &[StsPkce],
+            run: pkce_downgrade,
+        },
+        Attack {
+            name: "redirect URI differing by one character",
+            risk: Api2Authentication,
+            // Exact matching has no switch: there is no lenient matcher to fall back to.
+            controls: &[],
+            run: redirect_uri_near_miss,
+        },
+        Attack {
+            name: "stolen password with a wrong TOTP code",
+            risk: Api2Authentication,
+            controls: &[StsTotp],
+            run: wrong_totp_code,
+        },
+        Attack {
+            name: "TOTP code replayed",
+            risk: Api2Authentication,
+            controls: &[StsTotpReplay],
+            run: totp_replay,
+        },
+        Attack {
+            name: "login brute force",
+            risk: Api2Authentication,
+            controls: &[StsLoginThrottle],
+            run: brute_force,
+        },
+    ]
+}
+
+/// Does `token` get bob's accounts through the gateway?
+async fn works(platform: &TestPlatform, token: &str) -> anyhow::Result<Outcome> {
+    let response = platform
+        .http
+        .get(format!("{}/v1/accounts", platform.gateway_url))
+        .bearer_auth(token)
+        .send()
+        .await?;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    Ok(outcome(status == StatusCode::OK, status, &body))
+}
+
+fn refused(what: &str) -> Outcome {
+    Outcome::Blocked(what.to_owned())
+}
+
+fn refresh_token_reuse(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let stolen = platform
+            .log_in_afresh(BOB)
+            .await?
+            .refresh_token
+            .ok_or_else(|| anyhow::anyhow!("no refresh token"))?;
+        let client = platform.oauth_client();
+        // The rightful client refreshes first; then the thief presents the same refresh token.
+        client.refresh(&stolen).await?;
+        match client.refresh(&stolen).await {
+            Ok(tokens) => works(platform, &tokens.access_token).await,
+            Err(err) => Ok(refused(&err.to_string())),
+        }
+    })
+}
+
+fn revoked_token_reuse(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let tokens = platform.log_in_afresh(BOB).await?;
+        // In use, so the gateway has cached its exchange.
+        works(platform, &tokens.access_token).await?;
+        let refresh = tokens.refresh_token.unwrap_or_default();
+        platform
+            .http
+            .post(format!("{}/oauth2/revoke", platform.gateway_url))
+            .form(&[("token", refresh.as_str()), ("client_id", CLI_CLIENT_ID)])
+            .send()
+            .await?
+            .error_for_status()?;
+        tokio::time::sleep(MAX_CACHE_TTL + Duration::from_secs(1)).await;
+        works(platform, &tokens.access_token).await
+    })
+}
+
+/// Starts a login with `params`, then signs bob in; the page that follows the password.
+async fn sign_in_bob(client: &mut LoginClient, params: &[(&str, &str)]) -> anyhow::Result<Page> {
+    let form = client.authorize(params).await?;
+    let Some(handle) = form.handle else {
+        return Ok(form);
+    };
+    Ok(client
+        .submit(
+            &handle,
+            &[("username", BOB.username), ("password", BOB.password)],
+        )
+        .await?)
+}
+
+fn pkce_downgrade(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        // The attacker rewrote the request to `plain`: the challenge in the URL is the verifier,
+        // and the code it intercepts is redeemable by anyone who saw that URL.
+        let seen_in_the_url = random_string();
+        let mut client = platform.oauth_client();
+        let page = sign_in_bob(
+            &mut client,
+            &[
+                ("response_type", "code"),
+                ("client_id", CLI_CLIENT_ID),
+                ("redirect_uri", CLI_REDIRECT_URI),
+                ("code_challenge", &seen_in_the_url),
+                ("code_challenge_method", "plain"),
+                ("state", "s"),
+            ],
+        )
+        .await?;
+        let Some(location) = page.location else {
+            return Ok(refused(&format!("{}: no code", page.status)));
+        };
+        let Ok(code) = code_from(&location, "s") else {
+            return Ok(refused(&location));
+        };
+        match client.redeem(&code, &seen_in_the_url).await {
+            Ok(tokens) => works(platform, &tokens.access_token).await,
+            Err(err) => Ok(refused(&err.to_string())),
+        }
+    })
+}
+
+fn redirect_uri_near_miss(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let attacker_uri = CLI_REDIRECT_URI.replace("callback", "callbacK");
+        let challenge = pkce::s256(&random_string());
+        let mut client = platform.oauth_client();
+        let page = sign_in_bob(
+            &mut client,
+            &[
+                ("response_type", "code"),
+                ("client_id", CLI_CLIENT_ID),
+                ("redirect_uri", &attacker_uri),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+                ("state", "s"),
+            ],
+        )
+        .await?;
+        let to_attacker = page
+            .location
+            .as_deref()
+            .is_some_and(|l| l.starts_with(&attacker_uri) && l.contains("code="));
+        Ok(outcome(
+            to_attacker,
+            page.status,
+            &json!({ "location": page.location }),
+        ))
+    })
+}
+
+/// Starts a login for `user` with a correct PKCE request; the client and the form's handle.
+async fn start(platform: &TestPlatform) -> anyhow::Result<(LoginClient, String)> {
+    let challenge = pkce::s256(&random_string());
+    let mut client = platform.oauth_client();
+    let form = client
+        .authorize(&[
+            ("response_type", "code"),
+            ("client_id", CLI_CLIENT_ID),
+            ("redirect_uri", CLI_REDIRECT_URI),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("state", "s"),
+        ])
+        .await?;
+    let handle = form
+        .handle
+        .ok_or_else(|| anyhow::anyhow!("no login form ({})", form.status))?;
+    Ok((client, handle))
+}
+
+/// Password, then (if asked) `code`: did the login end in a code for the client?
+async fn log_in_with(
+    platform: &TestPlatform,
+    user: DemoUser,
+    password: &str,
+    code: &str,
+) -> anyhow::Result<Outcome> {
+    let (mut client, handle) = start(platform).await?;
+    let mut page = client
+        .submit(
+            &handle,
+            &[("username", user.username), ("password", password)],
+        )
+        .await?;
+    if page.location.is_none()
+        && let Some(handle) = page.handle.clone()
+    {
+        page = client.submit(&handle, &[("totp_code", code)]).await?;
+    }
+    let got_code = page
+        .location
+        .as_deref()
+        .is_some_and(|l| code_from(l, "s").is_ok());
+    Ok(outcome(
+        got_code,
+        page.status,
+        &json!({ "location": page.location }),
+    ))
+}
+
+/// A six-digit code that is none of the ones the STS would accept now.
+fn wrong_code(seed: &str) -> String {
+    let near = [totp::current_code(seed), totp::next_code(seed)];
+    (0..1_000_000u32)
+        .map(|n| format!("{:06}", (n * 7919 + 123_457) % 1_000_000))
+        .find(|candidate| !near.iter().flatten().any(|code| code == candidate))
+        .unwrap_or_default()
+}
+
+fn wrong_totp_code(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let seed = ALICE.totp_seed.unwrap_or_default();
+        log_in_with(platform, ALICE, ALICE.password, &wrong_code(seed)).await
+    })
+}
+
+fn totp_replay(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let seed = ALICE.totp_seed.unwrap_or_default();
+        let code = totp::current_code(seed).unwrap_or_default();
+        // Alice signs in; the attacker watched her type the password and the code.
+        let alice = log_in_with(platform, ALICE, ALICE.password, &code).await?;
+        if alice.is_blocked() {
+            anyhow::bail!("alice's own login failed: {alice:?}");
+        }
+        log_in_with(platform, ALICE, ALICE.password, &code).await
+    })
+}
+
+fn brute_force(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        // Ten wrong guesses from one address, then the right one (the tenth-and-first entry of the
+        // attacker's list).
+        for guess in 0..10 {
+            let (mut client, handle) = start(platform).await?;
+            let wrong = format!("guess-number-{guess}");
+            client
+                .submit(&handle, &[("username", BOB.username), ("password", &wrong)])
+                .await?;
+        }
+        log_in_with(platform, BOB, BOB.password, "").await
+    })
+}
