@@ -25,7 +25,7 @@ up *args:
 down:
     @scripts/down.sh
 
-# Log a demo user (alice, bob or carol) in through the gateway and print the access token.
+# Log a demo user in through the gateway (authorization-code flow with PKCE) and print the access token.
 token user:
     @cargo run -q -p baton-sts --bin baton-login -- {{ quote(user) }} --gateway {{ quote(gateway_url) }}
 
