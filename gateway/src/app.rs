@@ -4,21 +4,33 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
+use std::time::Duration;
+
+use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
-use axum::http::HeaderMap;
-use axum::response::Response;
-use axum::routing::{MethodFilter, MethodRouter, get};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, MethodRouter};
 use axum::{Json, Router};
 use baton_platform::controls::announce_lab_mode;
-use baton_platform::{Problem, StartupError, Workload, problem, shutdown};
+use baton_platform::{Control, Problem, StartupError, Workload, problem, shutdown};
 use baton_token::http::bearer_token;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::net::TcpListener;
 
 use crate::auth::{TokenExchanger, authenticate, check_route};
 use crate::config::Config;
+use crate::edge::client_addr::client_addr;
+use crate::edge::guard::{self, GuardConfig};
+use crate::edge::headers;
+use crate::edge::json::{self, ShapeError};
+use crate::edge::rate::{self, Decision, RateLimits, Subject};
+use crate::edge::upstream::UpstreamGuard;
 use crate::proxy;
 use crate::routes::{self, Access, Route, table};
+
+/// How often idle entries leave the in-memory rate limiters.
+const LIMITER_HOUSEKEEPING: Duration = Duration::from_secs(60);
 
 /// What every request handler shares.
 #[derive(Debug)]
@@ -26,13 +38,16 @@ struct Gateway {
     config: Config,
     upstreams: BTreeMap<Workload, Upstream>,
     exchanger: TokenExchanger,
+    limits: Arc<RateLimits>,
 }
 
-/// Where to send a route's requests, and a client that accepts only that workload's certificate.
+/// Where to send a route's requests, a client that accepts only that workload's certificate, and
+/// the guard that keeps the gateway from drowning it.
 #[derive(Debug)]
 struct Upstream {
     base_url: String,
     client: reqwest::Client,
+    guard: UpstreamGuard,
 }
 
 /// A built, not yet running gateway.
@@ -53,7 +68,19 @@ impl Application {
                 .http_client(*workload)
                 .map_err(|err| StartupError::other("HTTP client", err))?;
             let base_url = config.transport.base_url(authority);
-            upstreams.insert(*workload, Upstream { base_url, client });
+            let guard = UpstreamGuard::new(
+                config.edge.upstream_concurrency,
+                config.edge.breaker_failures,
+                config.edge.breaker_cooldown,
+            );
+            upstreams.insert(
+                *workload,
+                Upstream {
+                    base_url,
+                    client,
+                    guard,
+                },
+            );
         }
         let sts = upstreams
             .get(&Workload::Sts)
@@ -88,10 +115,16 @@ impl Application {
                 MissingUpstream(route.upstream),
             ));
         }
+        let limits = RateLimits::from_config(&config.edge)
+            .await
+            .map_err(|err| StartupError::other("rate limits in Redis", err))?;
+        let limits = Arc::new(limits);
+        rate::spawn_housekeeping(&limits, LIMITER_HOUSEKEEPING);
         let gateway = Arc::new(Gateway {
             config,
             upstreams,
             exchanger,
+            limits,
         });
         let router = router(gateway.clone())?;
         Ok(Self {
@@ -125,31 +158,62 @@ impl Application {
     }
 }
 
-/// One axum route per declared route; a path's undeclared methods fall to 405, undeclared paths
-/// to 404, both as problem+json.
+/// One axum route per declared route; a path's undeclared methods (`HEAD` and `OPTIONS`
+/// included: neither is declared anywhere) fall to 405 with an `Allow` header naming the declared
+/// ones, undeclared paths to 404, both as problem+json. Around them, outermost first: the lab-mode
+/// banner, the edge guard (normal paths, header size, security headers), CORS.
 fn router(gateway: Arc<Gateway>) -> Result<Router, StartupError> {
     let routes = table();
     let mut paths: Vec<&'static str> = routes.iter().map(|route| route.path).collect();
     paths.sort_unstable();
     paths.dedup();
-    let mut router = Router::new().route("/health", get(health));
+    let health_allow = HeaderValue::from_static("GET");
+    let mut router = Router::new().route(
+        "/health",
+        MethodRouter::new()
+            .on(MethodFilter::GET, {
+                let allow = health_allow.clone();
+                move |State(gateway): State<Arc<Gateway>>, request: Request| async move {
+                    health(&gateway, &allow, request.method())
+                }
+            })
+            .fallback(move || async move { guard::method_not_allowed(health_allow) }),
+    );
     for path in paths {
+        let declared: Vec<&Route> = routes.iter().filter(|route| route.path == path).collect();
+        let allow = allow_header(&declared)?;
         let mut methods: MethodRouter<Arc<Gateway>> = MethodRouter::new();
-        for route in routes.iter().filter(|route| route.path == path).cloned() {
+        for route in declared.into_iter().cloned() {
             let filter = MethodFilter::try_from(route.method.clone())
                 .map_err(|err| StartupError::other("route table", err))?;
             let route = Arc::new(route);
+            let allow = allow.clone();
             let handler = move |State(gateway): State<Arc<Gateway>>, request: Request| {
                 let route = route.clone();
-                async move { handle(&gateway, &route, request).await }
+                let allow = allow.clone();
+                async move { handle(&gateway, &route, allow, request).await }
             };
             methods = methods.on(filter, handler);
         }
-        router = router.route(path, methods.fallback(problem::method_not_allowed));
+        let fallback = move || async move { guard::method_not_allowed(allow) };
+        router = router.route(path, methods.fallback(fallback));
     }
     let controls = gateway.config.common.controls.clone();
+    let mut declared_methods: Vec<Method> = routes.iter().map(|r| r.method.clone()).collect();
+    declared_methods.dedup();
+    let mut router = router.fallback(problem::not_found);
+    if let Some(cors) = headers::cors(&gateway.config.edge, &controls, declared_methods) {
+        router = router.layer(cors);
+    }
+    let guard_config = Arc::new(GuardConfig {
+        controls: controls.clone(),
+        max_header_bytes: gateway.config.edge.max_header_bytes,
+    });
     Ok(router
-        .fallback(problem::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            guard_config,
+            guard::guard,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             controls,
             announce_lab_mode,
@@ -157,33 +221,168 @@ fn router(gateway: Arc<Gateway>) -> Result<Router, StartupError> {
         .with_state(gateway))
 }
 
-/// Authenticates (for protected routes), checks the route's scope and roles, and forwards.
-async fn handle(gateway: &Gateway, route: &Route, request: Request) -> Result<Response, Problem> {
+/// The `Allow` header for a path: its declared methods.
+fn allow_header(declared: &[&Route]) -> Result<HeaderValue, StartupError> {
+    let names: Vec<&str> = declared.iter().map(|route| route.method.as_str()).collect();
+    HeaderValue::from_str(&names.join(", ")).map_err(|err| StartupError::other("route table", err))
+}
+
+/// A declared route's request: refused as 405 if it is a `HEAD` that axum routed to a `GET`
+/// (undeclared, so refused), otherwise handled within the request timeout.
+async fn handle(
+    gateway: &Gateway,
+    route: &Route,
+    allow: HeaderValue,
+    request: Request,
+) -> Response {
+    if request.method() != route.method {
+        return guard::method_not_allowed(allow);
+    }
+    let timeout = gateway.config.edge.request_timeout;
+    match tokio::time::timeout(timeout, admit_and_forward(gateway, route, request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(?timeout, "request timed out at the gateway");
+            Problem::timeout().into_response()
+        }
+    }
+}
+
+/// Rate-limits by address, authenticates (for protected routes), rate-limits by user, checks the
+/// route's scope and roles and the body's shape, and forwards within the upstream's limits.
+async fn admit_and_forward(gateway: &Gateway, route: &Route, request: Request) -> Response {
+    let controls = &gateway.config.common.controls;
+    let limiting = controls.is_on(Control::GatewayRateLimit);
+    let class = rate::class_of(route);
+    let mut decision: Option<Decision> = None;
+    if limiting {
+        let addr = client_addr(
+            request.extensions(),
+            request.headers(),
+            &gateway.config.edge.trusted_proxies,
+        );
+        let by_addr = gateway.limits.check(class, &[Subject::Addr(addr)]).await;
+        if !by_addr.allowed {
+            tracing::info!(%addr, class = class.name(), "rate limited by source address");
+            return by_addr.refusal();
+        }
+        decision = Some(by_addr);
+    }
+    let mut response = match authorize_and_forward(gateway, route, request, &mut decision).await {
+        Ok(response) => response,
+        Err(refusal) => refusal,
+    };
+    // A refusal by user already carries its own (tighter) state.
+    if let Some(decision) = decision
+        && !response.headers().contains_key("ratelimit")
+    {
+        decision.stamp(response.headers_mut());
+    }
+    response
+}
+
+async fn authorize_and_forward(
+    gateway: &Gateway,
+    route: &Route,
+    request: Request,
+    decision: &mut Option<Decision>,
+) -> Result<Response, Response> {
+    if declared_length(request.headers()) > proxy::MAX_REQUEST_BODY {
+        return Err(Problem::payload_too_large().into_response());
+    }
     let request_id = uuid::Uuid::new_v4().to_string();
     let controls = &gateway.config.common.controls;
     let internal_token = match route.access {
         Access::Public => None,
         Access::Token { scope, roles } => {
-            let token =
-                authenticate(&gateway.exchanger, controls, bearer(request.headers())).await?;
-            check_route(controls, &token, scope, roles)?;
+            let token = authenticate(&gateway.exchanger, controls, bearer(request.headers()))
+                .await
+                .map_err(|err| Problem::from(err).into_response())?;
+            if let Some(so_far) = *decision {
+                let class = rate::class_of(route);
+                let by_user = gateway
+                    .limits
+                    .check(class, &[Subject::User(token.user_id.clone())])
+                    .await;
+                if !by_user.allowed {
+                    tracing::info!(class = class.name(), "rate limited by user");
+                    return Err(by_user.refusal());
+                }
+                *decision = Some(so_far.tighter(by_user));
+            }
+            check_route(controls, &token, scope, roles).map_err(IntoResponse::into_response)?;
             Some(token)
         }
     };
+    let request = checked_json(gateway, request)
+        .await
+        .map_err(IntoResponse::into_response)?;
     // INVARIANT: `build` refused to start unless every route's upstream is configured.
     let upstream = gateway
         .upstreams
         .get(&route.upstream)
-        .ok_or_else(Problem::internal)?;
+        .ok_or_else(|| Problem::internal().into_response())?;
+    let pass = upstream
+        .guard
+        .admit()
+        .map_err(IntoResponse::into_response)?;
     let jwt = internal_token.as_ref().map(|token| token.jwt.as_str());
-    proxy::forward(
+    let forwarded = proxy::forward(
         &upstream.client,
         &upstream.base_url,
         request,
         jwt,
         &request_id,
     )
-    .await
+    .await;
+    pass.record(&forwarded);
+    forwarded.map_err(IntoResponse::into_response)
+}
+
+/// The request, with its body checked for shape if it is JSON (`gateway.json_limits`). The body
+/// is read here (bounded as the proxy would) and handed on as bytes.
+async fn checked_json(gateway: &Gateway, request: Request) -> Result<Request, Problem> {
+    let controls = &gateway.config.common.controls;
+    if !controls.is_on(Control::GatewayJsonLimits) || !is_json(request.headers()) {
+        return Ok(request);
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = to_bytes(body, proxy::MAX_REQUEST_BODY)
+        .await
+        .map_err(|_| Problem::payload_too_large())?;
+    if let Err(why) = json::check(&bytes, &gateway.config.edge.json) {
+        tracing::info!(%why, "refused a JSON body at the gateway");
+        return Err(match why {
+            ShapeError::Malformed => Problem::bad_request(why.to_string()),
+            _ => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "json-limits",
+                "The JSON body exceeds the gateway's limits",
+            )
+            .with_detail(why.to_string()),
+        });
+    }
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media| {
+            let media = media.trim();
+            media.eq_ignore_ascii_case("application/json") || media.ends_with("+json")
+        })
+}
+
+/// The body length the client declared, if it did.
+fn declared_length(headers: &HeaderMap) -> usize {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0)
 }
 
 /// A route names an upstream the configuration does not.
@@ -195,6 +394,10 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     bearer_token(headers).ok()
 }
 
-async fn health(State(gateway): State<Arc<Gateway>>) -> Json<Value> {
+fn health(gateway: &Gateway, allow: &HeaderValue, method: &Method) -> Response {
+    if method != Method::GET {
+        return guard::method_not_allowed(allow.clone());
+    }
     Json(json!({ "status": "ok", "trust_mode": gateway.config.common.trust_mode.to_string() }))
+        .into_response()
 }

@@ -36,6 +36,8 @@ pub struct InternalToken {
     pub jwt: String,
     pub scopes: BTreeSet<String>,
     pub roles: BTreeSet<Role>,
+    /// The user's id (the verified `sub`), for per-user rate limits.
+    pub user_id: String,
     /// When to stop using it (the JWT's expiry less the margin).
     valid_until: Instant,
 }
@@ -184,6 +186,7 @@ impl TokenExchanger {
         Ok(Arc::new(InternalToken {
             scopes: verified.scopes().clone(),
             roles: verified.roles().collect(),
+            user_id: verified.user_id().to_string(),
             jwt: body.access_token,
             valid_until: Instant::now() + lifetime,
         }))
@@ -214,6 +217,7 @@ pub async fn authenticate(
             jwt: token.to_owned(),
             scopes: claims.scopes(),
             roles: claims.roles.iter().filter_map(|r| Role::parse(r)).collect(),
+            user_id: claims.sub,
             valid_until: Instant::now(),
         }));
     }
@@ -253,6 +257,7 @@ mod tests {
             jwt: String::new(),
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
             roles: roles.iter().copied().collect(),
+            user_id: String::new(),
             valid_until: Instant::now(),
         }
     }

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use baton_platform::config::{ConfigError, Source, SourceExt};
 use baton_platform::{CommonConfig, Workload};
 use baton_workload::Transport;
+
+use crate::edge::EdgeConfig;
 use secrecy::SecretString;
 
 #[derive(Debug, Clone)]
@@ -16,6 +18,8 @@ pub struct Config {
     pub upstreams: BTreeMap<Workload, String>,
     /// The gateway's client secret at the STS (`BATON_GATEWAY_CLIENT_SECRET`).
     pub client_secret: SecretString,
+    /// Rate, size and shape limits, CORS and trusted proxies (see `edge::config`).
+    pub edge: EdgeConfig,
 }
 
 impl Config {
@@ -36,7 +40,10 @@ impl Config {
             .ok_or_else(|| ConfigError::Missing {
                 key: "BATON_GATEWAY_CLIENT_SECRET".to_owned(),
             })?;
+        let edge = EdgeConfig::from_source(source)?;
+        edge.refuse_dangerous(common.controls.is_lab_mode())?;
         Ok(Self {
+            edge,
             transport: Transport::from_source(source, &common)?,
             upstreams,
             client_secret,

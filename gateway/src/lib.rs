@@ -1,6 +1,9 @@
 //! The API gateway: the platform's only public listener and its first enforcement layer.
 //!
 //! A request's journey through it:
+//! 0. [`edge`]: the path must be in normal form and the headers small; the source address,
+//!    then the user, must be within their rate limits; a JSON body must have a sane shape; every
+//!    answer leaves with the security headers;
 //! 1. [`routes`]: the method and path must match a declared route; anything else is 404 or 405
 //!    before any other work is done (deny by default);
 //! 2. [`auth`]: a protected route needs a bearer token, which must be an opaque access token the
@@ -14,6 +17,7 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod edge;
 pub mod proxy;
 pub mod routes;
 

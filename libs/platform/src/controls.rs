@@ -77,6 +77,17 @@ pub enum Control {
     StsTotpReplay,
     /// The STS's revocation endpoint really revokes (RFC 7009).
     StsRevocation,
+    /// The gateway limits request rates (GCRA) per source address, user and client, with a far
+    /// stricter class for the login and token endpoints.
+    GatewayRateLimit,
+    /// The gateway refuses JSON bodies nested too deep or with too many keys, too long strings
+    /// or too long arrays, before anything parses them into types.
+    GatewayJsonLimits,
+    /// The gateway puts its security headers (HSTS, no-sniff, frame and content policies,
+    /// referrer and cache policies) on every answer.
+    GatewaySecurityHeaders,
+    /// The gateway grants cross-origin access only to the origins on its allow-list.
+    GatewayCors,
 }
 
 impl Control {
@@ -103,6 +114,10 @@ impl Control {
         Control::StsTotp,
         Control::StsTotpReplay,
         Control::StsRevocation,
+        Control::GatewayRateLimit,
+        Control::GatewayJsonLimits,
+        Control::GatewaySecurityHeaders,
+        Control::GatewayCors,
     ];
 
     /// The control's name, as lab mode and reports spell it.
@@ -129,6 +144,10 @@ impl Control {
             Control::StsTotp => "sts.totp",
             Control::StsTotpReplay => "sts.totp_replay",
             Control::StsRevocation => "sts.revocation",
+            Control::GatewayRateLimit => "gateway.rate_limit",
+            Control::GatewayJsonLimits => "gateway.json_limits",
+            Control::GatewaySecurityHeaders => "gateway.security_headers",
+            Control::GatewayCors => "gateway.cors",
         }
     }
 }

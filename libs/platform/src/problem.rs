@@ -131,6 +131,45 @@ impl Problem {
         )
     }
 
+    /// 429: the caller sent more than its rate limit allows. Pair with a `Retry-After` header
+    /// (see [`Problem::into_response_with`]).
+    pub fn too_many_requests() -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many requests",
+        )
+        .with_detail("slow down and retry after the time in `Retry-After`")
+    }
+
+    /// 431: the request's headers are larger than the gateway accepts.
+    pub fn headers_too_large() -> Self {
+        Self::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers-too-large",
+            "The request headers are too large",
+        )
+    }
+
+    /// 408: the request took longer than the gateway waits.
+    pub fn timeout() -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            "The request took too long",
+        )
+    }
+
+    /// 503 because the gateway is protecting a service: too many requests in flight to it, or it
+    /// failed repeatedly and is given time to recover. Pair with a `Retry-After` header.
+    pub fn overloaded() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "A service this request needs is busy; retry later",
+        )
+    }
+
     /// 500 with a fixed body. Log the cause before returning this.
     pub fn internal() -> Self {
         Self::new(
@@ -154,6 +193,15 @@ impl IntoResponse for Problem {
                 HeaderValue::from_static(challenge),
             );
         }
+        response
+    }
+}
+
+impl Problem {
+    /// The answer with extra headers (say, `Retry-After` on a 429 or `Allow` on a 405).
+    pub fn into_response_with(self, headers: http::HeaderMap) -> Response {
+        let mut response = self.into_response();
+        response.headers_mut().extend(headers);
         response
     }
 }

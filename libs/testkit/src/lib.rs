@@ -13,7 +13,9 @@
 mod certs;
 mod database;
 mod platform;
+mod raw;
 
 pub use certs::{TestCa, client_presenting};
 pub use database::Backend;
-pub use platform::{PlatformBuilder, TestPlatform};
+pub use platform::{PlatformBuilder, TEST_API_RATE_LIMIT, TEST_LOGIN_RATE_LIMIT, TestPlatform};
+pub use raw::RawAnswer;

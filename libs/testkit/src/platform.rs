@@ -29,7 +29,15 @@ pub struct PlatformBuilder {
     key_rotation: Option<Duration>,
     svid_lifetime: Duration,
     rotate_every: Option<Duration>,
+    /// Settings on top of the test kit's (see [`PlatformBuilder::with_setting`]).
+    settings: Vec<(String, String)>,
 }
+
+/// The gateway's rate limits in tests, per window of a minute: generous enough for any test's
+/// own traffic, small enough that an attack can burst past them in a moment. (The gateway's own
+/// defaults, 30 and 600, would throttle tests that log several users in.)
+pub const TEST_LOGIN_RATE_LIMIT: u32 = 100;
+pub const TEST_API_RATE_LIMIT: u32 = 1000;
 
 impl Default for PlatformBuilder {
     fn default() -> Self {
@@ -38,6 +46,7 @@ impl Default for PlatformBuilder {
             key_rotation: None,
             svid_lifetime: Duration::from_secs(3600),
             rotate_every: None,
+            settings: Vec::new(),
         }
     }
 }
@@ -59,6 +68,13 @@ impl PlatformBuilder {
     /// Switches `controls` off in lab mode (every component gets the same switches).
     pub fn lab_disable(mut self, controls: impl IntoIterator<Item = Control>) -> Self {
         self.lab_disabled.extend(controls);
+        self
+    }
+
+    /// Sets a configuration key for every component, over the test kit's own: say
+    /// `GATEWAY_RATE_LIMIT_LOGIN` to `3` for a rate-limit test, or `REDIS_URL`.
+    pub fn with_setting(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.settings.push((key.to_owned(), value.into()));
         self
     }
 
@@ -112,7 +128,12 @@ fn base_config(lab_disabled: &[Control], ca: &TestCa) -> Map {
         .with("USERS_LISTEN", "127.0.0.1:0")
         .with("ACCOUNTS_LISTEN", "127.0.0.1:0")
         .with("ORDERS_LISTEN", "127.0.0.1:0")
-        .with("GATEWAY_LISTEN", "127.0.0.1:0");
+        .with("GATEWAY_LISTEN", "127.0.0.1:0")
+        .with(
+            "GATEWAY_RATE_LIMIT_LOGIN",
+            TEST_LOGIN_RATE_LIMIT.to_string(),
+        )
+        .with("GATEWAY_RATE_LIMIT_API", TEST_API_RATE_LIMIT.to_string());
     if !lab_disabled.is_empty() {
         let names: Vec<_> = lab_disabled.iter().map(|control| control.name()).collect();
         config.set("BATON_LAB_MODE", "on");
@@ -156,6 +177,9 @@ impl TestPlatform {
         let ca = TestCa::new(&trust_domain, builder.svid_lifetime)?;
         let rotation = builder.rotate_every.map(|period| ca.rotate_every(period));
         let mut config = base_config(&builder.lab_disabled, &ca);
+        for (key, value) in &builder.settings {
+            config.set(key, value.clone());
+        }
         if let Some(period) = builder.key_rotation {
             config.set("STS_KEY_ROTATION_SECS", period.as_secs().to_string());
         }

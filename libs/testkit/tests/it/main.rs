@@ -11,6 +11,7 @@
 mod authorization_server;
 mod backoffice;
 mod bad_input;
+mod edge;
 mod journey;
 mod mtls;
 mod support;
