@@ -189,6 +189,7 @@ pub fn catalogue() -> Vec<Attack> {
         },
     ];
     attacks.extend(crate::authorization_server::catalogue());
+    attacks.extend(crate::edge::catalogue());
     attacks
 }
 

@@ -68,4 +68,13 @@ attack_tests! {
     stolen_password_with_a_wrong_totp_code => "stolen password with a wrong TOTP code",
     totp_code_replayed => "TOTP code replayed",
     login_brute_force => "login brute force",
+    api_burst_past_the_rate_limit => "request burst past the API rate limit",
+    token_endpoint_flood => "token endpoint flood",
+    login_page_flood => "login page flood",
+    request_body_of_ten_megabytes => "request body of 10 MB",
+    json_nested_ten_thousand_deep => "JSON nested 10,000 deep",
+    trace_and_other_undeclared_verbs => "TRACE and other undeclared verbs",
+    path_traversal_and_encoded_slashes => "path traversal and encoded-slash variants",
+    cors_preflight_from_a_foreign_origin => "CORS preflight from a foreign origin",
+    answers_without_security_headers => "answers without security headers",
 }

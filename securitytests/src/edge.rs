@@ -1,0 +1,306 @@
+//! Attacks on the gateway's edge (issue 6): floods past each rate-limit class, oversized and
+//! over-nested bodies, undeclared verbs, traversal paths, a foreign origin's preflight, and
+//! answers a browser would mishandle without the security headers.
+//!
+//! A flood succeeds when every request of a burst larger than the platform's limit was served
+//! (none refused with 429); a body succeeds when it got past the edge to a service; a verb or a
+//! path succeeds when it reached a handler; a preflight when the foreign origin was granted.
+//! The bursts are sized from the test kit's limits ([`TEST_API_RATE_LIMIT`],
+//! [`TEST_LOGIN_RATE_LIMIT`]), what a real attacker would read from `RateLimit-Policy`.
+
+use baton_platform::Control;
+use baton_platform::demo::BOB;
+use baton_testkit::{TEST_API_RATE_LIMIT, TEST_LOGIN_RATE_LIMIT, TestPlatform};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::task::JoinSet;
+
+use crate::attacks::{Attack, AttackFuture, Outcome, outcome};
+use crate::risk::OwaspRisk;
+
+/// Requests in flight at once during a burst.
+const BURST_CONCURRENCY: usize = 32;
+/// How far past the limit a burst goes.
+const PAST_THE_LIMIT: u32 = 20;
+
+/// The edge's attacks.
+pub fn catalogue() -> Vec<Attack> {
+    use Control::*;
+    use OwaspRisk::*;
+    vec![
+        Attack {
+            name: "request burst past the API rate limit",
+            risk: Api4ResourceConsumption,
+            controls: &[GatewayRateLimit],
+            run: api_burst,
+        },
+        Attack {
+            name: "token endpoint flood",
+            risk: Api4ResourceConsumption,
+            controls: &[GatewayRateLimit],
+            run: token_endpoint_flood,
+        },
+        Attack {
+            name: "login page flood",
+            risk: Api4ResourceConsumption,
+            controls: &[GatewayRateLimit],
+            run: login_page_flood,
+        },
+        Attack {
+            name: "request body of 10 MB",
+            risk: Api4ResourceConsumption,
+            // The proxy reads at most 64 KiB of any body; there is no unbounded read to switch to.
+            controls: &[],
+            run: ten_megabyte_body,
+        },
+        Attack {
+            name: "JSON nested 10,000 deep",
+            risk: Api4ResourceConsumption,
+            controls: &[GatewayJsonLimits],
+            run: deeply_nested_json,
+        },
+        Attack {
+            name: "TRACE and other undeclared verbs",
+            risk: Api8Misconfiguration,
+            // The route table is the router: an undeclared verb has no handler to reach.
+            controls: &[],
+            run: undeclared_verbs,
+        },
+        Attack {
+            name: "path traversal and encoded-slash variants",
+            risk: Api8Misconfiguration,
+            // Routing matches the raw path and non-normal paths are refused outright.
+            controls: &[],
+            run: path_traversal,
+        },
+        Attack {
+            name: "CORS preflight from a foreign origin",
+            risk: Api8Misconfiguration,
+            controls: &[GatewayCors],
+            run: foreign_preflight,
+        },
+        Attack {
+            name: "answers without security headers",
+            risk: Api8Misconfiguration,
+            controls: &[GatewaySecurityHeaders],
+            run: missing_security_headers,
+        },
+    ]
+}
+
+/// Sends `count` copies of a request (built by `request` from a client and the gateway's URL) at
+/// once, and counts the answers refused with 429.
+async fn burst(
+    platform: &TestPlatform,
+    count: u32,
+    request: fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+) -> anyhow::Result<(u32, u32)> {
+    let mut in_flight = JoinSet::new();
+    let (mut refused, mut answered) = (0, 0);
+    for sent in 0..count {
+        let client = platform.http.clone();
+        let url = platform.gateway_url.clone();
+        in_flight.spawn(async move { request(&client, &url).send().await.map(|r| r.status()) });
+        if in_flight.len() >= BURST_CONCURRENCY || sent + 1 == count {
+            while let Some(status) = in_flight.join_next().await {
+                answered += 1;
+                if status?? == StatusCode::TOO_MANY_REQUESTS {
+                    refused += 1;
+                }
+            }
+        }
+    }
+    Ok((answered, refused))
+}
+
+fn flood_outcome(answered: u32, refused: u32) -> Outcome {
+    outcome(
+        refused == 0,
+        StatusCode::OK,
+        &json!({ "sent": answered, "refused_429": refused }),
+    )
+}
+
+fn api_burst(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let (answered, refused) = burst(platform, TEST_API_RATE_LIMIT + PAST_THE_LIMIT, |c, u| {
+            c.get(format!("{u}/v1/users/me"))
+        })
+        .await?;
+        Ok(flood_outcome(answered, refused))
+    })
+}
+
+fn token_endpoint_flood(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let count = TEST_LOGIN_RATE_LIMIT + PAST_THE_LIMIT;
+        let (answered, refused) = burst(platform, count, |c, u| {
+            c.post(format!("{u}/oauth2/token"))
+                .form(&[("grant_type", "client_credentials"), ("client_id", "guess")])
+        })
+        .await?;
+        Ok(flood_outcome(answered, refused))
+    })
+}
+
+fn login_page_flood(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let count = TEST_LOGIN_RATE_LIMIT + PAST_THE_LIMIT;
+        let (answered, refused) = burst(platform, count, |c, u| {
+            c.get(format!("{u}/oauth2/authorize?response_type=code"))
+        })
+        .await?;
+        Ok(flood_outcome(answered, refused))
+    })
+}
+
+fn ten_megabyte_body(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let bob = platform.login(BOB).await?;
+        let answer = platform
+            .http
+            .post(format!("{}/v1/orders", platform.gateway_url))
+            .bearer_auth(&bob)
+            .header("content-type", "application/json")
+            .body(vec![b' '; 10 * 1024 * 1024])
+            .send()
+            .await;
+        // A refusal may arrive as a 413 or as the connection closed mid-upload.
+        Ok(match answer {
+            Ok(response) => {
+                let status = response.status();
+                outcome(
+                    status != StatusCode::PAYLOAD_TOO_LARGE,
+                    status,
+                    &Value::Null,
+                )
+            }
+            Err(err) => Outcome::Blocked(format!("connection closed: {err}")),
+        })
+    })
+}
+
+fn deeply_nested_json(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let bob = platform.login(BOB).await?;
+        let body = "[".repeat(10_000) + &"]".repeat(10_000);
+        let response = platform
+            .http
+            .post(format!("{}/v1/orders", platform.gateway_url))
+            .bearer_auth(&bob)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await?;
+        let status = response.status();
+        let answer: Value = response.json().await.unwrap_or(Value::Null);
+        // What the attacker wants is a parser behind the edge spending itself on the body.
+        let stopped_at_the_edge = answer["type"] == "urn:baton:problem:json-limits";
+        Ok(outcome(!stopped_at_the_edge, status, &answer))
+    })
+}
+
+fn undeclared_verbs(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let bob = platform.login(BOB).await?;
+        let bearer = format!("Bearer {bob}");
+        let mut evidence = Vec::new();
+        let mut reached = false;
+        for method in ["TRACE", "HEAD", "OPTIONS", "DELETE", "PUT", "CONNECT"] {
+            let answer = platform
+                .raw_request(method, "/v1/users/me", &[("authorization", &bearer)])
+                .await?;
+            reached |= (200..300).contains(&answer.status) || answer.body.contains(&bearer);
+            evidence.push(json!({ "method": method, "status": answer.status,
+                                  "allow": answer.header("allow") }));
+        }
+        Ok(outcome(reached, StatusCode::OK, &Value::from(evidence)))
+    })
+}
+
+fn path_traversal(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let bob = platform.login(BOB).await?;
+        let bearer = format!("Bearer {bob}");
+        let mut evidence = Vec::new();
+        let mut reached = false;
+        // From a route bob may call towards the admin-only user list.
+        for path in [
+            "/v1/accounts/../users",
+            "/v1/accounts/%2e%2e/users",
+            "/v1/accounts/%2E%2E/users",
+            "/v1/users/me/..",
+            "/v1/users/me%2F..%2F..%2Fusers",
+            "/v1/users/%2e",
+            "//v1/users",
+            "/v1/./users",
+            "/v1/users/me/%2e%2e/%2e%2e/users",
+        ] {
+            let answer = platform
+                .raw_request("GET", path, &[("authorization", &bearer)])
+                .await?;
+            reached |= (200..300).contains(&answer.status);
+            evidence.push(json!({ "path": path, "status": answer.status }));
+        }
+        Ok(outcome(reached, StatusCode::OK, &Value::from(evidence)))
+    })
+}
+
+fn foreign_preflight(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let evil = "https://evil.example";
+        let response = platform
+            .http
+            .request(
+                Method::OPTIONS,
+                format!("{}/v1/accounts", platform.gateway_url),
+            )
+            .header("origin", evil)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .send()
+            .await?;
+        let status = response.status();
+        let granted = response
+            .headers()
+            .get("access-control-allow-origin")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let succeeded =
+            matches!(granted.as_deref(), Some(origin) if origin == evil || origin == "*");
+        Ok(outcome(
+            succeeded,
+            status,
+            &json!({ "access-control-allow-origin": granted }),
+        ))
+    })
+}
+
+fn missing_security_headers(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let bob = platform.login(BOB).await?;
+        let response = platform
+            .http
+            .get(format!("{}/v1/users/me", platform.gateway_url))
+            .bearer_auth(&bob)
+            .send()
+            .await?;
+        let status = response.status();
+        let missing: Vec<&str> = [
+            "strict-transport-security",
+            "x-content-type-options",
+            "x-frame-options",
+            "content-security-policy",
+            "cache-control",
+        ]
+        .into_iter()
+        .filter(|name| !response.headers().contains_key(*name))
+        .collect();
+        // The attacker's win: a personal answer a browser may sniff, frame or cache.
+        Ok(outcome(
+            status.is_success() && !missing.is_empty(),
+            status,
+            &json!({ "missing": missing }),
+        ))
+    })
+}
