@@ -53,6 +53,10 @@ test:
 attack *args:
     cargo run -q -p baton-securitytests --bin baton-attack -- {{ args }}
 
+# Regenerate docs/openapi.json from the code (a test fails when the two disagree).
+openapi:
+    cargo run -q -p baton-testkit --bin baton-openapi > docs/openapi.json
+
 # Format every crate (`just fmt --check` only checks).
 fmt *args:
     cargo fmt --all {{ args }}

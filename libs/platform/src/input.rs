@@ -80,12 +80,17 @@ pub const DEFAULT_PAGE_SIZE: u32 = 20;
 pub const MAX_OFFSET: u32 = 10_000;
 
 /// `?limit=&offset=` as a caller sends it.
-#[derive(Debug, Clone, Copy, Default, Deserialize, Validate)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, Validate, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// How many items, 1 to 100 (default 20). More is refused with 422, never clamped.
     #[validate(range(min = 1, max = MAX_PAGE_SIZE, message = "must be between 1 and 100"))]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
+    /// How many items to skip, at most 10 000 (default 0).
     #[validate(range(max = MAX_OFFSET, message = "must be at most 10000"))]
+    #[param(maximum = 10000)]
     pub offset: Option<u32>,
 }
 

@@ -7,6 +7,7 @@
 //!   identity travels down the call chain).
 //! - [`controls`]: the registry of named security controls and the lab switches that turn them
 //!   off, in lab mode only.
+//! - [`openapi`]: what every service's generated API description shares.
 //! - [`problem`]: RFC 9457 problem+json, the one error format every HTTP answer uses.
 //! - [`input`]: request bodies bound to explicit types and validated, and page sizes.
 //! - [`db`]: connecting to a component's own database (SQLite or PostgreSQL) and migrating it.
@@ -21,6 +22,7 @@ pub mod db;
 pub mod demo;
 pub mod input;
 pub mod mode;
+pub mod openapi;
 pub mod problem;
 pub mod shutdown;
 pub mod telemetry;

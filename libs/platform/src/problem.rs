@@ -12,14 +12,18 @@ use serde::Serialize;
 /// The media type of a problem body.
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
-/// A problem details object.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// A problem details object (RFC 9457).
+// `deny_unknown_fields` does nothing for serializing: it makes the schema say
+// `additionalProperties: false`, which the tests hold every answer to.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Problem {
     /// A URI naming the kind of problem; stable, so clients can match on it.
     #[serde(rename = "type")]
     pub kind: String,
     pub title: &'static str,
     #[serde(serialize_with = "serialize_status")]
+    #[schema(value_type = u16)]
     pub status: StatusCode,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,

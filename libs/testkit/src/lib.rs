@@ -9,9 +9,12 @@
 //!
 //! Attack tests need tokens the STS would never issue (expired, for another audience, signed by
 //! someone else); [`TestPlatform::mint`] signs claims with the real STS key for that.
+//!
+//! [`openapi`] merges the services' generated API descriptions and checks answers against them.
 
 mod certs;
 mod database;
+pub mod openapi;
 mod platform;
 mod raw;
 

@@ -12,6 +12,7 @@ mod authorization_server;
 mod backoffice;
 mod bad_input;
 mod edge;
+mod inventory;
 mod journey;
 mod mtls;
 mod support;

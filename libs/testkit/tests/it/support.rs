@@ -1,13 +1,23 @@
 //! Small helpers the tests share.
 
+use std::sync::LazyLock;
+
+use baton_testkit::openapi::Answers;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use baton_platform::Workload;
 use baton_testkit::TestPlatform;
 
+/// The platform's API description, compiled once for the whole test binary.
+static ANSWERS: LazyLock<Answers> =
+    LazyLock::new(|| Answers::new().expect("the merged OpenAPI document builds"));
+
 /// Sends `method path` to the gateway with `token` and an optional JSON body; returns the status,
 /// the content type and the body as JSON (`Value::Null` if it is not JSON).
+///
+/// Every answer is checked against the OpenAPI description of its operation: a test that gets an
+/// answer the description does not allow fails, whatever it asserts itself.
 pub async fn call(
     platform: &TestPlatform,
     method: Method,
@@ -15,15 +25,19 @@ pub async fn call(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (StatusCode, String, Value) {
-    send(
+    let answer = send(
         &platform.http,
         &platform.gateway_url,
-        method,
+        method.clone(),
         path,
         token,
         body,
     )
-    .await
+    .await;
+    let (status, _, body) = &answer;
+    let checked = ANSWERS.check(method.as_str(), path, status.as_u16(), body);
+    assert!(checked.is_ok(), "{}", checked.err().unwrap_or_default());
+    answer
 }
 
 /// Like [`call`], straight to a service, over mutual TLS as the gateway would call it.

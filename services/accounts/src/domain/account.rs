@@ -39,7 +39,8 @@ impl fmt::Display for AccountId {
 }
 
 /// Whether money may leave an account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum AccountStatus {
     #[default]
     Active,

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 /// A currency an account may be opened in. An allow-list, not "any three letters": a currency
 /// nobody prices anything in would only make an account that can never be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub enum Currency {
     #[serde(rename = "EUR")]
     Eur,

@@ -5,12 +5,14 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use baton_platform::input::{JsonBody, Page, PageParams, Valid};
+use baton_platform::input::{JsonBody, Page, PageParams, PageQuery, Valid};
+use baton_platform::problem::CONTENT_TYPE as PROBLEM;
 use baton_platform::{Control, Problem};
 use baton_token::Principal;
 use baton_token::claims::scope;
 use baton_token::http::require_scope;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
@@ -21,13 +23,18 @@ use crate::domain::{self, Account, AccountId, AccountStatus, Amount, Credit, Cur
 
 /// An account as the API shows it. The owner is left out: it is always the caller (or, for an
 /// admin, someone the admin already knows they are looking at).
-#[derive(Debug, Serialize)]
+// `deny_unknown_fields` does nothing for serializing: it makes the schema say
+// `additionalProperties: false`, which the tests hold every answer to.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AccountView {
+    #[schema(format = Uuid)]
     pub id: String,
     pub currency: Currency,
+    /// In minor units (cents).
     pub balance_minor: i64,
-    /// `active` or `frozen`.
-    pub status: &'static str,
+    pub status: AccountStatus,
+    /// Unix seconds.
     pub created_at: i64,
 }
 
@@ -37,23 +44,25 @@ impl From<Account> for AccountView {
             id: account.id.to_string(),
             currency: account.currency,
             balance_minor: account.balance_minor,
-            status: account.status.as_str(),
+            status: account.status,
             created_at: account.created_at,
         }
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AccountList {
     pub accounts: Vec<AccountView>,
 }
 
 /// The body of `POST /v1/accounts`. Unknown fields are refused: a client that sends
 /// `"balance_minor"` should learn at once that it is not how money is made.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenAccount {
     #[validate(length(equal = 3, message = "must be a three-letter ISO 4217 code"))]
+    #[schema(example = "EUR")]
     pub currency: String,
 }
 
@@ -68,7 +77,7 @@ struct CarelessAccountBinding {
 }
 
 /// The body of `POST /v1/accounts/{id}/deposits`.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Deposit {
     #[validate(range(
@@ -76,6 +85,7 @@ pub struct Deposit {
         max = MAX_DEPOSIT_MINOR,
         message = "must be between 1 and 10000000 minor units"
     ))]
+    #[schema(minimum = 1, maximum = 10_000_000)]
     pub amount_minor: i64,
     #[validate(length(equal = 3, message = "must be a three-letter ISO 4217 code"))]
     pub currency: String,
@@ -84,6 +94,7 @@ pub struct Deposit {
         path = *REFERENCE,
         message = "must be 1 to 48 letters, digits, '.', '_' or '-'"
     ))]
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,48}$")]
     pub reference: String,
 }
 
@@ -96,13 +107,24 @@ static REFERENCE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|
 });
 
 /// What a deposit answers: the ledger entry and the account after it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DepositView {
     pub entry_id: String,
     pub account: AccountView,
 }
 
 /// One page of the caller's own accounts.
+#[utoipa::path(get, path = "/v1/accounts", tag = "accounts",
+    security(("bearer" = ["accounts:read"])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "One page of the caller's accounts, oldest first", body = AccountList),
+        (status = 400, description = "The query does not parse", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "No valid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks `accounts:read`", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "The page is past the limits", body = Problem, content_type = PROBLEM),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -118,6 +140,15 @@ pub async fn list(
 
 /// One account: the caller's own, or anyone's for an admin; otherwise (and for an id that is not
 /// a UUID) the same 404 as for an account that does not exist.
+#[utoipa::path(get, path = "/v1/accounts/{id}", tag = "accounts",
+    security(("bearer" = ["accounts:read"])),
+    params(("id" = String, Path, description = "The account's id (a UUID)")),
+    responses(
+        (status = 200, description = "The account", body = AccountView),
+        (status = 401, description = "No valid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks `accounts:read`", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such account, or not one the caller may see", body = Problem, content_type = PROBLEM),
+    ))]
 pub async fn show(
     State(state): State<AppState>,
     principal: Principal,
@@ -130,6 +161,17 @@ pub async fn show(
 }
 
 /// Opens an empty account in one of the supported currencies.
+#[utoipa::path(post, path = "/v1/accounts", tag = "accounts",
+    security(("bearer" = ["accounts:write"])),
+    request_body = OpenAccount,
+    responses(
+        (status = 201, description = "The new, empty account", body = AccountView,
+            headers(("location" = String, description = "The account's URL"))),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "No valid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks `accounts:write`", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "A field is unknown or breaks its rule", body = Problem, content_type = PROBLEM),
+    ))]
 pub async fn open(
     State(state): State<AppState>,
     principal: Principal,
@@ -163,6 +205,15 @@ pub async fn open(
 }
 
 /// Back office: stops all spending from an account.
+#[utoipa::path(post, path = "/v1/accounts/{id}/freeze", tag = "back office",
+    security(("bearer" = ["accounts:admin"])),
+    params(("id" = String, Path, description = "The account's id (a UUID)")),
+    responses(
+        (status = 200, description = "The account, now frozen", body = AccountView),
+        (status = 401, description = "No valid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "Not an admin, on an account the caller may see", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such account, or not one the caller may see", body = Problem, content_type = PROBLEM),
+    ))]
 pub async fn freeze(
     state: State<AppState>,
     principal: Principal,
@@ -172,6 +223,15 @@ pub async fn freeze(
 }
 
 /// Back office: allows spending from a frozen account again.
+#[utoipa::path(post, path = "/v1/accounts/{id}/unfreeze", tag = "back office",
+    security(("bearer" = ["accounts:admin"])),
+    params(("id" = String, Path, description = "The account's id (a UUID)")),
+    responses(
+        (status = 200, description = "The account, active again", body = AccountView),
+        (status = 401, description = "No valid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "Not an admin, on an account the caller may see", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such account, or not one the caller may see", body = Problem, content_type = PROBLEM),
+    ))]
 pub async fn unfreeze(
     state: State<AppState>,
     principal: Principal,
@@ -193,6 +253,19 @@ async fn set_frozen(
 }
 
 /// Back office: puts money into an account, once per reference.
+#[utoipa::path(post, path = "/v1/accounts/{id}/deposits", tag = "back office",
+    security(("bearer" = ["accounts:admin"])),
+    params(("id" = String, Path, description = "The account's id (a UUID)")),
+    request_body = Deposit,
+    responses(
+        (status = 201, description = "The deposit (made now, or the first time this reference was used)", body = DepositView),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "No valid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "Not an admin, on an account the caller may see", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such account, or not one the caller may see", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "The reference was used for another amount", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "A field is unknown or breaks its rule", body = Problem, content_type = PROBLEM),
+    ))]
 pub async fn deposit(
     State(state): State<AppState>,
     principal: Principal,

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod error;
+pub mod openapi;
 
 use axum::Json;
 use axum::Router;

@@ -36,7 +36,7 @@ impl fmt::Display for OrderId {
 }
 
 /// Where an order is in its life. There is no "failed": a refused payment deletes the order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OrderStatus {
     /// Written, and the debit not (yet) confirmed. An order left here after an outage may or may
@@ -68,7 +68,8 @@ impl OrderStatus {
 }
 
 /// One line of an order, with the unit price it was sold at.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Line {
     pub sku: String,
     pub quantity: i64,

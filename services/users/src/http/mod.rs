@@ -5,6 +5,7 @@
 //! thin: check the scope, parse the path, call [`crate::domain`], shape the answer.
 
 mod error;
+pub mod openapi;
 mod users;
 
 use axum::Json;

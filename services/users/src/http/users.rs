@@ -5,12 +5,14 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use baton_platform::input::{JsonBody, Page, PageParams};
+use baton_platform::input::{JsonBody, Page, PageParams, PageQuery};
+use baton_platform::problem::CONTENT_TYPE as PROBLEM;
 use baton_platform::{Control, Problem};
 use baton_token::Principal;
 use baton_token::claims::scope;
 use baton_token::http::require_scope;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use validator::Validate;
 
 use super::ApiError;
@@ -19,27 +21,37 @@ use crate::domain::{self, Contact, ProfileChanges, UserId, Visible, mask_email, 
 
 /// A profile as the API shows it. For support, `email` and `phone` are masked (`a***@example.com`,
 /// `***0001`) and `contact` says so.
-#[derive(Debug, Serialize)]
+// `deny_unknown_fields` does nothing for serializing: it makes the schema say
+// `additionalProperties: false`, which the tests hold every answer to.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileView {
+    #[schema(format = Uuid)]
     pub id: String,
     pub username: String,
     pub display_name: String,
     pub email: String,
     pub phone: Option<String>,
-    /// `full` or `masked`.
-    pub contact: &'static str,
+    pub contact: ContactView,
+}
+
+/// How much of the contact details the caller was shown.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ContactView {
+    Full,
+    Masked,
 }
 
 impl From<Visible> for ProfileView {
     fn from(visible: Visible) -> Self {
         let Visible { user, contact } = visible;
         let (email, phone, contact) = match contact {
-            Contact::Full => (user.email, user.phone, "full"),
+            Contact::Full => (user.email, user.phone, ContactView::Full),
             Contact::Masked => (
                 mask_email(&user.email),
                 user.phone.as_deref().map(mask_phone),
-                "masked",
+                ContactView::Masked,
             ),
         };
         Self {
@@ -53,7 +65,8 @@ impl From<Visible> for ProfileView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UserList {
     pub users: Vec<ProfileView>,
 }
@@ -61,11 +74,16 @@ pub struct UserList {
 /// The body of `PATCH /v1/users/me`: the two things a user may change about themself. Email and
 /// username are not here (changing them needs a verification flow), and neither is anything about
 /// roles: those live in the STS, and no request body reaches them.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProfile {
     #[validate(length(min = 1, max = 80, message = "must be 1 to 80 characters"))]
+    #[schema(min_length = 1, max_length = 80)]
     pub display_name: Option<String>,
+    #[schema(
+        pattern = r"^\+[1-9][0-9]{0,2}( ?[0-9]){6,15}$",
+        example = "+44 20 7946 0001"
+    )]
     #[validate(regex(path = *PHONE, message = "must be an international number such as +44 20 7946 0001"))]
     pub phone: Option<String>,
 }
@@ -89,6 +107,13 @@ struct CarelessProfileBinding {
 }
 
 /// The caller's own profile.
+#[utoipa::path(get, path = "/v1/users/me", tag = "users",
+    security(("bearer" = ["users:read"])),
+    responses(
+        (status = 200, description = "The caller's own profile, in full", body = ProfileView),
+        (status = 401, description = "No valid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks `users:read`", body = Problem, content_type = PROBLEM),
+    ))]
 pub async fn me(
     State(state): State<AppState>,
     principal: Principal,
@@ -100,6 +125,16 @@ pub async fn me(
 }
 
 /// Changes the caller's display name or phone.
+#[utoipa::path(patch, path = "/v1/users/me", tag = "users",
+    security(("bearer" = ["users:write"])),
+    request_body = UpdateProfile,
+    responses(
+        (status = 200, description = "The profile as it now is", body = ProfileView),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "No valid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks `users:write`", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "A field is unknown or breaks its rule", body = Problem, content_type = PROBLEM),
+    ))]
 pub async fn update_me(
     State(state): State<AppState>,
     principal: Principal,
@@ -128,6 +163,15 @@ pub async fn update_me(
 
 /// One profile: the caller's own; anyone's for staff. Everything else, including an id that is
 /// not a UUID, is the same 404.
+#[utoipa::path(get, path = "/v1/users/{id}", tag = "users",
+    security(("bearer" = ["users:read"])),
+    params(("id" = String, Path, description = "The user's id (a UUID)")),
+    responses(
+        (status = 200, description = "The profile; masked for support", body = ProfileView),
+        (status = 401, description = "No valid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "The token lacks `users:read`", body = Problem, content_type = PROBLEM),
+        (status = 404, description = "No such user, or not one the caller may see", body = Problem, content_type = PROBLEM),
+    ))]
 pub async fn by_id(
     State(state): State<AppState>,
     principal: Principal,
@@ -140,6 +184,16 @@ pub async fn by_id(
 }
 
 /// Every user, a page at a time (back office).
+#[utoipa::path(get, path = "/v1/users", tag = "users",
+    security(("bearer" = ["users:admin"])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "One page of users, in username order", body = UserList),
+        (status = 400, description = "The query does not parse", body = Problem, content_type = PROBLEM),
+        (status = 401, description = "No valid token", body = Problem, content_type = PROBLEM),
+        (status = 403, description = "Not an admin", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "The page is past the limits", body = Problem, content_type = PROBLEM),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
