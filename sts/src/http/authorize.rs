@@ -21,14 +21,15 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
+use baton_platform::Control;
 use baton_platform::time::now_unix;
-use baton_platform::{Control, Workload};
 use baton_workload::Peer;
 use secrecy::SecretString;
 use subtle::ConstantTimeEq;
 
 use super::AppState;
+use super::browser::{BINDING_COOKIE, binding_of, client_source, internal, redirect};
 use super::oauth::Params;
 use super::page::{self, HANDLE_FIELD};
 use crate::config::Config;
@@ -40,11 +41,6 @@ use crate::domain::pkce;
 use crate::domain::throttle::Locked;
 use crate::storage::{self, Credentials, LoginRequestRow};
 
-/// The browser-binding cookie. `__Host-`: only ever set by this host, over HTTPS, for `/`.
-pub const BINDING_COOKIE: &str = "__Host-baton-login";
-/// The header in which the gateway tells the STS the client's address (it strips any a client
-/// sent). Trusted only on requests whose mTLS peer is the gateway.
-pub const CLIENT_ADDR_HEADER: &str = "x-baton-client-addr";
 /// How long a login may take, from the first page to the last.
 const LOGIN_TTL_SECS: i64 = 600;
 
@@ -365,75 +361,4 @@ impl Step<'_> {
             Err(err) => internal(&err),
         }
     }
-}
-
-/// `303 See Other` to the client's (already verified) redirect URI with `pairs`, `state` and `iss`.
-fn redirect(
-    redirect_uri: &str,
-    pairs: &[(&str, &str)],
-    state: Option<&str>,
-    issuer: &str,
-) -> Response {
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    for (key, value) in pairs {
-        query.append_pair(key, value);
-    }
-    if let Some(state) = state {
-        query.append_pair("state", state);
-    }
-    query.append_pair("iss", issuer);
-    let separator = if redirect_uri.contains('?') { '&' } else { '?' };
-    let location = format!("{redirect_uri}{separator}{}", query.finish());
-    match HeaderValue::from_str(&location) {
-        Ok(value) => {
-            let mut response = StatusCode::SEE_OTHER.into_response();
-            response.headers_mut().insert(header::LOCATION, value);
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
-        }
-        Err(_) => page::error(StatusCode::BAD_REQUEST, START_AGAIN),
-    }
-}
-
-/// The browser binding from the request's cookies, if it has one of the right shape.
-fn binding_of(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == BINDING_COOKIE)
-        .map(|(_, value)| value.to_owned())
-        .filter(|value| {
-            value.len() == 43
-                && value
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
-}
-
-/// Who is trying: the client address the gateway vouches for, or the calling workload.
-fn client_source(headers: &HeaderMap, peer: Option<&Peer>, state: &AppState) -> String {
-    let gateway =
-        baton_workload::SpiffeId::of(&state.config.common.trust_domain, Workload::Gateway);
-    match peer {
-        Some(Peer::Workload(id)) if *id == gateway => headers
-            .get(CLIENT_ADDR_HEADER)
-            .and_then(|value| value.to_str().ok())
-            .filter(|value| value.len() <= 64)
-            .map_or_else(|| "gateway:unknown".to_owned(), |addr| format!("ip:{addr}")),
-        Some(Peer::Workload(id)) => format!("workload:{id}"),
-        _ => "unknown".to_owned(),
-    }
-}
-
-fn internal(err: &dyn std::fmt::Display) -> Response {
-    tracing::error!(error = %err, "login failed");
-    page::error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong on our side.",
-    )
 }

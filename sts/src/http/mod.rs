@@ -11,6 +11,7 @@
 //! | `GET /health` | `just up`, probes | liveness and the trust mode |
 
 mod authorize;
+mod browser;
 mod introspect;
 mod metadata;
 mod oauth;
@@ -33,7 +34,7 @@ use crate::domain::password::Passwords;
 use crate::domain::signing::Signer;
 use crate::domain::throttle::Throttle;
 
-pub use authorize::{BINDING_COOKIE, CLIENT_ADDR_HEADER};
+pub use browser::{BINDING_COOKIE, CLIENT_ADDR_HEADER};
 
 /// Login and token requests are small; anything bigger is not one.
 const BODY_LIMIT: usize = 16 * 1024;

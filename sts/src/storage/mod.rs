@@ -4,11 +4,13 @@ use baton_platform::db::EmbeddedMigration;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
+mod clients;
+mod grants;
 mod keys;
-mod oauth;
 
+pub use clients::*;
+pub use grants::*;
 pub use keys::*;
-pub use oauth::*;
 
 pub const MIGRATIONS: &[EmbeddedMigration] = &[
     (1, "init", include_str!("../../migrations/0001_init.sql")),

@@ -536,3 +536,42 @@ async fn a_signing_key_rotation_fails_no_request() {
     );
     assert!(calls > 10);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_login_throttle_answers_an_unknown_user_exactly_as_a_real_one() {
+    let platform = TestPlatform::spawn().await.expect("platform starts");
+    let challenge = pkce::s256(&random_string());
+    let mut answers = Vec::new();
+    for username in ["bob", "mallory"] {
+        let mut statuses = Vec::new();
+        let mut retry_after = None;
+        for attempt in 0..6 {
+            let mut client = platform.oauth_client();
+            let form = client
+                .authorize(&authorization_request(&challenge, &[]))
+                .await
+                .expect("the login page");
+            let password = format!("wrong-{attempt}");
+            let page = client
+                .submit(
+                    &form.handle.expect("a form"),
+                    &[("username", username), ("password", &password)],
+                )
+                .await
+                .expect("an answer");
+            statuses.push(page.status);
+            if page.status == StatusCode::TOO_MANY_REQUESTS {
+                retry_after = Some(page.body.contains("Try again in"));
+            }
+        }
+        answers.push((statuses, retry_after));
+    }
+    let expected: Vec<StatusCode> = std::iter::repeat_n(StatusCode::UNAUTHORIZED, 5)
+        .chain([StatusCode::TOO_MANY_REQUESTS])
+        .collect();
+    assert_eq!(answers[0], (expected, Some(true)));
+    assert_eq!(
+        answers[0], answers[1],
+        "a lockout must not tell users apart"
+    );
+}
