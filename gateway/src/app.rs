@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 
 use crate::auth::{TokenExchanger, authenticate, check_route};
 use crate::config::Config;
-use crate::edge::client_addr::client_addr;
+use crate::edge::client_addr::{ClientAddr, UNKNOWN, client_addr};
 use crate::edge::guard::{self, GuardConfig};
 use crate::edge::headers;
 use crate::edge::json::{self, ShapeError};
@@ -250,17 +250,20 @@ async fn handle(
 
 /// Rate-limits by address, authenticates (for protected routes), rate-limits by user, checks the
 /// route's scope and roles and the body's shape, and forwards within the upstream's limits.
-async fn admit_and_forward(gateway: &Gateway, route: &Route, request: Request) -> Response {
+async fn admit_and_forward(gateway: &Gateway, route: &Route, mut request: Request) -> Response {
     let controls = &gateway.config.common.controls;
     let limiting = controls.is_on(Control::GatewayRateLimit);
     let class = rate::class_of(route);
+    let addr = client_addr(
+        request.extensions(),
+        request.headers(),
+        &gateway.config.edge.trusted_proxies,
+    );
+    if addr != UNKNOWN {
+        request.extensions_mut().insert(ClientAddr(addr));
+    }
     let mut decision: Option<Decision> = None;
     if limiting {
-        let addr = client_addr(
-            request.extensions(),
-            request.headers(),
-            &gateway.config.edge.trusted_proxies,
-        );
         let by_addr = gateway.limits.check(class, &[Subject::Addr(addr)]).await;
         if !by_addr.allowed {
             tracing::info!(%addr, class = class.name(), "rate limited by source address");

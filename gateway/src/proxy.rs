@@ -17,6 +17,8 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use baton_platform::Problem;
 
+use crate::edge::client_addr::ClientAddr;
+
 /// Request bodies larger than this are refused with 413 before they reach a service.
 pub const MAX_REQUEST_BODY: usize = 64 * 1024;
 /// Upstream answers larger than this are a fault, not something to pass on.
@@ -116,7 +118,9 @@ fn allowed_request_headers(incoming: &HeaderMap) -> HeaderMap {
     headers
 }
 
-/// The client credentials the STS checks itself, and the client's address as the gateway saw it.
+/// The client credentials the STS checks itself, and the client's address as the gateway saw it:
+/// the one the rate limits use ([`ClientAddr`], which believes trusted proxies only), else the
+/// TCP peer.
 fn sts_request_headers(incoming: &HeaderMap, extensions: &http::Extensions) -> HeaderMap {
     let mut headers = HeaderMap::new();
     for name in &STS_REQUEST_HEADERS {
@@ -124,8 +128,15 @@ fn sts_request_headers(incoming: &HeaderMap, extensions: &http::Extensions) -> H
             headers.append(name.clone(), value.clone());
         }
     }
-    let remote = extensions.get::<ConnectInfo<std::net::SocketAddr>>();
-    if let Some(Ok(addr)) = remote.map(|info| HeaderValue::from_str(&info.0.ip().to_string())) {
+    let remote = extensions
+        .get::<ClientAddr>()
+        .map(|addr| addr.0)
+        .or_else(|| {
+            extensions
+                .get::<ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip())
+        });
+    if let Some(Ok(addr)) = remote.map(|ip| HeaderValue::from_str(&ip.to_string())) {
         headers.insert(CLIENT_ADDR_HEADER, addr);
     }
     headers
@@ -203,6 +214,23 @@ mod tests {
                 .get(CLIENT_ADDR_HEADER)
                 .and_then(|v| v.to_str().ok()),
             Some("192.0.2.1")
+        );
+    }
+
+    #[test]
+    fn the_sts_gets_the_address_the_rate_limits_trusted_not_the_proxys() {
+        let mut extensions = http::Extensions::new();
+        extensions.insert(ConnectInfo(std::net::SocketAddr::from((
+            [10, 0, 0, 2],
+            4000,
+        ))));
+        extensions.insert(ClientAddr(std::net::IpAddr::from([203, 0, 113, 9])));
+        let forwarded = sts_request_headers(&HeaderMap::new(), &extensions);
+        assert_eq!(
+            forwarded
+                .get(CLIENT_ADDR_HEADER)
+                .and_then(|v| v.to_str().ok()),
+            Some("203.0.113.9")
         );
     }
 }

@@ -20,6 +20,11 @@ pub const UNKNOWN: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
 
 const X_FORWARDED_FOR: &str = "x-forwarded-for";
 
+/// The client's address as [`client_addr`] decided it, put in the request's extensions by the
+/// gateway so later steps (the STS's login throttling, through the proxy) use the same one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
 /// The client's address as far as the gateway can trust it.
 pub fn client_addr(extensions: &Extensions, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
     let Some(peer) = extensions

@@ -6,7 +6,9 @@
 //! parser inside the HTTP client resolves `..` and `%2e%2e` itself). Baton's routes use only
 //! plain segments (letters, digits, `-._~`), so anything else cannot be a route: `..` or `.`
 //! segments, empty segments (`//`, a trailing `/`), and any percent-encoding (`%2e`, `%2F`,
-//! `%5C`, `%00`) is a 400 before routing has a chance to be confused.
+//! `%5C`, `%00`) is refused before routing has a chance to be confused. The refusal is the same
+//! 404 problem as for any undeclared path (no such resource exists), so an oddly written path
+//! tells a prober nothing an ordinary wrong path would not.
 
 use std::sync::Arc;
 
@@ -33,7 +35,7 @@ pub async fn guard(
 ) -> Response {
     let mut response = if !is_normal_path(request.uri().path()) {
         tracing::info!("refused a path not in normal form");
-        Problem::bad_request("the path is not in normal form").into_response()
+        Problem::not_found().into_response()
     } else if header_bytes(request.headers()) > config.max_header_bytes {
         Problem::headers_too_large().into_response()
     } else {
