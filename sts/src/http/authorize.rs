@@ -41,6 +41,9 @@ use crate::domain::pkce;
 use crate::domain::throttle::Locked;
 use crate::storage::{self, Credentials, LoginRequestRow};
 
+/// The longest `state` and `scope` an authorization request may carry.
+const MAX_STATE_LEN: usize = 512;
+const MAX_SCOPE_LEN: usize = 1024;
 /// How long a login may take, from the first page to the last.
 const LOGIN_TTL_SECS: i64 = 600;
 
@@ -100,6 +103,16 @@ pub async fn start(State(state): State<AppState>, headers: HeaderMap, uri: Uri) 
     };
     if one("response_type") != Some("code") {
         return back("unsupported_response_type");
+    }
+    // Every request is stored until it expires: bounded fields keep an anonymous flood of them
+    // from filling the database with megabytes each.
+    let oversized = state_param.is_some_and(|s| s.len() > MAX_STATE_LEN)
+        || one("scope").is_some_and(|s| s.len() > MAX_SCOPE_LEN);
+    if oversized {
+        return page::error(
+            StatusCode::BAD_REQUEST,
+            "The application sent an oversized sign-in request.",
+        );
     }
     let challenge = match pkce::accept_challenge(
         &state.config.common.controls,

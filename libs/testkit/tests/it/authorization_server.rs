@@ -232,6 +232,18 @@ async fn pkce_must_be_s256_and_the_redirect_uri_must_match_exactly() {
         page.location
             .is_some_and(|l| l.contains("error=invalid_request"))
     );
+    let huge_state = "s".repeat(4096);
+    let params = authorization_request(&s256, &[("state", &huge_state)]);
+    let page = platform
+        .oauth_client()
+        .authorize(&params)
+        .await
+        .expect("an answer");
+    assert_eq!(
+        page.status,
+        StatusCode::BAD_REQUEST,
+        "an oversized state is not stored"
+    );
     for near_miss in [
         "http://127.0.0.1:8976/callbacK",
         "http://127.0.0.1:8976/callback/",
