@@ -88,6 +88,19 @@ pub enum Control {
     GatewaySecurityHeaders,
     /// The gateway grants cross-origin access only to the origins on its allow-list.
     GatewayCors,
+    /// Orders accepts a retried order (same `Idempotency-Key`, same body) as the first one again,
+    /// and never charges for it twice.
+    OrdersIdempotency,
+    /// Orders limits how many orders one buyer may place per window, and how many items one order
+    /// may hold (the bot's business flow, API6).
+    OrdersOrderLimits,
+    /// Orders checks a webhook URL's scheme, host and every resolved address (no private,
+    /// loopback, link-local or metadata addresses), pins the connection to them and does not
+    /// follow redirects (SSRF, API7).
+    OrdersSsrfGuard,
+    /// Orders bounds the supplier's answers in size and time, refuses redirects, parses them with
+    /// a strict schema and accepts a price only within a sane band of the catalogue's (API10).
+    OrdersSupplierValidation,
 }
 
 impl Control {
@@ -118,6 +131,10 @@ impl Control {
         Control::GatewayJsonLimits,
         Control::GatewaySecurityHeaders,
         Control::GatewayCors,
+        Control::OrdersIdempotency,
+        Control::OrdersOrderLimits,
+        Control::OrdersSsrfGuard,
+        Control::OrdersSupplierValidation,
     ];
 
     /// The control's name, as lab mode and reports spell it.
@@ -148,6 +165,10 @@ impl Control {
             Control::GatewayJsonLimits => "gateway.json_limits",
             Control::GatewaySecurityHeaders => "gateway.security_headers",
             Control::GatewayCors => "gateway.cors",
+            Control::OrdersIdempotency => "orders.idempotency",
+            Control::OrdersOrderLimits => "orders.order_limits",
+            Control::OrdersSsrfGuard => "orders.ssrf_guard",
+            Control::OrdersSupplierValidation => "orders.supplier_validation",
         }
     }
 }
