@@ -2,8 +2,9 @@
 //!
 //! `Application::build` does everything that can fail before the first request: bind the
 //! listener (port 0 picks a free one), open and migrate the database, seed the catalogue, build
-//! the token verifier and the gRPC channels to users and accounts. The channels connect lazily,
-//! so the services may start in any order.
+//! the token verifier and the gRPC channels to users and accounts, the supplier's client and the
+//! webhook notifier (reading their trust roots). The channels connect lazily, so the services
+//! may start in any order.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -15,13 +16,17 @@ use baton_platform::{
 };
 use baton_proto::accounts::v1::accounts_client::AccountsClient;
 use baton_proto::users::v1::users_client::UsersClient;
+use baton_token::onward::NextHop;
 use baton_token::{Verifier, verifier};
 use baton_workload::{PeerPolicy, Transport};
 use sqlx::AnyPool;
 use tokio::net::TcpListener;
 
-use crate::config::Config;
+use crate::config::{Config, SupplierConfig, WebhookConfig};
+use crate::domain::OrderLimits;
+use crate::supplier::SupplierClient;
 use crate::upstream::Upstreams;
+use crate::webhook::{Notifier, StaticHosts, SystemResolver, WebhookGuard};
 use crate::{http, policy, seed, storage};
 
 /// What every handler needs, cloned into each request (every field is cheap to clone).
@@ -34,6 +39,11 @@ pub struct AppState {
     pub upstreams: Upstreams,
     /// The policy decision point, behind the lab switches that may skip it.
     pub guard: policy::Guard,
+    /// The third party that quotes prices.
+    pub supplier: SupplierClient,
+    /// Order notifications, behind the SSRF guard.
+    pub notifier: Notifier,
+    pub limits: OrderLimits,
 }
 
 /// The whole service: REST routes behind the token check, `/health`, and problem+json fallbacks.
@@ -63,6 +73,7 @@ pub struct Application {
     router: Router,
     transport: Transport,
     common: CommonConfig,
+    db: AnyPool,
 }
 
 impl Application {
@@ -72,6 +83,9 @@ impl Application {
             transport,
             users_addr,
             accounts_addr,
+            limits,
+            webhooks,
+            supplier,
         } = config;
         let listener = baton_workload::bind(common.listen).await?;
         let port = listener.local_addr()?.port();
@@ -84,16 +98,23 @@ impl Application {
                 .grpc_channel(addr, peer)
                 .map_err(|err| StartupError::other("building a gRPC channel", err))
         };
+        let client = transport
+            .http_client(Workload::Sts)
+            .map_err(|err| StartupError::other("building the STS client", err))?;
+        let sts_url = transport.base_url(&common.sts_addr);
         let upstreams = Upstreams {
             users: UsersClient::new(channel(&users_addr, Workload::Users)?),
             accounts: AccountsClient::new(channel(&accounts_addr, Workload::Accounts)?),
-            trust_mode: common.trust_mode,
+            next_hop: NextHop::new(
+                common.trust_mode,
+                client.clone(),
+                &sts_url,
+                Workload::Orders.name(),
+            ),
+            users_id: common.trust_domain.id_of(Workload::Users),
+            accounts_id: common.trust_domain.id_of(Workload::Accounts),
         };
-        let client = transport
-            .http_client(Workload::Sts)
-            .map_err(|err| StartupError::other("building the JWKS client", err))?;
-        let verifier =
-            verifier::for_service(client, &transport.base_url(&common.sts_addr), &common);
+        let verifier = verifier::for_service(client, &sts_url, &common);
         let state = AppState {
             db,
             verifier: Arc::new(verifier),
@@ -105,10 +126,14 @@ impl Application {
                     .map_err(|err| StartupError::other("loading the policies", err))?,
                 common.controls.clone(),
             ),
+            supplier: supplier_client(&supplier, &common)?,
+            notifier: notifier(&webhooks, &common)?,
+            limits,
         };
         Ok(Self {
             port,
             listener,
+            db: state.db.clone(),
             router: router(state),
             transport,
             common,
@@ -131,9 +156,62 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         self.common.announce(self.port);
+        tokio::spawn(purge_idempotency_keys(self.db.clone()));
         let policy = peer_policy(&self.common);
         self.transport
             .serve(self.listener, self.router, policy, shutdown)
             .await
+    }
+}
+
+/// The supplier's client, trusting the roots in its CA file (a missing file stops the start).
+fn supplier_client(
+    config: &SupplierConfig,
+    common: &CommonConfig,
+) -> Result<SupplierClient, StartupError> {
+    let tls = crate::webhook::tls_from_roots(&config.ca_file).map_err(|reason| {
+        StartupError::other(
+            "reading ORDERS_SUPPLIER_CA_FILE",
+            std::io::Error::other(reason),
+        )
+    })?;
+    SupplierClient::new(&config.url, tls, config.timeout, common.controls.clone())
+        .map_err(|err| StartupError::other("building the supplier's client", err))
+}
+
+/// The webhook notifier. With webhooks off (no allowed host) no roots are read.
+fn notifier(config: &WebhookConfig, common: &CommonConfig) -> Result<Notifier, StartupError> {
+    let resolver = Arc::new(StaticHosts::new(
+        &config.static_hosts,
+        Arc::new(SystemResolver),
+    ));
+    let guard = WebhookGuard::new(&config.allowed_hosts, resolver, common.controls.clone());
+    let tls = if guard.is_on() {
+        Some(
+            crate::webhook::tls_from_roots(&config.ca_file).map_err(|reason| {
+                StartupError::other(
+                    "reading ORDERS_WEBHOOK_CA_FILE",
+                    std::io::Error::other(reason),
+                )
+            })?,
+        )
+    } else {
+        None
+    };
+    Ok(Notifier::new(guard, tls, config.timeout))
+}
+
+/// Forgets idempotency keys past their lifetime, at start-up and hourly after.
+async fn purge_idempotency_keys(db: AnyPool) {
+    let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every_hour.tick().await;
+        let expired_before =
+            baton_platform::time::now_unix() - crate::domain::idempotency::KEY_LIFETIME_SECS;
+        match storage::idempotency::purge(&db, expired_before).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "forgot expired idempotency keys"),
+            Err(err) => tracing::warn!(error = %err, "could not purge idempotency keys"),
+        }
     }
 }

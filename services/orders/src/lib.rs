@@ -14,17 +14,23 @@
 //! - [`http`]: REST handlers, thin: scope check, parse, call the domain, shape the answer;
 //! - [`domain`]: items, pricing, orders, the ownership rule and the placing flow; no HTTP, no SQL;
 //! - [`upstream`]: the gRPC calls to users and accounts, and what their answers mean here;
+//! - [`supplier`]: the third party that quotes prices, and how little orders trusts it (API10);
+//! - [`webhook`]: order notifications, behind the SSRF guard (API7);
+//! - [`bounded`]: reading an outside answer with a cap on its size;
 //! - [`storage`]: the SQL, and the embedded migrations;
 //! - [`seed`]: the catalogue, seeded in every mode (it is reference data, not demo data).
 
 pub mod app;
+pub mod bounded;
 pub mod config;
 pub mod domain;
 pub mod http;
 pub mod policy;
 pub mod seed;
 pub mod storage;
+pub mod supplier;
 pub mod upstream;
+pub mod webhook;
 
 pub use app::{AppState, Application, router};
 pub use config::Config;

@@ -8,6 +8,11 @@ use std::collections::HashMap;
 
 use super::items::{OrderItems, Sku};
 use super::order::Line;
+use crate::supplier::UnverifiedQuote;
+
+/// How far the supplier's unit price may stray from the catalogue's: at most this many times it,
+/// and at least the catalogue's divided by it.
+pub const PRICE_BAND: i64 = 2;
 
 /// One item of the catalogue, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +40,40 @@ pub enum PricingError {
     MixedCurrencies,
     #[error("the total is too large")]
     Overflow,
+}
+
+/// Why a supplier's quote was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum QuoteRefusal {
+    #[error("the quote is for another SKU")]
+    OtherSku,
+    #[error("the quote is not in the catalogue's currency")]
+    OtherCurrency,
+    #[error("the quoted price is outside the band around the catalogue's")]
+    OutOfBand,
+    #[error("the supplier has none in stock")]
+    OutOfStock,
+}
+
+/// What a supplier's quote may decide: the unit price of `entry`, if it is for that SKU, in the
+/// catalogue's currency, in stock, and within [`PRICE_BAND`] of the catalogue's price. A supplier
+/// that quotes one cent for a mug, or a million, is refused, not obeyed.
+pub fn accept_quote(entry: &CatalogEntry, quote: &UnverifiedQuote) -> Result<i64, QuoteRefusal> {
+    if quote.sku != entry.sku.as_str() {
+        return Err(QuoteRefusal::OtherSku);
+    }
+    if quote.currency != entry.currency {
+        return Err(QuoteRefusal::OtherCurrency);
+    }
+    if !quote.available {
+        return Err(QuoteRefusal::OutOfStock);
+    }
+    let low = entry.unit_price_minor / PRICE_BAND;
+    let high = entry.unit_price_minor.saturating_mul(PRICE_BAND);
+    if quote.unit_price_minor < low.max(1) || quote.unit_price_minor > high {
+        return Err(QuoteRefusal::OutOfBand);
+    }
+    Ok(quote.unit_price_minor)
 }
 
 /// Prices `items` with `catalog`, which must hold an entry for every SKU ordered.
@@ -99,6 +138,52 @@ mod tests {
 
     fn items(pairs: &[(&str, i64)]) -> Option<OrderItems> {
         OrderItems::parse(pairs.iter().map(|&(s, q)| (s.to_owned(), q)).collect()).ok()
+    }
+
+    fn quote(sku: &str, price: i64, currency: &str) -> UnverifiedQuote {
+        UnverifiedQuote {
+            sku: sku.to_owned(),
+            unit_price_minor: price,
+            currency: currency.to_owned(),
+            available: true,
+        }
+    }
+
+    #[test]
+    fn a_quote_within_the_band_sets_the_price_and_anything_else_is_refused() {
+        let catalog = catalog(&[("BATON-MUG", 1250, "EUR")]);
+        let entry = catalog.values().next().expect("an entry");
+        assert_eq!(
+            accept_quote(entry, &quote("BATON-MUG", 1300, "EUR")),
+            Ok(1300)
+        );
+        assert_eq!(
+            accept_quote(entry, &quote("BATON-MUG", 625, "EUR")),
+            Ok(625)
+        );
+        assert_eq!(
+            accept_quote(entry, &quote("BATON-MUG", 2500, "EUR")),
+            Ok(2500)
+        );
+        assert_eq!(
+            accept_quote(entry, &quote("BATON-MUG", 1, "EUR")),
+            Err(QuoteRefusal::OutOfBand)
+        );
+        assert_eq!(
+            accept_quote(entry, &quote("BATON-MUG", 2501, "EUR")),
+            Err(QuoteRefusal::OutOfBand)
+        );
+        assert_eq!(
+            accept_quote(entry, &quote("BATON-MUG", 1250, "USD")),
+            Err(QuoteRefusal::OtherCurrency)
+        );
+        assert_eq!(
+            accept_quote(entry, &quote("BATON-CAP", 1250, "EUR")),
+            Err(QuoteRefusal::OtherSku)
+        );
+        let mut gone = quote("BATON-MUG", 1250, "EUR");
+        gone.available = false;
+        assert_eq!(accept_quote(entry, &gone), Err(QuoteRefusal::OutOfStock));
     }
 
     #[test]

@@ -1,20 +1,25 @@
 //! The orders API's one error type: every failure becomes an RFC 9457 problem.
 //!
 //! This is also where each way an order can fail gets its status code, in one table a reader can
-//! check: invalid input is 422, a refused payment is 404/409/422, an unreachable peer is 503.
+//! check: invalid input is 422, a refused payment is 404/409/422, an unreachable peer is 503,
+//! too many orders is 429, a supplier answer orders will not use is 502.
 //! Bodies are fixed text; storage failures are logged here, once, and answered with a fixed 500.
 
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use baton_platform::Problem;
 
-use crate::domain::{ItemsError, PlaceError, PricingError, RefundError};
+use crate::domain::{ItemsError, LimitError, PlaceError, PricingError, QuoteRefusal, RefundError};
 use crate::storage::StorageError;
+use crate::supplier::SupplierError;
 use crate::upstream::{BuyerError, DebitFailure, RefundFailure};
 
 #[derive(Debug)]
 pub enum ApiError {
     /// A problem already chosen (404, 403, 422, ...).
     Problem(Problem),
+    /// 429 with `Retry-After`: the buyer's order limit.
+    TooManyOrders { retry_after_secs: i64 },
     /// Something broke below us; the cause stays in the log.
     Storage(StorageError),
 }
@@ -58,6 +63,28 @@ impl From<PlaceError> for ApiError {
     fn from(err: PlaceError) -> Self {
         let problem = match err {
             PlaceError::Storage(err) => return Self::Storage(err),
+            PlaceError::Limit(LimitError::TooManyOrders { retry_after_secs }) => {
+                return Self::TooManyOrders { retry_after_secs };
+            }
+            PlaceError::Limit(LimitError::TooManyItems { max }) => {
+                Problem::unprocessable(format!("an order holds at most {max} items in all"))
+            }
+            PlaceError::KeyReused => Problem::unprocessable(
+                "this `Idempotency-Key` was used for a different request; use a new key",
+            ),
+            PlaceError::KeyInProgress => Problem::conflict(
+                "request-in-progress",
+                "A request with this key is in progress",
+            )
+            .with_detail("retry later with the same `Idempotency-Key`"),
+            PlaceError::Supplier(SupplierError::OutOfStock)
+            | PlaceError::Quote(QuoteRefusal::OutOfStock) => {
+                Problem::conflict("out-of-stock", "Out of stock")
+                    .with_detail("the supplier has none of an item in stock")
+            }
+            PlaceError::Supplier(SupplierError::Unavailable) => Problem::unavailable()
+                .with_detail("the supplier did not answer in time; nothing was charged"),
+            PlaceError::Supplier(SupplierError::BadAnswer) | PlaceError::Quote(_) => bad_supplier(),
             PlaceError::AccountId => Problem::unprocessable("`account_id` must be a UUID"),
             PlaceError::Items(err) => Problem::unprocessable(items_detail(err)),
             PlaceError::Pricing(PricingError::UnknownSku) => {
@@ -100,6 +127,16 @@ impl From<PlaceError> for ApiError {
     }
 }
 
+/// 502: the supplier answered, but not with anything orders accepts.
+fn bad_supplier() -> Problem {
+    Problem::new(
+        StatusCode::BAD_GATEWAY,
+        "bad-supplier-answer",
+        "The supplier's answer was not acceptable",
+    )
+    .with_detail("the supplier's quote was refused; nothing was charged")
+}
+
 fn items_detail(err: ItemsError) -> &'static str {
     match err {
         ItemsError::Count => "an order has 1 to 20 items",
@@ -113,6 +150,17 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
             Self::Problem(problem) => problem.into_response(),
+            Self::TooManyOrders { retry_after_secs } => {
+                let mut headers = HeaderMap::new();
+                if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                    headers.insert(header::RETRY_AFTER, value);
+                }
+                Problem::too_many_requests()
+                    .with_detail(
+                        "too many orders in a short time; retry after `Retry-After` seconds",
+                    )
+                    .into_response_with(headers)
+            }
             Self::Storage(err) => {
                 tracing::error!(error = %err, "storage failed");
                 Problem::internal().into_response()

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use baton_platform::Problem;
 use baton_platform::input::{Page, PageParams, PageQuery, Valid};
@@ -17,7 +17,9 @@ use validator::Validate;
 
 use super::ApiError;
 use crate::app::AppState;
-use crate::domain::{self, Line, NewOrder, Order, OrderId, OrderStatus};
+use crate::domain::{
+    self, IdempotencyKey, Line, NewOrder, Order, OrderId, OrderStatus, Placed, Placing,
+};
 
 /// The body of `POST /v1/orders`. There is no buyer, status or total: the buyer is whoever the
 /// token says, the status is the payment's, and the total is the catalogue's. A body naming any of
@@ -33,6 +35,17 @@ pub struct PlaceOrder {
         nested
     )]
     pub items: Vec<PlaceItem>,
+    /// A webhook to notify (`POST`, JSON) once the order is paid. `https` only, to a host on the
+    /// service's allow-list that resolves to public addresses only; webhooks are off unless the
+    /// operator allow-lists hosts. Delivery is best effort and never affects the order.
+    #[validate(length(min = 1, max = 2048, message = "must be 1 to 2048 characters"))]
+    #[schema(
+        format = "uri",
+        min_length = 1,
+        max_length = 2048,
+        example = "https://hooks.example.com/orders"
+    )]
+    pub notify_url: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
@@ -82,41 +95,104 @@ pub struct OrderList {
     pub orders: Vec<OrderView>,
 }
 
+/// The request header that makes placing an order safe to retry.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
 /// Places an order and pays for it from the named account.
+///
+/// Send an `Idempotency-Key` (1 to 64 printable characters, kept 24 hours) to make a retry safe:
+/// the same key with the same body answers the first order again, charged once; the same key
+/// with another body is refused. The key is optional; without it a retry is a new order.
 #[utoipa::path(post, path = "/v1/orders", tag = "orders",
     security(("bearer" = ["orders:write"])),
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "1 to 64 printable ASCII characters; the same key and body place the order once")),
     request_body = PlaceOrder,
     responses(
-        (status = 201, description = "The order, paid", body = OrderView,
-            headers(("location" = String, description = "The order's URL"))),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = PROBLEM),
+        (status = 201, description = "The order, paid (or, for a repeated idempotency key, the order the first request placed)", body = OrderView,
+            headers(("location" = String, description = "The order's URL"),
+                ("idempotent-replayed" = String, description = "`true` when the order was placed by an earlier request with the same key"))),
+        (status = 400, description = "The body is not JSON, or the `Idempotency-Key` is malformed", body = Problem, content_type = PROBLEM),
         (status = 401, description = "No valid token", body = Problem, content_type = PROBLEM),
         (status = 403, description = "The token lacks `orders:write`", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such account, or not the caller's", body = Problem, content_type = PROBLEM),
-        (status = 409, description = "Insufficient funds, or the account is frozen", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "A field is unknown or breaks its rule", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "Insufficient funds, the account is frozen, an item is out of stock, or a request with the same idempotency key is still in progress", body = Problem, content_type = PROBLEM),
+        (status = 422, description = "A field is unknown or breaks its rule, too many items, the `notify_url` is refused, or the idempotency key was used for another request", body = Problem, content_type = PROBLEM),
+        (status = 429, description = "The buyer placed the most orders the window allows", body = Problem, content_type = PROBLEM,
+            headers(("retry-after" = String, description = "Seconds until another order is allowed"))),
+        (status = 502, description = "The supplier answered with something orders does not accept; nothing was charged", body = Problem, content_type = PROBLEM),
         (status = 503, description = "A service it needs did not answer; the order may be pending", body = Problem, content_type = PROBLEM),
     ))]
 pub async fn place(
     State(state): State<AppState>,
     principal: Principal,
+    headers: HeaderMap,
     Valid(body): Valid<PlaceOrder>,
 ) -> Result<Response, ApiError> {
     require_scope(&principal, scope::ORDERS_WRITE)?;
+    let key = idempotency_key(&headers)?;
+    if let Some(url) = &body.notify_url {
+        state.notifier.guard().check(url).await.map_err(|refusal| {
+            Problem::unprocessable(format!("`notify_url` is refused: {refusal}"))
+        })?;
+    }
     let items = body
         .items
         .into_iter()
         .map(|item| (item.sku, item.quantity))
         .collect();
-    let new = NewOrder::parse(&body.account_id, items)?;
-    let order = domain::place::place(&state.db, &state.upstreams, &principal, new).await?;
+    let mut new = NewOrder::parse(&body.account_id, items)?;
+    new.notify_url = body.notify_url;
+    let notify_url = new.notify_url.clone();
+    let placing = Placing {
+        db: &state.db,
+        upstreams: &state.upstreams,
+        supplier: &state.supplier,
+        limits: &state.limits,
+        controls: &state.controls,
+    };
+    let Placed { order, replayed } = domain::place::place(placing, &principal, new, key).await?;
+    if let (Some(url), false) = (notify_url, replayed) {
+        state.notifier.notify_in_background(url, order_paid(&order));
+    }
     let location = format!("/v1/orders/{}", order.id);
+    let replayed = if replayed { "true" } else { "false" };
     Ok((
         StatusCode::CREATED,
-        [(header::LOCATION, location)],
+        [
+            (header::LOCATION, location),
+            (
+                HeaderName::from_static("idempotent-replayed"),
+                replayed.to_owned(),
+            ),
+        ],
         Json(OrderView::from(order)),
     )
         .into_response())
+}
+
+/// The `Idempotency-Key` header, if sent; a malformed one is a 400.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, Problem> {
+    let Some(raw) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    raw.to_str()
+        .ok()
+        .and_then(IdempotencyKey::parse)
+        .map(Some)
+        .ok_or_else(|| {
+            Problem::bad_request("`Idempotency-Key` must be 1 to 64 printable ASCII characters")
+        })
+}
+
+/// The webhook's payload: what happened, to which order, for how much. No buyer, no account.
+fn order_paid(order: &Order) -> serde_json::Value {
+    serde_json::json!({
+        "event": "order.paid",
+        "order_id": order.id.to_string(),
+        "total_minor": order.total_minor,
+        "currency": order.currency,
+    })
 }
 
 /// One page of the caller's own orders, newest first.

@@ -4,16 +4,24 @@
 //! values are always bound, never formatted into the SQL. Rules live in [`crate::domain`].
 
 pub mod catalog;
+pub mod idempotency;
 pub mod orders;
 
 use baton_platform::db::EmbeddedMigration;
 
 /// The schema, embedded in the binary and applied at start-up.
-pub const MIGRATIONS: &[EmbeddedMigration] = &[(
-    1,
-    "catalog and orders",
-    include_str!("../../migrations/0001_init.sql"),
-)];
+pub const MIGRATIONS: &[EmbeddedMigration] = &[
+    (
+        1,
+        "catalog and orders",
+        include_str!("../../migrations/0001_init.sql"),
+    ),
+    (
+        2,
+        "idempotency keys for placing orders",
+        include_str!("../../migrations/0002_order_flow_limits.sql"),
+    ),
+];
 
 /// Why a storage call failed. Never shown to a caller: it is logged and answered with fixed text.
 #[derive(Debug, thiserror::Error)]

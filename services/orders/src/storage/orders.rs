@@ -131,6 +131,24 @@ pub async fn list_by_buyer(
     group(&rows)
 }
 
+/// How many orders `buyer` placed after `since`, and when the oldest of them was placed.
+#[tracing::instrument(skip(db), err)]
+pub async fn count_since(
+    db: &AnyPool,
+    buyer: Uuid,
+    since: i64,
+) -> Result<(i64, Option<i64>), StorageError> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS recent, MIN(created_at) AS oldest FROM orders \
+         WHERE buyer_id = $1 AND created_at > $2",
+    )
+    .bind(buyer.hyphenated().to_string())
+    .bind(since)
+    .fetch_one(db)
+    .await?;
+    Ok((row.try_get("recent")?, row.try_get("oldest")?))
+}
+
 /// Folds joined rows (ordered by order) into orders with their lines.
 fn group(rows: &[AnyRow]) -> Result<Vec<Order>, StorageError> {
     let mut orders: Vec<Order> = Vec::new();

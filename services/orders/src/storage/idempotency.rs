@@ -1,0 +1,95 @@
+//! The `order_idempotency` table: which order each (buyer, key) placed.
+
+use sqlx::{AnyPool, Row};
+use uuid::Uuid;
+
+use super::StorageError;
+use crate::domain::{IdempotencyKey, OrderId};
+
+/// What claiming a key found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The key was free and is now ours, for `order_id`.
+    New,
+    /// The key was claimed before (by an earlier request, or by one still in flight).
+    Existing {
+        fingerprint: String,
+        order_id: OrderId,
+    },
+}
+
+/// Claims `key` for `buyer` and `order_id`, unless a claim younger than `expired_before` holds it.
+///
+/// One statement decides: the insert either writes the row or hits the primary key, so two
+/// requests racing with the same key cannot both win, on SQLite or on PostgreSQL.
+#[tracing::instrument(skip(db, key, fingerprint), fields(order_id = %order_id), err)]
+pub async fn claim(
+    db: &AnyPool,
+    buyer: Uuid,
+    key: &IdempotencyKey,
+    fingerprint: &str,
+    order_id: OrderId,
+    now: i64,
+    expired_before: i64,
+) -> Result<Claim, StorageError> {
+    let buyer = buyer.hyphenated().to_string();
+    // An expired claim is forgotten first, so the key can be used again.
+    sqlx::query(
+        "DELETE FROM order_idempotency WHERE buyer_id = $1 AND idem_key = $2 AND created_at < $3",
+    )
+    .bind(&buyer)
+    .bind(key.as_str())
+    .bind(expired_before)
+    .execute(db)
+    .await?;
+    let inserted = sqlx::query(
+        "INSERT INTO order_idempotency (buyer_id, idem_key, fingerprint, order_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (buyer_id, idem_key) DO NOTHING",
+    )
+    .bind(&buyer)
+    .bind(key.as_str())
+    .bind(fingerprint)
+    .bind(order_id.to_string())
+    .bind(now)
+    .execute(db)
+    .await?;
+    if inserted.rows_affected() == 1 {
+        return Ok(Claim::New);
+    }
+    let row = sqlx::query(
+        "SELECT fingerprint, order_id FROM order_idempotency WHERE buyer_id = $1 AND idem_key = $2",
+    )
+    .bind(&buyer)
+    .bind(key.as_str())
+    .fetch_one(db)
+    .await?;
+    let stored: String = row.try_get("order_id")?;
+    Ok(Claim::Existing {
+        fingerprint: row.try_get("fingerprint")?,
+        order_id: OrderId::parse(&stored).ok_or(StorageError::Corrupt {
+            table: "order_idempotency",
+            column: "order_id",
+        })?,
+    })
+}
+
+/// Forgets `key`: the request it was claimed for charged nothing, so a retry may start afresh.
+#[tracing::instrument(skip(db, key), err)]
+pub async fn release(db: &AnyPool, buyer: Uuid, key: &IdempotencyKey) -> Result<(), StorageError> {
+    sqlx::query("DELETE FROM order_idempotency WHERE buyer_id = $1 AND idem_key = $2")
+        .bind(buyer.hyphenated().to_string())
+        .bind(key.as_str())
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Deletes every claim older than `expired_before`; returns how many.
+#[tracing::instrument(skip(db), err)]
+pub async fn purge(db: &AnyPool, expired_before: i64) -> Result<u64, StorageError> {
+    let deleted = sqlx::query("DELETE FROM order_idempotency WHERE created_at < $1")
+        .bind(expired_before)
+        .execute(db)
+        .await?;
+    Ok(deleted.rows_affected())
+}
