@@ -22,3 +22,4 @@ pub use certs::{TestCa, client_presenting};
 pub use database::Backend;
 pub use platform::{PlatformBuilder, TEST_API_RATE_LIMIT, TEST_LOGIN_RATE_LIMIT, TestPlatform};
 pub use raw::RawAnswer;
+pub use platform::TEST_WEBHOOK_HOSTS;

@@ -31,6 +31,8 @@ pub struct PlatformBuilder {
     rotate_every: Option<Duration>,
     /// Settings on top of the test kit's (see [`PlatformBuilder::with_setting`]).
     settings: Vec<(String, String)>,
+    /// How the fake supplier answers at first (see [`TestPlatform::supplier`]).
+    supplier_mode: baton_supplier::Mode,
 }
 
 /// The gateway's rate limits in tests, per window of a minute: generous enough for any test's
@@ -38,6 +40,10 @@ pub struct PlatformBuilder {
 /// defaults, 30 and 600, would throttle tests that log several users in.)
 pub const TEST_LOGIN_RATE_LIMIT: u32 = 100;
 pub const TEST_API_RATE_LIMIT: u32 = 1000;
+
+/// The webhook hosts orders allow-lists in tests.
+pub const TEST_WEBHOOK_HOSTS: &str =
+    "127.0.0.1,[::1],169.254.169.254,internal.baton.test,hooks.baton.test";
 
 impl Default for PlatformBuilder {
     fn default() -> Self {
@@ -47,6 +53,7 @@ impl Default for PlatformBuilder {
             svid_lifetime: Duration::from_secs(3600),
             rotate_every: None,
             settings: Vec::new(),
+            supplier_mode: baton_supplier::Mode::Honest,
         }
     }
 }
@@ -78,6 +85,13 @@ impl PlatformBuilder {
         self
     }
 
+    /// Starts the fake supplier in `mode` (honest by default); it can be switched later through
+    /// [`TestPlatform::supplier`].
+    pub fn supplier_mode(mut self, mode: baton_supplier::Mode) -> Self {
+        self.supplier_mode = mode;
+        self
+    }
+
     pub async fn spawn(self) -> anyhow::Result<TestPlatform> {
         TestPlatform::start(self).await
     }
@@ -97,6 +111,10 @@ pub struct TestPlatform {
     pub trust_domain: TrustDomain,
     /// The platform's CA, for clients that present a workload's certificate.
     pub ca: TestCa,
+    /// The fake third-party supplier orders prices from: switch it to a malicious mode here.
+    pub supplier: baton_supplier::SupplierHandle,
+    /// The supplier's base URL (it also receives webhooks at `/v1/hooks`).
+    pub supplier_url: String,
     rotation: Option<tokio::task::JoinHandle<()>>,
     /// Refresh tokens from earlier logins, by username (see [`TestPlatform::login`]).
     sessions: std::sync::Mutex<std::collections::HashMap<&'static str, String>>,
@@ -133,7 +151,16 @@ fn base_config(lab_disabled: &[Control], ca: &TestCa) -> Map {
             "GATEWAY_RATE_LIMIT_LOGIN",
             TEST_LOGIN_RATE_LIMIT.to_string(),
         )
-        .with("GATEWAY_RATE_LIMIT_API", TEST_API_RATE_LIMIT.to_string());
+        .with("GATEWAY_RATE_LIMIT_API", TEST_API_RATE_LIMIT.to_string())
+        // Webhooks: these hosts are allow-listed so that the SSRF guard's address check, not the
+        // allow-list, is what stands in an attack's way. `hooks.baton.test` resolves to a public
+        // address (nothing answers there in a test; delivery fails quietly, as it may).
+        .with("ORDERS_WEBHOOK_ALLOWED_HOSTS", TEST_WEBHOOK_HOSTS)
+        .with(
+            "ORDERS_WEBHOOK_RESOLVE",
+            "internal.baton.test=127.0.0.1,hooks.baton.test=93.184.216.34",
+        )
+        .with("ORDERS_WEBHOOK_TIMEOUT_MS", "2000");
     if !lab_disabled.is_empty() {
         let names: Vec<_> = lab_disabled.iter().map(|control| control.name()).collect();
         config.set("BATON_LAB_MODE", "on");
@@ -211,6 +238,28 @@ impl TestPlatform {
         run_in_background(&stop, |shutdown| accounts.run_until(shutdown));
         config.set("ACCOUNTS_ADDR", format!("127.0.0.1:{accounts_port}"));
 
+        // The supplier is a third party: its own CA, which orders trusts for it and for webhooks.
+        let supplier = baton_supplier::Supplier::bind(
+            std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            builder.supplier_mode,
+        )
+        .await
+        .context("supplier")?;
+        let supplier_ca = ca.certs_dir().join("supplier-ca.pem");
+        std::fs::write(&supplier_ca, supplier.ca_pem())?;
+        let (supplier_handle, supplier_port) = (supplier.handle(), supplier.port());
+        run_in_background(&stop, |shutdown| async move {
+            supplier
+                .run_until(shutdown)
+                .await
+                .map_err(std::io::Error::other)
+        });
+        let supplier_url = format!("https://127.0.0.1:{supplier_port}");
+        config.set("ORDERS_SUPPLIER_URL", supplier_url.clone());
+        for key in ["ORDERS_SUPPLIER_CA_FILE", "ORDERS_WEBHOOK_CA_FILE"] {
+            config.set(key, supplier_ca.display().to_string());
+        }
+
         let orders = baton_orders::Application::build(baton_orders::Config::from_source(&config)?)
             .await
             .context("orders")?;
@@ -235,6 +284,8 @@ impl TestPlatform {
             http: ca.public_client()?,
             trust_domain,
             ca,
+            supplier: supplier_handle,
+            supplier_url,
             rotation,
             sessions: std::sync::Mutex::default(),
             signer,
