@@ -13,6 +13,7 @@
 
 pub mod attacks;
 pub mod authorization_server;
+pub mod business;
 pub mod edge;
 pub mod proof;
 pub mod risk;

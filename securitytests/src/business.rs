@@ -1,0 +1,405 @@
+//! Attacks on the ordering flow and on what orders reaches outside (issue 6): a retried order
+//! charged twice, an order bot, webhooks aimed at internal addresses (SSRF), and a malicious
+//! supplier.
+//!
+//! What counts as success:
+//! - a retry with one `Idempotency-Key`: the buyer is charged twice;
+//! - the bot: every order of a burst past the per-buyer limit is placed;
+//! - a webhook: the order is accepted with it and, where something can listen at the target
+//!   (loopback), a connection from orders arrives there. The metadata address cannot be listened
+//!   on in a test, so there acceptance of the URL, which makes orders connect to it, is the proof;
+//! - a malicious supplier: its answer decides something it must not (an order paid at its price),
+//!   is read whole (the huge body), holds orders for as long as it likes (the drip), or sends
+//!   orders to an internal address (the redirect).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use baton_platform::Control;
+use baton_platform::demo::BOB;
+use baton_supplier::Mode;
+use baton_testkit::TestPlatform;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+use crate::attacks::{Attack, AttackFuture, Outcome, outcome};
+use crate::risk::OwaspRisk;
+
+/// How many orders the bot places: past the default limit of 10 a minute.
+const BOT_ORDERS: usize = 14;
+/// How long an attack waits for a connection at its canary after orders accepted the order.
+const CANARY_WAIT: Duration = Duration::from_secs(5);
+/// A drip that held the order this long held orders hostage.
+const HELD_HOSTAGE: Duration = Duration::from_secs(4);
+/// The catalogue's price of a mug.
+const MUG_PRICE: i64 = 1250;
+
+/// The ordering flow's and orders' outbound attacks.
+pub fn catalogue() -> Vec<Attack> {
+    use Control::*;
+    use OwaspRisk::*;
+    vec![
+        Attack {
+            name: "the same order submitted twice with one idempotency key",
+            risk: Api6SensitiveBusinessFlows,
+            controls: &[OrdersIdempotency],
+            run: same_key_twice,
+        },
+        Attack {
+            name: "an order bot over the per-user limit",
+            risk: Api6SensitiveBusinessFlows,
+            controls: &[OrdersOrderLimits],
+            run: order_bot,
+        },
+        Attack {
+            name: "webhook URL at 127.0.0.1",
+            risk: Api7Ssrf,
+            controls: &[OrdersSsrfGuard],
+            run: webhook_at_ipv4_loopback,
+        },
+        Attack {
+            name: "webhook URL at 169.254.169.254",
+            risk: Api7Ssrf,
+            controls: &[OrdersSsrfGuard],
+            run: webhook_at_metadata,
+        },
+        Attack {
+            name: "webhook URL at [::1]",
+            risk: Api7Ssrf,
+            controls: &[OrdersSsrfGuard],
+            run: webhook_at_ipv6_loopback,
+        },
+        Attack {
+            name: "webhook URL whose DNS name resolves to a private address",
+            risk: Api7Ssrf,
+            controls: &[OrdersSsrfGuard],
+            run: webhook_name_resolving_inside,
+        },
+        Attack {
+            name: "webhook URL that redirects to an internal address",
+            risk: Api7Ssrf,
+            controls: &[OrdersSsrfGuard],
+            run: webhook_redirecting_inside,
+        },
+        Attack {
+            name: "malicious supplier: absurd price",
+            risk: Api10UnsafeConsumption,
+            controls: &[OrdersSupplierValidation],
+            run: supplier_absurd_price,
+        },
+        Attack {
+            name: "malicious supplier: wrong types",
+            risk: Api10UnsafeConsumption,
+            controls: &[OrdersSupplierValidation],
+            run: supplier_wrong_types,
+        },
+        Attack {
+            name: "malicious supplier: huge body",
+            risk: Api10UnsafeConsumption,
+            controls: &[OrdersSupplierValidation],
+            run: supplier_huge_body,
+        },
+        Attack {
+            name: "malicious supplier: slow drip",
+            risk: Api10UnsafeConsumption,
+            controls: &[OrdersSupplierValidation],
+            run: supplier_slow_drip,
+        },
+        Attack {
+            name: "malicious supplier: redirect to an internal address",
+            risk: Api10UnsafeConsumption,
+            controls: &[OrdersSupplierValidation],
+            run: supplier_redirect,
+        },
+    ]
+}
+
+/// Bob, logged in, with his first account and its balance.
+struct Buyer {
+    token: String,
+    account: String,
+}
+
+impl Buyer {
+    async fn bob(platform: &TestPlatform) -> anyhow::Result<Self> {
+        let token = platform.login(BOB).await?;
+        let (_, accounts) = send(platform, Method::GET, "/v1/accounts", &token, None, None).await?;
+        let account = accounts["accounts"][0]["id"]
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("bob has no account: {accounts}"))?
+            .to_owned();
+        Ok(Self { token, account })
+    }
+
+    async fn balance(&self, platform: &TestPlatform) -> anyhow::Result<i64> {
+        let path = format!("/v1/accounts/{}", self.account);
+        let (_, body) = send(platform, Method::GET, &path, &self.token, None, None).await?;
+        body["balance_minor"]
+            .as_i64()
+            .ok_or_else(|| anyhow::anyhow!("no balance: {body}"))
+    }
+
+    /// Places an order for `quantity` of `sku`, with an optional webhook and idempotency key.
+    async fn order(
+        &self,
+        platform: &TestPlatform,
+        sku: &str,
+        notify_url: Option<&str>,
+        key: Option<&str>,
+    ) -> anyhow::Result<(StatusCode, Value)> {
+        let mut body = json!({
+            "account_id": self.account,
+            "items": [{ "sku": sku, "quantity": 1 }],
+        });
+        if let Some(url) = notify_url {
+            body["notify_url"] = json!(url);
+        }
+        send(
+            platform,
+            Method::POST,
+            "/v1/orders",
+            &self.token,
+            Some(body),
+            key,
+        )
+        .await
+    }
+}
+
+async fn send(
+    platform: &TestPlatform,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+    key: Option<&str>,
+) -> anyhow::Result<(StatusCode, Value)> {
+    let mut request = platform
+        .http
+        .request(method, format!("{}{path}", platform.gateway_url))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    if let Some(key) = key {
+        request = request.header("idempotency-key", key);
+    }
+    let response = request.send().await?;
+    let status = response.status();
+    Ok((status, response.json().await.unwrap_or(Value::Null)))
+}
+
+fn same_key_twice(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let bob = Buyer::bob(platform).await?;
+        let before = bob.balance(platform).await?;
+        let key = uuid::Uuid::new_v4().to_string();
+        let first = bob.order(platform, "BATON-MUG", None, Some(&key)).await?;
+        let second = bob.order(platform, "BATON-MUG", None, Some(&key)).await?;
+        anyhow::ensure!(
+            first.0 == StatusCode::CREATED,
+            "the first order failed: {first:?}"
+        );
+        let charged = before - bob.balance(platform).await?;
+        let evidence = json!({
+            "charged_minor": charged,
+            "first": first.1["id"],
+            "second": second.1["id"],
+        });
+        Ok(outcome(charged > MUG_PRICE, second.0, &evidence))
+    })
+}
+
+fn order_bot(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let bob = Buyer::bob(platform).await?;
+        let (mut placed, mut limited) = (0, 0);
+        let mut last = StatusCode::OK;
+        for _ in 0..BOT_ORDERS {
+            let (status, _) = bob.order(platform, "BATON-STICKERS", None, None).await?;
+            last = status;
+            match status {
+                StatusCode::CREATED => placed += 1,
+                StatusCode::TOO_MANY_REQUESTS => limited += 1,
+                other => anyhow::bail!("the bot's order answered {other}"),
+            }
+        }
+        let evidence = json!({ "placed": placed, "refused_429": limited });
+        Ok(outcome(placed == BOT_ORDERS, last, &evidence))
+    })
+}
+
+/// A listener that counts the connections it accepts: the internal service an SSRF would reach.
+struct Canary {
+    addr: SocketAddr,
+    hits: Arc<AtomicUsize>,
+}
+
+impl Canary {
+    async fn on(ip: IpAddr) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(SocketAddr::new(ip, 0)).await?;
+        let addr = listener.local_addr()?;
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        tokio::spawn(async move {
+            while let Ok((connection, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                drop(connection);
+            }
+        });
+        Ok(Self { addr, hits })
+    }
+
+    /// Whether a connection arrives within [`CANARY_WAIT`].
+    async fn reached(&self) -> bool {
+        let deadline = Instant::now() + CANARY_WAIT;
+        while Instant::now() < deadline {
+            if self.hits.load(Ordering::SeqCst) > 0 {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
+}
+
+/// Places an order notifying `url`; succeeded if it was accepted and (with a canary) orders
+/// connected to the canary.
+async fn webhook_attack(
+    platform: &TestPlatform,
+    url: &str,
+    canary: Option<&Canary>,
+) -> anyhow::Result<Outcome> {
+    let bob = Buyer::bob(platform).await?;
+    let (status, body) = bob
+        .order(platform, "BATON-STICKERS", Some(url), None)
+        .await?;
+    let accepted = status == StatusCode::CREATED;
+    let reached = match canary {
+        Some(canary) if accepted => canary.reached().await,
+        Some(_) => false,
+        None => accepted,
+    };
+    let evidence = json!({ "notify_url": url, "accepted": accepted, "internal_target_reached": reached, "answer": body });
+    Ok(outcome(accepted && reached, status, &evidence))
+}
+
+fn webhook_at_ipv4_loopback(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let canary = Canary::on(Ipv4Addr::LOCALHOST.into()).await?;
+        let url = format!("https://127.0.0.1:{}/hook", canary.addr.port());
+        webhook_attack(platform, &url, Some(&canary)).await
+    })
+}
+
+fn webhook_at_ipv6_loopback(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let canary = Canary::on(Ipv6Addr::LOCALHOST.into()).await?;
+        let url = format!("https://[::1]:{}/hook", canary.addr.port());
+        webhook_attack(platform, &url, Some(&canary)).await
+    })
+}
+
+fn webhook_at_metadata(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let url = "https://169.254.169.254/latest/meta-data/iam/security-credentials/";
+        webhook_attack(platform, url, None).await
+    })
+}
+
+fn webhook_name_resolving_inside(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        // The test kit's orders resolves `internal.baton.test` to 127.0.0.1, as an attacker's
+        // DNS would answer for a name they own.
+        let canary = Canary::on(Ipv4Addr::LOCALHOST.into()).await?;
+        let url = format!("https://internal.baton.test:{}/hook", canary.addr.port());
+        webhook_attack(platform, &url, Some(&canary)).await
+    })
+}
+
+fn webhook_redirecting_inside(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        // The supplier's open redirect stands in for the attacker's server. In a one-machine
+        // test its address is loopback too, so the guard refuses the first hop already; with
+        // the guard off, the redirect is what carries orders to the canary.
+        let canary = Canary::on(Ipv6Addr::LOCALHOST.into()).await?;
+        let target = format!("https://[::1]:{}/hook", canary.addr.port());
+        let url = format!("{}/v1/redirect?to={target}", platform.supplier_url);
+        webhook_attack(platform, &url, Some(&canary)).await
+    })
+}
+
+/// Switches the supplier to `mode` and orders one mug; the answer, the time it took and what
+/// Bob was charged.
+async fn order_from_malicious_supplier(
+    platform: &TestPlatform,
+    mode: Mode,
+) -> anyhow::Result<(StatusCode, Value, Duration, i64)> {
+    let bob = Buyer::bob(platform).await?;
+    let before = bob.balance(platform).await?;
+    platform.supplier.set_mode(mode);
+    let started = Instant::now();
+    let (status, body) = bob.order(platform, "BATON-MUG", None, None).await?;
+    let took = started.elapsed();
+    platform.supplier.set_mode(Mode::Honest);
+    let charged = before - bob.balance(platform).await?;
+    Ok((status, body, took, charged))
+}
+
+/// Succeeded if the order went through at a price other than the catalogue's.
+async fn priced_by_supplier(platform: &TestPlatform, mode: Mode) -> anyhow::Result<Outcome> {
+    let (status, body, _, charged) = order_from_malicious_supplier(platform, mode).await?;
+    let evidence = json!({ "mode": mode.name(), "charged_minor": charged, "answer": body });
+    Ok(outcome(
+        status == StatusCode::CREATED && charged != MUG_PRICE,
+        status,
+        &evidence,
+    ))
+}
+
+fn supplier_absurd_price(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(priced_by_supplier(platform, Mode::AbsurdPrice))
+}
+
+fn supplier_wrong_types(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(priced_by_supplier(platform, Mode::WrongTypes))
+}
+
+fn supplier_huge_body(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let (status, body, _, charged) =
+            order_from_malicious_supplier(platform, Mode::HugeBody).await?;
+        // Placed at all means orders read megabytes from a third party to price one mug.
+        let evidence = json!({ "charged_minor": charged, "answer": body });
+        Ok(outcome(status == StatusCode::CREATED, status, &evidence))
+    })
+}
+
+fn supplier_slow_drip(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let (status, body, took, charged) =
+            order_from_malicious_supplier(platform, Mode::SlowDrip).await?;
+        let evidence =
+            json!({ "took_ms": took.as_millis() as u64, "charged_minor": charged, "answer": body });
+        Ok(outcome(took >= HELD_HOSTAGE, status, &evidence))
+    })
+}
+
+fn supplier_redirect(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let canary = Canary::on(Ipv4Addr::LOCALHOST.into()).await?;
+        platform.supplier.redirect_to(&format!(
+            "https://127.0.0.1:{}/latest/meta-data/",
+            canary.addr.port()
+        ));
+        let (status, body, _, charged) =
+            order_from_malicious_supplier(platform, Mode::RedirectToInternal).await?;
+        let reached = canary.hits.load(Ordering::SeqCst) > 0;
+        let evidence =
+            json!({ "internal_target_reached": reached, "charged_minor": charged, "answer": body });
+        Ok(outcome(reached, status, &evidence))
+    })
+}
