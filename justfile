@@ -40,10 +40,12 @@ test:
         echo "cargo-nextest not found; falling back to cargo test" >&2
         runner=(cargo test)
     fi
-    echo "== every test, on SQLite =="
-    env -u DATABASE_URL -u STS_DATABASE_URL -u USERS_DATABASE_URL \
-        -u ACCOUNTS_DATABASE_URL -u ORDERS_DATABASE_URL \
-        "${runner[@]}" --workspace
+    sqlite=(env -u DATABASE_URL -u STS_DATABASE_URL -u USERS_DATABASE_URL
+        -u ACCOUNTS_DATABASE_URL -u ORDERS_DATABASE_URL -u BATON_TEST_TRUST_MODE)
+    echo "== every test, on SQLite, trust mode e2e =="
+    "${sqlite[@]}" "${runner[@]}" --workspace
+    echo "== whole-platform tests, on SQLite, trust mode exchange =="
+    "${sqlite[@]}" BATON_TEST_TRUST_MODE=exchange "${runner[@]}" -p baton-testkit
     if [[ -n "$postgres_url" ]]; then
         echo "== whole-platform tests, on PostgreSQL =="
         DATABASE_URL="$postgres_url" "${runner[@]}" -p baton-testkit -p baton-securitytests

@@ -86,24 +86,28 @@ impl Application {
             .get(&Workload::Sts)
             .ok_or_else(|| StartupError::other("upstreams", MissingUpstream(Workload::Sts)))?;
         let token_url = format!("{}/oauth2/token", sts.base_url);
-        // E2E mode: one token for the whole chain, so it names every service.
-        let audience: Vec<String> = Workload::SERVICES
+        // Each service's id, and a verifier that checks a token the STS hands us as that service
+        // would. E2E mode asks for one token naming every service; exchange mode for one token
+        // per service (see `TokenExchanger::internal_token`).
+        let services = Workload::SERVICES
             .iter()
-            .map(|workload| config.common.trust_domain.id_of(*workload))
+            .map(|workload| {
+                let id = config.common.trust_domain.id_of(*workload);
+                let verifier = baton_token::verifier::for_audience(
+                    sts.client.clone(),
+                    &sts.base_url,
+                    &config.common,
+                    id.clone(),
+                );
+                (*workload, (id, Arc::new(verifier)))
+            })
             .collect();
-        let first_hop = audience.first().cloned().unwrap_or_default();
-        let verifier = baton_token::verifier::for_audience(
-            sts.client.clone(),
-            &sts.base_url,
-            &config.common,
-            first_hop,
-        );
         let exchanger = TokenExchanger::new(
             sts.client.clone(),
             token_url,
             config.client_secret.clone(),
-            audience,
-            Arc::new(verifier),
+            config.common.trust_mode,
+            services,
         );
         routes::check(&table()).map_err(|err| StartupError::other("route table", err))?;
         if let Some(route) = table()
@@ -298,9 +302,14 @@ async fn authorize_and_forward(
     let internal_token = match route.access {
         Access::Public => None,
         Access::Token { scope, roles } => {
-            let token = authenticate(&gateway.exchanger, controls, bearer(request.headers()))
-                .await
-                .map_err(|err| Problem::from(err).into_response())?;
+            let token = authenticate(
+                &gateway.exchanger,
+                controls,
+                bearer(request.headers()),
+                route.upstream,
+            )
+            .await
+            .map_err(|err| Problem::from(err).into_response())?;
             if let Some(so_far) = *decision {
                 let class = rate::class_of(route);
                 let by_user = gateway

@@ -7,11 +7,11 @@
 //! JWT expires. Concurrent requests with the same token share one exchange. The route check then
 //! reads the scopes and roles of the verified token: never of anything the client wrote.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use baton_platform::{Control, Controls, Problem};
+use baton_platform::{Control, Controls, Problem, TrustMode, Workload};
 use baton_token::{Role, Verifier};
 use moka::Expiry;
 use moka::future::Cache;
@@ -75,19 +75,23 @@ pub struct TokenExchanger {
     http: reqwest::Client,
     token_url: String,
     client_secret: SecretString,
-    /// The workloads the internal token is for: in E2E mode, every service on the call chain.
-    audience: Vec<String>,
-    /// Checks the STS's answer before anything relies on it.
-    verifier: Arc<Verifier>,
-    cache: Cache<[u8; 32], Arc<InternalToken>>,
+    mode: TrustMode,
+    /// Per service: its SPIFFE ID, and the verifier that checks the STS's answer as that service
+    /// would before anything relies on it.
+    services: BTreeMap<Workload, (String, Arc<Verifier>)>,
+    cache: Cache<CacheKey, Arc<InternalToken>>,
 }
+
+/// (SHA-256 of the client's token, the service the internal token is for). In E2E mode one
+/// token serves every service, and the second part is always the first service.
+type CacheKey = ([u8; 32], Workload);
 
 struct UntilValid;
 
-impl Expiry<[u8; 32], Arc<InternalToken>> for UntilValid {
+impl Expiry<CacheKey, Arc<InternalToken>> for UntilValid {
     fn expire_after_create(
         &self,
-        _key: &[u8; 32],
+        _key: &CacheKey,
         token: &Arc<InternalToken>,
         now: Instant,
     ) -> Option<Duration> {
@@ -96,12 +100,13 @@ impl Expiry<[u8; 32], Arc<InternalToken>> for UntilValid {
 }
 
 impl TokenExchanger {
+    /// `services`: each service with its SPIFFE ID and a verifier for tokens addressed to it.
     pub fn new(
         http: reqwest::Client,
         token_url: String,
         client_secret: SecretString,
-        audience: Vec<String>,
-        verifier: Arc<Verifier>,
+        mode: TrustMode,
+        services: BTreeMap<Workload, (String, Arc<Verifier>)>,
     ) -> Self {
         let cache = Cache::builder()
             .max_capacity(CACHE_CAPACITY)
@@ -111,20 +116,30 @@ impl TokenExchanger {
             http,
             token_url,
             client_secret,
-            audience,
-            verifier,
+            mode,
+            services,
             cache,
         }
     }
 
-    /// The internal token for `unverified_opaque_token`, from the cache or from the STS.
+    /// The internal token to send to `upstream` for `unverified_opaque_token`, from the cache or
+    /// from the STS. E2E mode: one token for the whole chain, addressed to every service.
+    /// Exchange mode: a token for `upstream` alone, bound to the gateway's certificate.
     pub async fn internal_token(
         &self,
         unverified_opaque_token: &str,
+        upstream: Workload,
     ) -> Result<Arc<InternalToken>, AuthError> {
-        let key: [u8; 32] = Sha256::digest(unverified_opaque_token.as_bytes()).into();
+        let first = match self.mode {
+            TrustMode::E2e => Workload::SERVICES[0],
+            TrustMode::Exchange => upstream,
+        };
+        let key: CacheKey = (
+            Sha256::digest(unverified_opaque_token.as_bytes()).into(),
+            first,
+        );
         self.cache
-            .try_get_with(key, self.exchange(unverified_opaque_token))
+            .try_get_with(key, self.exchange(unverified_opaque_token, first))
             .await
             .map_err(|err| (*err).clone())
     }
@@ -132,7 +147,17 @@ impl TokenExchanger {
     async fn exchange(
         &self,
         unverified_opaque_token: &str,
+        first: Workload,
     ) -> Result<Arc<InternalToken>, AuthError> {
+        let (_, verifier) = self.services.get(&first).ok_or(AuthError::StsUnavailable)?;
+        let audience: Vec<&str> = match self.mode {
+            TrustMode::E2e => self.services.values().map(|(id, _)| id.as_str()).collect(),
+            TrustMode::Exchange => self
+                .services
+                .get(&first)
+                .map(|(id, _)| vec![id.as_str()])
+                .unwrap_or_default(),
+        };
         let mut form: Vec<(&str, &str)> = vec![
             (
                 "grant_type",
@@ -148,7 +173,7 @@ impl TokenExchanger {
                 "urn:ietf:params:oauth:token-type:jwt",
             ),
         ];
-        form.extend(self.audience.iter().map(|aud| ("audience", aud.as_str())));
+        form.extend(audience.into_iter().map(|aud| ("audience", aud)));
         let response = self
             .http
             .post(&self.token_url)
@@ -172,14 +197,10 @@ impl TokenExchanger {
             tracing::error!(error = %err, "token exchange: the STS's answer does not parse");
             AuthError::StsUnavailable
         })?;
-        let verified = self
-            .verifier
-            .verify(&body.access_token)
-            .await
-            .map_err(|err| {
-                tracing::error!(error = %err, "token exchange: the STS's token does not verify");
-                AuthError::StsUnavailable
-            })?;
+        let verified = verifier.verify(&body.access_token).await.map_err(|err| {
+            tracing::error!(error = %err, "token exchange: the STS's token does not verify");
+            AuthError::StsUnavailable
+        })?;
         let lifetime = Duration::from_secs(body.expires_in)
             .saturating_sub(EXPIRY_MARGIN)
             .min(MAX_CACHE_TTL);
@@ -207,6 +228,7 @@ pub async fn authenticate(
     exchanger: &TokenExchanger,
     controls: &Controls,
     unverified_bearer: Option<&str>,
+    upstream: Workload,
 ) -> Result<Arc<InternalToken>, AuthError> {
     let token = unverified_bearer.ok_or(AuthError::Missing)?;
     if !controls.is_on(Control::GatewayPhantomToken) && looks_like_jwt(token) {
@@ -221,7 +243,7 @@ pub async fn authenticate(
             valid_until: Instant::now(),
         }));
     }
-    exchanger.internal_token(token).await
+    exchanger.internal_token(token, upstream).await
 }
 
 /// The coarse check: does the token carry the route's scope (`gateway.scope`), and does its user

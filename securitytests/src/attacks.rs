@@ -191,6 +191,7 @@ pub fn catalogue() -> Vec<Attack> {
     attacks.extend(crate::authorization_server::catalogue());
     attacks.extend(crate::edge::catalogue());
     attacks.extend(crate::business::catalogue());
+    attacks.extend(crate::exchange::catalogue());
     attacks
 }
 

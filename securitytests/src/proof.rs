@@ -1,6 +1,6 @@
 //! Running an attack with its controls on, off one at a time, and all off.
 
-use baton_platform::Control;
+use baton_platform::{Control, TrustMode};
 use baton_testkit::TestPlatform;
 
 use crate::attacks::{Attack, Outcome};
@@ -58,9 +58,10 @@ pub async fn prove(attack: &Attack) -> anyhow::Result<Proof> {
 }
 
 async fn run(attack: &Attack, disabled: &[Control]) -> anyhow::Result<Outcome> {
-    let platform = TestPlatform::builder()
-        .lab_disable(disabled.iter().copied())
-        .spawn()
-        .await?;
+    let mut builder = TestPlatform::builder().lab_disable(disabled.iter().copied());
+    if crate::exchange::NEEDS_EXCHANGE_MODE.contains(&attack.name) {
+        builder = builder.trust_mode(TrustMode::Exchange);
+    }
+    let platform = builder.spawn().await?;
     (attack.run)(&platform).await
 }

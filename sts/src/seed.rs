@@ -8,7 +8,7 @@ use sqlx::AnyPool;
 use crate::config::Config;
 use crate::domain::client::{
     AuthMethod, CLI_CLIENT_ID, CLI_REDIRECT_URI, GRANT_AUTHORIZATION_CODE,
-    GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN,
+    GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN, GRANT_TOKEN_EXCHANGE,
 };
 use crate::domain::opaque;
 use crate::domain::password::{PasswordError, Passwords};
@@ -49,7 +49,9 @@ pub async fn clients(pool: &AnyPool, config: &Config) -> Result<(), SeedError> {
             secret_hash: None,
             tls_san_uri: Some(config.common.trust_domain.id_of(workload)),
             redirect_uris: String::new(),
-            grant_types: GRANT_CLIENT_CREDENTIALS.to_owned(),
+            // Token exchange for the next hop in exchange mode; which service may reach which
+            // is the exchange policy's call (`domain::delegation::hop_scopes`).
+            grant_types: format!("{GRANT_CLIENT_CREDENTIALS} {GRANT_TOKEN_EXCHANGE}"),
             scope: String::new(),
         };
         storage::upsert_client(pool, &service, now).await?;

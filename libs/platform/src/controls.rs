@@ -63,6 +63,13 @@ pub enum Control {
     ServiceFieldMasking,
     /// A service refuses a page size past its hard maximum instead of reading everything.
     ServicePageLimit,
+    /// Exchange mode: a service refuses a token presented over a connection whose client
+    /// certificate is not the one the token is bound to (`cnf`, RFC 8705).
+    TokenBinding,
+    /// Exchange mode: the STS refuses an exchange the exchange policy does not allow (an actor
+    /// asking for an audience it may not reach, scopes wider than the subject token's, or a
+    /// subject token not addressed to the actor).
+    StsExchangePolicy,
     /// The STS demands PKCE with `S256` on every authorization request, and refuses `plain` or a
     /// missing challenge (RFC 7636, RFC 9700 §2.1.1).
     StsPkce,
@@ -121,6 +128,8 @@ impl Control {
         Control::ServiceMassAssignment,
         Control::ServiceFieldMasking,
         Control::ServicePageLimit,
+        Control::TokenBinding,
+        Control::StsExchangePolicy,
         Control::StsPkce,
         Control::StsRefreshRotation,
         Control::StsLoginThrottle,
@@ -155,6 +164,8 @@ impl Control {
             Control::ServiceMassAssignment => "service.mass_assignment",
             Control::ServiceFieldMasking => "service.field_masking",
             Control::ServicePageLimit => "service.page_limit",
+            Control::TokenBinding => "token.binding",
+            Control::StsExchangePolicy => "sts.exchange_policy",
             Control::StsPkce => "sts.pkce",
             Control::StsRefreshRotation => "sts.refresh_rotation",
             Control::StsLoginThrottle => "sts.login_throttle",

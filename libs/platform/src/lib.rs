@@ -37,4 +37,4 @@ pub mod workload;
 
 pub use common::CommonConfig;
 pub use startup::StartupError;
-pub use workload::{TrustDomain, Workload};
+pub use workload::{CertThumbprint, TrustDomain, Workload};

@@ -40,20 +40,23 @@ impl FromStr for RunMode {
 
 /// How the user's security context travels from the gateway down the call chain.
 ///
-/// This is the seam the token-exchange work plugs into: every place that decides what token to
-/// present to the next hop matches on this enum, so adding `Exchange` is a compile error
-/// everywhere it has to be handled, not a search through the code.
+/// Every place that decides what token to present to the next hop matches on this enum (see
+/// `baton_token::onward`), so the two modes differ in one place, not in every caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrustMode {
     /// One signed internal token, minted by the STS for the gateway, carried unchanged through
     /// every hop and verified by every service.
     E2e,
+    /// RFC 8693 token exchange at every hop: each caller trades the token it holds, plus its own
+    /// workload identity, for a new token addressed only to the next service, with narrowed
+    /// scopes, the delegation chain in `act`, and bound to the caller's certificate (RFC 8705).
+    Exchange,
 }
 
 impl TrustMode {
     pub const KEY: &'static str = "TRUST_MODE";
 
-    /// Reads `TRUST_MODE` (`e2e`, the default).
+    /// Reads `TRUST_MODE` (`e2e`, the default, or `exchange`).
     pub fn from_source(source: &dyn Source) -> Result<Self, ConfigError> {
         source.parse_or(Self::KEY, TrustMode::E2e)
     }
@@ -64,8 +67,8 @@ impl FromStr for TrustMode {
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
         match raw {
             "e2e" => Ok(TrustMode::E2e),
-            "exchange" => Err("token-exchange mode is not built yet; use `e2e`".to_owned()),
-            _ => Err("expected `e2e`".to_owned()),
+            "exchange" => Ok(TrustMode::Exchange),
+            _ => Err("expected `e2e` or `exchange`".to_owned()),
         }
     }
 }
@@ -74,6 +77,7 @@ impl fmt::Display for TrustMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TrustMode::E2e => f.write_str("e2e"),
+            TrustMode::Exchange => f.write_str("exchange"),
         }
     }
 }

@@ -80,3 +80,13 @@ impl Default for TrustDomain {
         Self("baton.local".to_owned())
     }
 }
+
+/// The certificate a workload presented on the connection a request came over, as its RFC 8705
+/// thumbprint: the base64url SHA-256 of the certificate's DER (`x5t#S256`).
+///
+/// The TLS server attaches it to every request next to the peer's SPIFFE ID. The STS writes it
+/// into the `cnf` claim of a token it issues in exchange mode; a service compares the token's
+/// `cnf` with the one presented to it, so a token stolen from one workload's traffic is useless to
+/// any other.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CertThumbprint(pub String);

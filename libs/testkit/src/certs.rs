@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use baton_devca::files::write_svid;
 use baton_devca::{DevCa, LeafSpec, Svid};
-use baton_platform::{TrustDomain, Workload};
+use baton_platform::{CertThumbprint, TrustDomain, Workload};
 use baton_workload::{SvidPaths, SvidSource, Transport};
 use rustls::RootCertStore;
 use rustls_pki_types::CertificateDer;
@@ -100,6 +100,26 @@ impl TestCa {
             Ok(source) => Ok(Transport::Mtls(source).http_client(target)?),
             Err(_) => client_presenting(&svid, self.ca.bundle_pem()),
         }
+    }
+
+    /// Like [`TestCa::client_as`], with the RFC 8705 thumbprint of the certificate the client
+    /// presents: what a token bound to this client must carry in `cnf` (exchange mode).
+    pub fn client_as_bound(
+        &self,
+        caller: Workload,
+        target: Workload,
+    ) -> anyhow::Result<(reqwest::Client, CertThumbprint)> {
+        let label = format!("{}-bound-{}", caller.name(), uuid::Uuid::new_v4().simple());
+        let dir = self.dir.path().join(format!("client-{label}"));
+        let spec = LeafSpec::workload(self.ca.trust_domain(), caller.name(), self.lifetime);
+        let svid = self.ca.issue_leaf(&spec)?;
+        let leaf = CertificateDer::pem_slice_iter(svid.chain_pem.as_bytes())
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("the SVID has no certificate"))??;
+        let thumbprint = baton_workload::server::thumbprint_of(leaf.as_ref());
+        write_svid(&dir, &svid)?;
+        let source = SvidSource::load(SvidPaths::in_dir(&dir), TrustDomain::default())?;
+        Ok((Transport::Mtls(source).http_client(target)?, thumbprint))
     }
 
     /// A client that is the workload `caller`, for calling `target` directly.

@@ -8,7 +8,7 @@ use anyhow::Context;
 use baton_platform::config::Map;
 use baton_platform::demo::DemoUser;
 use baton_platform::time::now_unix;
-use baton_platform::{Control, TrustDomain, Workload};
+use baton_platform::{Control, TrustDomain, TrustMode, Workload};
 use baton_sts::domain::issue::scopes_for;
 use baton_sts::domain::opaque::OpaqueToken;
 use baton_sts::domain::signing::Signer;
@@ -33,6 +33,16 @@ pub struct PlatformBuilder {
     settings: Vec<(String, String)>,
     /// How the fake supplier answers at first (see [`TestPlatform::supplier`]).
     supplier_mode: baton_supplier::Mode,
+    trust_mode: TrustMode,
+}
+
+/// The trust mode a platform starts in unless a test says otherwise: `BATON_TEST_TRUST_MODE`
+/// (`e2e` or `exchange`), E2E when unset. `just test` runs the whole-platform suites in both.
+pub fn default_trust_mode() -> TrustMode {
+    std::env::var("BATON_TEST_TRUST_MODE")
+        .ok()
+        .and_then(|mode| mode.parse().ok())
+        .unwrap_or(TrustMode::E2e)
 }
 
 /// The gateway's rate limits in tests, per window of a minute: generous enough for any test's
@@ -54,6 +64,7 @@ impl Default for PlatformBuilder {
             rotate_every: None,
             settings: Vec::new(),
             supplier_mode: baton_supplier::Mode::Honest,
+            trust_mode: default_trust_mode(),
         }
     }
 }
@@ -75,6 +86,12 @@ impl PlatformBuilder {
     /// Switches `controls` off in lab mode (every component gets the same switches).
     pub fn lab_disable(mut self, controls: impl IntoIterator<Item = Control>) -> Self {
         self.lab_disabled.extend(controls);
+        self
+    }
+
+    /// Runs the platform in `mode` (E2E or token exchange at every hop).
+    pub fn trust_mode(mut self, mode: TrustMode) -> Self {
+        self.trust_mode = mode;
         self
     }
 
@@ -109,6 +126,7 @@ pub struct TestPlatform {
     /// redirects.
     pub http: reqwest::Client,
     pub trust_domain: TrustDomain,
+    pub trust_mode: TrustMode,
     /// The platform's CA, for clients that present a workload's certificate.
     pub ca: TestCa,
     /// The fake third-party supplier orders prices from: switch it to a malicious mode here.
@@ -204,6 +222,8 @@ impl TestPlatform {
         let ca = TestCa::new(&trust_domain, builder.svid_lifetime)?;
         let rotation = builder.rotate_every.map(|period| ca.rotate_every(period));
         let mut config = base_config(&builder.lab_disabled, &ca);
+        config.set("TRUST_MODE", builder.trust_mode.to_string());
+        let builder_trust_mode = builder.trust_mode;
         for (key, value) in &builder.settings {
             config.set(key, value.clone());
         }
@@ -283,6 +303,7 @@ impl TestPlatform {
             orders_url: url(orders_port),
             http: ca.public_client()?,
             trust_domain,
+            trust_mode: builder_trust_mode,
             ca,
             supplier: supplier_handle,
             supplier_url,
@@ -298,6 +319,15 @@ impl TestPlatform {
     /// A client that is the workload `caller`, for calling `target` directly.
     pub fn client_as(&self, caller: Workload, target: Workload) -> anyhow::Result<reqwest::Client> {
         self.ca.client_as(caller, target)
+    }
+
+    /// Like [`TestPlatform::client_as`], with the thumbprint a token bound to it carries.
+    pub fn client_as_bound(
+        &self,
+        caller: Workload,
+        target: Workload,
+    ) -> anyhow::Result<(reqwest::Client, baton_platform::CertThumbprint)> {
+        self.ca.client_as_bound(caller, target)
     }
 
     /// The base URL of a service, for calling it directly (bypassing the gateway).
@@ -393,6 +423,9 @@ impl TestPlatform {
             scope: scopes_for(&roles),
             roles,
             preferred_username: user.username.to_owned(),
+            act: None,
+            may_act: None,
+            cnf: None,
         }
     }
 

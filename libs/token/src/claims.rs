@@ -24,6 +24,54 @@ pub struct Claims {
     #[serde(default)]
     pub roles: Vec<String>,
     pub preferred_username: String,
+    /// Exchange mode: the workload that asked for this token, and the chain of workloads before
+    /// it (RFC 8693 §4.1). The outermost `act` is the current actor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Act>,
+    /// Exchange mode: who may exchange this token onward (RFC 8693 §4.4); only its audience.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub may_act: Option<Act>,
+    /// Exchange mode: the certificate the token is bound to (RFC 8705 §3.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// One link of a delegation chain: a workload (by SPIFFE ID) acting for the subject, and the
+/// actor before it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Act {
+    pub sub: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Box<Act>>,
+}
+
+impl Act {
+    /// A chain with `actor` in front of `earlier`.
+    pub fn new(actor: String, earlier: Option<Act>) -> Self {
+        Self {
+            sub: actor,
+            act: earlier.map(Box::new),
+        }
+    }
+
+    /// The chain from the current actor back to the first, as SPIFFE IDs.
+    pub fn chain(&self) -> Vec<String> {
+        let mut chain = vec![self.sub.clone()];
+        let mut next = self.act.as_deref();
+        while let Some(link) = next {
+            chain.push(link.sub.clone());
+            next = link.act.as_deref();
+        }
+        chain
+    }
+}
+
+/// The `cnf` claim: the certificate a token is bound to.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Confirmation {
+    /// base64url SHA-256 of the certificate's DER.
+    #[serde(rename = "x5t#S256")]
+    pub x5t_s256: String,
 }
 
 impl Claims {

@@ -1,10 +1,10 @@
 //! The token check for gRPC: the bearer token travels in the `authorization` metadata entry.
 
-use baton_platform::TrustMode;
+use baton_platform::CertThumbprint;
 use tonic::metadata::MetadataValue;
 use tonic::{Request, Status};
 
-use crate::onward::token_for_next_hop;
+use crate::onward::{NextHop, OnwardError};
 use crate::verifier::{Principal, TokenError, Verifier};
 
 /// Verifies the bearer token in `request`'s metadata.
@@ -23,23 +23,39 @@ pub async fn authenticate<T>(
                 .then_some(token.trim())
         })
         .ok_or_else(|| Status::unauthenticated("a bearer token is required"))?;
-    verifier.verify(token).await.map_err(|err| match err {
-        TokenError::KeysUnavailable => Status::unavailable("try again later"),
-        err => {
-            tracing::info!(reason = %err, "refused a gRPC call: token did not verify");
-            Status::unauthenticated("the token did not verify")
-        }
-    })
+    // The client certificate of the connection, attached by the TLS server; a token bound to
+    // another certificate is refused (exchange mode).
+    let presented = request.extensions().get::<CertThumbprint>();
+    verifier
+        .verify_presented(token, presented)
+        .await
+        .map_err(|err| match err {
+            TokenError::KeysUnavailable => Status::unavailable("try again later"),
+            err => {
+                tracing::info!(reason = %err, "refused a gRPC call: token did not verify");
+                Status::unauthenticated("the token did not verify")
+            }
+        })
 }
 
-/// Wraps `message` in a request that carries the token for the next hop on behalf of `principal`.
-pub fn with_token<T>(
-    mode: TrustMode,
+/// Wraps `message` in a request that carries the token for `audience` (a SPIFFE ID) on behalf of
+/// `principal`, for a call that needs `scope` (see [`NextHop`]).
+pub async fn with_token<T>(
+    next_hop: &NextHop,
     principal: &Principal,
+    audience: &str,
+    scope: &str,
     message: T,
 ) -> Result<Request<T>, Status> {
+    let token = next_hop
+        .token_for(principal, audience, scope)
+        .await
+        .map_err(|err| match err {
+            OnwardError::Refused(_) => Status::permission_denied("the next hop was refused"),
+            OnwardError::Unavailable => Status::unavailable("try again later"),
+        })?;
     let mut request = Request::new(message);
-    let value = MetadataValue::try_from(format!("Bearer {}", token_for_next_hop(mode, principal)))
+    let value = MetadataValue::try_from(format!("Bearer {token}"))
         .map_err(|_| Status::internal("token is not a valid header value"))?;
     request.metadata_mut().insert("authorization", value);
     Ok(request)

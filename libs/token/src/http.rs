@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use baton_platform::Problem;
+use baton_platform::{CertThumbprint, Problem};
 use http::header::AUTHORIZATION;
 use http::request::Parts;
 
@@ -25,7 +25,11 @@ pub async fn require_token(
         Ok(token) => token.to_owned(),
         Err(err) => return refuse(&err),
     };
-    match verifier.verify(&unverified_token).await {
+    let presented = request.extensions().get::<CertThumbprint>().cloned();
+    match verifier
+        .verify_presented(&unverified_token, presented.as_ref())
+        .await
+    {
         Ok(principal) => {
             tracing::Span::current()
                 .record("user_id", tracing::field::display(principal.user_id()));

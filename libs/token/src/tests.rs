@@ -51,6 +51,9 @@ fn claims() -> Claims {
         scope: "accounts:read".to_owned(),
         roles: vec!["customer".to_owned()],
         preferred_username: "alice".to_owned(),
+        act: None,
+        may_act: None,
+        cnf: None,
     }
 }
 
@@ -64,6 +67,7 @@ fn verifier(fixture: &Fixture, controls: Controls) -> Verifier {
     let config = VerifierConfig {
         issuer: ISSUER.to_owned(),
         audience: AUDIENCE.to_owned(),
+        trust_mode: baton_platform::TrustMode::E2e,
     };
     Verifier::new(Arc::new(JwksCache::fixed(&fixture.jwks)), config, controls)
 }

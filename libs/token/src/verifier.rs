@@ -7,7 +7,9 @@
 //! 3. signature, with the key the STS published under that `kid`;
 //! 4. claims: issuer, audience (this service must be named), `exp` and `nbf` with a small leeway,
 //!    and every registered claim we rely on present;
-//! 5. the subject is a UUID.
+//! 5. the subject is a UUID;
+//! 6. binding (RFC 8705): a token with a `cnf` claim is accepted only over a connection whose
+//!    client certificate has that thumbprint; in exchange mode every token must carry one.
 //!
 //! Each step that a lab switch can turn off asks [`Controls`] first.
 
@@ -15,11 +17,11 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use baton_platform::{CommonConfig, Control, Controls};
+use baton_platform::{CertThumbprint, CommonConfig, Control, Controls, TrustMode};
 use jsonwebtoken::{Algorithm, Validation};
 use uuid::Uuid;
 
-use crate::claims::{Claims, Role};
+use crate::claims::{Act, Claims, Role};
 use crate::jwks::JwksCache;
 
 /// Longer than any token the STS mints by a wide margin; anything past it is not ours.
@@ -44,6 +46,10 @@ pub enum TokenError {
     KeysUnavailable,
     #[error("token rejected: {0}")]
     Rejected(String),
+    /// The token is bound to another certificate than the one presented, or (exchange mode) to
+    /// none at all.
+    #[error("token not bound to the presented certificate")]
+    Unbound,
 }
 
 /// What a verifier checks a token against.
@@ -53,6 +59,8 @@ pub struct VerifierConfig {
     pub issuer: String,
     /// This workload's own id; tokens must name it in `aud`.
     pub audience: String,
+    /// In exchange mode every token must be bound to the presenter's certificate.
+    pub trust_mode: TrustMode,
 }
 
 /// Verifies internal tokens for one workload.
@@ -77,32 +85,64 @@ impl Verifier {
         &self.config.audience
     }
 
-    /// Verifies `unverified_token` and returns who it speaks for.
+    /// Verifies `unverified_token` as presented over a connection whose client certificate has
+    /// thumbprint `presented` (`None`: no client certificate), and returns who it speaks for.
+    /// This is what a service calls for every request.
+    pub async fn verify_presented(
+        &self,
+        unverified_token: &str,
+        presented: Option<&CertThumbprint>,
+    ) -> Result<Principal, TokenError> {
+        let principal = self.verify(unverified_token).await?;
+        if !self.controls.is_on(Control::TokenBinding) {
+            return Ok(principal);
+        }
+        let must_be_bound = self.config.trust_mode == TrustMode::Exchange;
+        match (&principal.bound_to, presented) {
+            (Some(bound), Some(presented)) if *bound == presented.0 => Ok(principal),
+            (None, _) if !must_be_bound => Ok(principal),
+            _ => Err(TokenError::Unbound),
+        }
+    }
+
+    /// Verifies `unverified_token` and returns who it speaks for, without looking at the
+    /// connection: for a token the caller received itself (the gateway checking what the STS
+    /// handed it), never for one a client presented.
     pub async fn verify(&self, unverified_token: &str) -> Result<Principal, TokenError> {
+        let claims = self.verified_claims(unverified_token).await?;
+        let mut principal = Principal::from_claims(claims, unverified_token)?;
+        principal.scopes_enforced = self.controls.is_on(Control::ServiceScope);
+        Ok(principal)
+    }
+
+    /// Verifies `unverified_token` and returns its claims as data (the STS copies them into the
+    /// token it issues for the next hop).
+    pub async fn verified_claims(&self, unverified_token: &str) -> Result<Claims, TokenError> {
         if unverified_token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::TooLarge);
         }
         let header =
             jsonwebtoken::decode_header(unverified_token).map_err(|_| TokenError::Malformed)?;
-        let claims = if self.controls.is_on(Control::TokenSignature) {
+        if self.controls.is_on(Control::TokenSignature) {
             if header.alg != Algorithm::EdDSA {
                 return Err(TokenError::Rejected(format!("algorithm {:?}", header.alg)));
             }
             let kid = header.kid.as_deref().ok_or(TokenError::UnknownKey)?;
             let key = self.keys.key(kid).await?;
-            jsonwebtoken::decode::<Claims>(unverified_token, &key, &self.validation())
-                .map_err(|err| TokenError::Rejected(err.to_string()))?
-                .claims
+            Ok(
+                jsonwebtoken::decode::<Claims>(unverified_token, &key, &self.validation())
+                    .map_err(|err| TokenError::Rejected(err.to_string()))?
+                    .claims,
+            )
         } else {
             // LAB MODE ONLY: believe whatever the token says, signed or not. This is the mistake
             // the `token.signature` switch exists to demonstrate.
-            jsonwebtoken::dangerous::insecure_decode::<Claims>(unverified_token)
-                .map_err(|_| TokenError::Malformed)?
-                .claims
-        };
-        let mut principal = Principal::from_claims(claims, unverified_token)?;
-        principal.scopes_enforced = self.controls.is_on(Control::ServiceScope);
-        Ok(principal)
+            Ok(
+                jsonwebtoken::dangerous::insecure_decode::<Claims>(unverified_token)
+                    .map_err(|_| TokenError::Malformed)?
+                    .claims,
+            )
+        }
     }
 
     fn validation(&self) -> Validation {
@@ -134,7 +174,12 @@ pub struct Principal {
     roles: BTreeSet<Role>,
     scopes: BTreeSet<String>,
     token_id: String,
-    /// The verified token itself, for the next hop in E2E mode. Never logged.
+    /// Exchange mode: the workloads acting for the user, the current actor first.
+    actors: Vec<String>,
+    /// The certificate thumbprint the token is bound to (`cnf`), if any.
+    bound_to: Option<String>,
+    /// The verified token itself: forwarded in E2E mode, the subject token in exchange mode.
+    /// Never logged.
     token: String,
     /// Whether this service checks scopes (`service.scope`; off only in lab mode).
     scopes_enforced: bool,
@@ -148,6 +193,7 @@ impl std::fmt::Debug for Principal {
             .field("roles", &self.roles)
             .field("scopes", &self.scopes)
             .field("token_id", &self.token_id)
+            .field("actors", &self.actors)
             .finish_non_exhaustive()
     }
 }
@@ -166,6 +212,8 @@ impl Principal {
             scopes: claims.scopes(),
             username: claims.preferred_username,
             token_id: claims.jti,
+            actors: claims.act.as_ref().map(Act::chain).unwrap_or_default(),
+            bound_to: claims.cnf.map(|cnf| cnf.x5t_s256),
             token: token.to_owned(),
             scopes_enforced: true,
         })
@@ -207,7 +255,13 @@ impl Principal {
         &self.scopes
     }
 
-    /// The raw verified token. Use [`crate::onward::token_for_next_hop`] to forward it.
+    /// The workloads acting for the user (exchange mode), the current actor first; empty in
+    /// E2E mode, where no workload acts: the token travels as the gateway got it.
+    pub fn actors(&self) -> &[String] {
+        &self.actors
+    }
+
+    /// The raw verified token. Use [`crate::onward::NextHop`] to get the token for a next hop.
     pub(crate) fn token(&self) -> &str {
         &self.token
     }
@@ -236,6 +290,7 @@ pub fn for_audience(
     let config = VerifierConfig {
         issuer: common.issuer.clone(),
         audience,
+        trust_mode: common.trust_mode,
     };
     Verifier::new(keys, config, common.controls.clone())
 }

@@ -13,12 +13,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use baton_platform::TrustDomain;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use baton_platform::{CertThumbprint, TrustDomain};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use rustls::ServerConfig;
+use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
@@ -67,12 +70,13 @@ pub async fn serve_tls(
                 }
                 Err(_) => return,
             };
-            let peer = match tls
+            let leaf = tls
                 .get_ref()
                 .1
                 .peer_certificates()
-                .and_then(|chain| chain.first())
-            {
+                .and_then(|chain| chain.first());
+            let thumbprint = leaf.map(|leaf| thumbprint_of(leaf.as_ref()));
+            let peer = match leaf {
                 None => Peer::Anonymous,
                 Some(leaf) => match SpiffeId::from_svid(leaf, &trust_domain) {
                     Ok(id) => Peer::Workload(id),
@@ -85,6 +89,9 @@ pub async fn serve_tls(
             let service = router.map_request(
                 move |mut request: axum::extract::Request<hyper::body::Incoming>| {
                     request.extensions_mut().insert(peer.clone());
+                    if let Some(thumbprint) = &thumbprint {
+                        request.extensions_mut().insert(thumbprint.clone());
+                    }
                     // The client's address, as `axum::serve` would give it: the gateway tells the
                     // STS where a login attempt came from, for throttling.
                     request
@@ -111,4 +118,9 @@ pub async fn serve_tls(
         tracing::warn!("some connections were still open after the drain timeout");
     }
     Ok(())
+}
+
+/// The RFC 8705 thumbprint (`x5t#S256`) of a DER certificate.
+pub fn thumbprint_of(der: &[u8]) -> CertThumbprint {
+    CertThumbprint(URL_SAFE_NO_PAD.encode(Sha256::digest(der)))
 }

@@ -1,19 +1,22 @@
 //! The two services orders calls, over gRPC, always with the customer's own token.
 //!
-//! Which token goes on the wire is decided by `baton_token::grpc::with_token` from the trust
-//! mode: in E2E mode it is the token this request arrived with, so users and accounts verify the
-//! same signature and apply their own ownership rules. Orders never asks on anyone's behalf but
-//! its caller's. This module also decides what each answer *means* for an order: in particular,
+//! Which token goes on the wire is decided by `baton_token::onward::NextHop` from the trust
+//! mode: in E2E mode it is the token this request arrived with; in exchange mode, a token the STS
+//! issues for that one service, with only the scope the call needs (`users:read` for the buyer,
+//! `accounts:write` for a debit, `accounts:admin` for a refund). Either way users and accounts
+//! verify it and apply their own ownership rules: orders never asks on anyone's behalf but its
+//! caller's. This module also decides what each answer *means* for an order: in particular,
 //! which failures prove the debit did not happen (the order can be dropped) and which leave it
 //! unknown (the order must stay `pending`).
 
-use baton_platform::TrustMode;
 use baton_proto::accounts::v1::accounts_client::AccountsClient;
 use baton_proto::accounts::v1::{DebitRequest, RefundRequest};
 use baton_proto::users::v1::users_client::UsersClient;
 use baton_proto::users::v1::{GetUserRequest, User};
 use baton_token::Principal;
+use baton_token::claims::scope;
 use baton_token::grpc::with_token;
+use baton_token::onward::NextHop;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 
@@ -28,7 +31,11 @@ const ACCOUNT_FROZEN: &str = "account frozen";
 pub struct Upstreams {
     pub users: UsersClient<Channel>,
     pub accounts: AccountsClient<Channel>,
-    pub trust_mode: TrustMode,
+    /// The token for each call: E2E or exchange.
+    pub next_hop: NextHop,
+    /// The SPIFFE IDs of users and accounts: the audiences of the tokens orders presents.
+    pub users_id: String,
+    pub accounts_id: String,
 }
 
 /// Why the buyer could not be read.
@@ -82,7 +89,8 @@ impl Upstreams {
             user_id: principal.user_id().hyphenated().to_string(),
         };
         let request = self
-            .request(principal, message)
+            .request(principal, &self.users_id, scope::USERS_READ, message)
+            .await
             .map_err(|_| BuyerError::Unavailable)?;
         match self.users.clone().get_user(request).await {
             Ok(reply) => Ok(reply.into_inner()),
@@ -96,12 +104,13 @@ impl Upstreams {
 
     /// Builds the debit call for `principal`. Separate from [`Upstreams::debit`] so a failure to
     /// build it happens before the order is written, while nothing needs undoing.
-    pub fn debit_request(
+    pub async fn debit_request(
         &self,
         principal: &Principal,
         message: DebitRequest,
     ) -> Result<Request<DebitRequest>, Status> {
-        self.request(principal, message)
+        self.request(principal, &self.accounts_id, scope::ACCOUNTS_WRITE, message)
+            .await
     }
 
     /// Asks the accounts service to take the money.
@@ -117,7 +126,10 @@ impl Upstreams {
             }
             Code::FailedPrecondition if status.message() == ACCOUNT_FROZEN => DebitFailure::Frozen,
             Code::FailedPrecondition => DebitFailure::CurrencyMismatch,
-            Code::InvalidArgument => DebitFailure::Invalid,
+            // Refused before anything happened: a bad request, or a token accounts would not take.
+            Code::InvalidArgument | Code::PermissionDenied | Code::Unauthenticated => {
+                DebitFailure::Invalid
+            }
             _ => DebitFailure::Unknown,
         };
         tracing::info!(code = ?status.code(), %failure, "debit did not succeed");
@@ -132,8 +144,12 @@ impl Upstreams {
         message: RefundRequest,
     ) -> Result<(), RefundFailure> {
         let request = self
-            .request(principal, message)
-            .map_err(|_| RefundFailure::Unknown)?;
+            .request(principal, &self.accounts_id, scope::ACCOUNTS_ADMIN, message)
+            .await
+            .map_err(|status| match status.code() {
+                Code::PermissionDenied => RefundFailure::Refused,
+                _ => RefundFailure::Unknown,
+            })?;
         let status = match self.accounts.clone().refund(request).await {
             Ok(_) => return Ok(()),
             Err(status) => status,
@@ -148,9 +164,17 @@ impl Upstreams {
         })
     }
 
-    fn request<T>(&self, principal: &Principal, message: T) -> Result<Request<T>, Status> {
-        with_token(self.trust_mode, principal, message).inspect_err(|status| {
-            tracing::error!(code = ?status.code(), "could not attach the token for the next hop");
-        })
+    async fn request<T>(
+        &self,
+        principal: &Principal,
+        audience: &str,
+        scope: &str,
+        message: T,
+    ) -> Result<Request<T>, Status> {
+        with_token(&self.next_hop, principal, audience, scope, message)
+            .await
+            .inspect_err(|status| {
+                tracing::error!(code = ?status.code(), "could not get the token for the next hop");
+            })
     }
 }

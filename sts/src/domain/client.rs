@@ -101,6 +101,17 @@ impl Client {
         })
     }
 
+    /// The service a `tls_client_auth` client is (its certificate proved it); `None` for every
+    /// other client.
+    pub fn workload(&self) -> Option<Workload> {
+        if self.auth_method != AuthMethod::TlsClientAuth {
+            return None;
+        }
+        Workload::SERVICES
+            .into_iter()
+            .find(|workload| workload.name() == self.id)
+    }
+
     pub fn is_gateway(&self) -> bool {
         self.id == GATEWAY_CLIENT_ID && self.auth_method == AuthMethod::ClientSecretBasic
     }

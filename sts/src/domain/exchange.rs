@@ -8,6 +8,8 @@ use baton_platform::{Control, Controls};
 use sha2::{Digest, Sha256};
 use sqlx::AnyPool;
 
+use baton_token::claims::{Act, Confirmation};
+
 use crate::domain::issue::{Subject, internal_claims};
 use crate::domain::opaque;
 use crate::domain::signing::{Signer, SigningError};
@@ -35,6 +37,19 @@ pub struct ExchangeContext<'a> {
     pub now: i64,
 }
 
+/// Exchange mode: the first hop's binding. The gateway is the actor, the token is bound to its
+/// certificate, and its scopes are narrowed to what the one audience accepts.
+#[derive(Debug, Clone)]
+pub struct FirstHop {
+    /// The gateway's SPIFFE ID.
+    pub actor: String,
+    /// The thumbprint of the certificate the gateway presented.
+    pub certificate: String,
+    /// The scopes the audience's API accepts (`delegation::hop_scopes`); the token carries the
+    /// subject's scopes within these.
+    pub audience_scopes: &'static [&'static str],
+}
+
 /// A signed internal token and how long it lives.
 #[derive(Debug)]
 pub struct Exchanged {
@@ -46,10 +61,15 @@ pub struct Exchanged {
 
 /// Trades `unverified_subject_token` for an internal JWT addressed to `audience` (already checked
 /// to be workloads of this platform).
+///
+/// In exchange mode (`first_hop` set) the audience is one service, and the token names the gateway
+/// as its actor, is bound to the gateway's certificate, may be exchanged onward only by its
+/// audience, and carries only the subject's scopes that audience accepts.
 pub async fn exchange(
     ctx: &ExchangeContext<'_>,
     unverified_subject_token: &str,
     audience: Vec<String>,
+    first_hop: Option<FirstHop>,
 ) -> Result<Exchanged, ExchangeError> {
     let record = storage::access_token_record(ctx.pool, &opaque::hash(unverified_subject_token))
         .await?
@@ -83,8 +103,24 @@ pub async fn exchange(
             scope: stored.scope,
         }
     };
+    let mut subject = subject;
+    if let Some(hop) = &first_hop {
+        subject.scope = subject
+            .scope
+            .split_whitespace()
+            .filter(|s| hop.audience_scopes.contains(s))
+            .collect::<Vec<_>>()
+            .join(" ");
+    }
     let scope = subject.scope.clone();
-    let claims = internal_claims(ctx.issuer, subject, audience, ctx.now, expires_at);
+    let mut claims = internal_claims(ctx.issuer, subject, audience, ctx.now, expires_at);
+    if let Some(hop) = first_hop {
+        claims.act = Some(Act::new(hop.actor, None));
+        claims.may_act = claims.aud.first().map(|aud| Act::new(aud.clone(), None));
+        claims.cnf = Some(Confirmation {
+            x5t_s256: hop.certificate,
+        });
+    }
     Ok(Exchanged {
         jwt: ctx.signer.sign(&claims)?,
         scope,

@@ -43,6 +43,9 @@ pub fn internal_claims(
         scope: subject.scope,
         roles: subject.roles,
         preferred_username: subject.username,
+        act: None,
+        may_act: None,
+        cnf: None,
     }
 }
 

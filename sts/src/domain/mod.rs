@@ -2,6 +2,7 @@
 //! and made.
 
 pub mod client;
+pub mod delegation;
 pub mod exchange;
 pub mod grants;
 pub mod introspect;

@@ -6,7 +6,8 @@
 //! | `authorization_code` | the CLI and other registered clients | code + PKCE verifier → access and refresh token |
 //! | `refresh_token` | the same | refresh token → new access and refresh token (rotated) |
 //! | `client_credentials` | machine clients, workloads | the client's own access token |
-//! | token exchange (RFC 8693) | the gateway only | opaque access token → internal JWT |
+//! | token exchange (RFC 8693) | the gateway | opaque access token → internal JWT (the first hop) |
+//! | token exchange (RFC 8693) | services, by certificate, in exchange mode | internal JWT → JWT for the next hop |
 //!
 //! There is no password grant: passwords are typed into the STS's own login page, never given
 //! to a client. Errors follow RFC 6749 §5.2, not problem+json: OAuth clients parse this format.
@@ -16,8 +17,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use baton_platform::Workload;
 use baton_platform::time::now_unix;
+use baton_platform::{CertThumbprint, TrustMode, Workload};
 use baton_workload::Peer;
 use serde_json::{Value, json};
 
@@ -30,7 +31,8 @@ use crate::domain::client::{
     Client, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS, GRANT_REFRESH_TOKEN,
     GRANT_TOKEN_EXCHANGE,
 };
-use crate::domain::exchange::{ExchangeContext, ExchangeError, exchange};
+use crate::domain::delegation::{self, HopContext, HopError, HopRequest};
+use crate::domain::exchange::{ExchangeContext, ExchangeError, FirstHop, exchange};
 use crate::domain::grants::{GrantError, Grants, Tokens};
 
 pub const TOKEN_TYPE_ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
@@ -39,6 +41,7 @@ pub const TOKEN_TYPE_JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
 pub async fn token(
     State(state): State<AppState>,
     peer: Option<Extension<Peer>>,
+    certificate: Option<Extension<CertThumbprint>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -74,7 +77,13 @@ pub async fn token(
         );
     }
     match grant_type {
-        GRANT_TOKEN_EXCHANGE => token_exchange(&state, &params).await,
+        GRANT_TOKEN_EXCHANGE => {
+            let presented = Presenter {
+                peer: peer.as_deref(),
+                certificate: certificate.as_deref(),
+            };
+            token_exchange(&state, &client, presented, &params).await
+        }
         _ => grant(&state, &client, grant_type, &params).await,
     }
 }
@@ -151,35 +160,171 @@ fn token_answer(tokens: Tokens) -> Value {
     body
 }
 
-/// RFC 8693: the gateway trades a client's opaque access token for an internal JWT.
-async fn token_exchange(state: &AppState, params: &Params) -> Response {
-    let (Ok(subject_token), Ok(subject_token_type), Ok(requested_token_type)) = (
+/// The caller of an exchange as the TLS layer saw it.
+#[derive(Debug, Clone, Copy)]
+struct Presenter<'a> {
+    peer: Option<&'a Peer>,
+    certificate: Option<&'a CertThumbprint>,
+}
+
+/// RFC 8693. Two kinds of request, by subject token type:
+/// - an opaque access token, from the gateway only: the first hop (E2E mode: one token for the
+///   whole chain; exchange mode: a token for the first service alone, bound to the gateway);
+/// - an internal JWT, from a service (authenticated by `tls_client_auth`), in exchange mode only:
+///   the next hop ([`delegation::exchange_hop`]).
+async fn token_exchange(
+    state: &AppState,
+    client: &Client,
+    presented: Presenter<'_>,
+    params: &Params,
+) -> Response {
+    let (Ok(subject_token), Ok(subject_token_type), Ok(requested_token_type), Ok(scope)) = (
         params.one("subject_token"),
         params.one("subject_token_type"),
         params.one("requested_token_type"),
+        params.one("scope"),
     ) else {
         return invalid_request("a parameter is repeated");
     };
-    let (Some(subject_token), Some(TOKEN_TYPE_ACCESS_TOKEN)) = (subject_token, subject_token_type)
-    else {
-        return invalid_request("an access token subject_token is required");
+    let Some(subject_token) = subject_token else {
+        return invalid_request("subject_token is required");
     };
     if requested_token_type.is_some_and(|t| t != TOKEN_TYPE_JWT) {
         return invalid_request("only JWTs can be issued");
     }
     let common = &state.config.common;
-    let known: Vec<String> = Workload::SERVICES
-        .iter()
-        .map(|w| common.trust_domain.id_of(*w))
-        .collect();
     let audience: Vec<String> = params.all("audience").map(str::to_owned).collect();
-    if audience.is_empty() || !audience.iter().all(|aud| known.contains(aud)) {
-        return oauth_error(
+    let targets: Option<Vec<Workload>> = audience
+        .iter()
+        .map(|aud| {
+            Workload::SERVICES
+                .into_iter()
+                .find(|w| common.trust_domain.id_of(*w) == *aud)
+        })
+        .collect();
+    let targets = match targets {
+        Some(targets) if !targets.is_empty() => targets,
+        _ => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_target",
+                "unknown audience",
+            );
+        }
+    };
+    let exchange_mode = common.trust_mode == TrustMode::Exchange;
+    match subject_token_type {
+        Some(TOKEN_TYPE_ACCESS_TOKEN) if client.is_gateway() => {
+            let first_hop = if exchange_mode {
+                let ([target], Some(certificate)) = (targets.as_slice(), presented.certificate)
+                else {
+                    return oauth_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_target",
+                        "exchange mode issues tokens for one audience, over mutual TLS",
+                    );
+                };
+                Some(FirstHop {
+                    actor: common.trust_domain.id_of(Workload::Gateway),
+                    certificate: certificate.0.clone(),
+                    audience_scopes: delegation::hop_scopes(Workload::Gateway, *target),
+                })
+            } else {
+                None
+            };
+            first_hop_exchange(state, subject_token, audience, first_hop).await
+        }
+        Some(TOKEN_TYPE_JWT) if exchange_mode => {
+            let actor = match (client.workload(), presented.peer, presented.certificate) {
+                (Some(actor), Some(Peer::Workload(_)), Some(certificate)) => (actor, certificate),
+                _ => {
+                    return oauth_error(
+                        StatusCode::BAD_REQUEST,
+                        "unauthorized_client",
+                        "only a workload authenticated by its certificate exchanges internal tokens",
+                    );
+                }
+            };
+            let [target] = targets.as_slice() else {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_target",
+                    "exchange mode issues tokens for one audience",
+                );
+            };
+            next_hop_exchange(
+                state,
+                actor,
+                *target,
+                subject_token,
+                scope.unwrap_or_default(),
+            )
+            .await
+        }
+        _ => invalid_request("this client may not exchange this kind of subject token"),
+    }
+}
+
+async fn next_hop_exchange(
+    state: &AppState,
+    (actor, certificate): (Workload, &CertThumbprint),
+    audience: Workload,
+    subject_token: &str,
+    scope: &str,
+) -> Response {
+    let common = &state.config.common;
+    let ctx = HopContext {
+        signer: &state.signer,
+        controls: &common.controls,
+        trust_domain: &common.trust_domain,
+        issuer: &common.issuer,
+        internal_ttl_secs: Config::secs(state.config.internal_token_ttl),
+        now: now_unix(),
+    };
+    let request = HopRequest {
+        actor,
+        actor_certificate: certificate.0.clone(),
+        subject_token,
+        audience,
+        scope,
+    };
+    match delegation::exchange_hop(&ctx, request).await {
+        Ok(token) => no_store_json(json!({
+            "access_token": token.jwt,
+            "issued_token_type": TOKEN_TYPE_JWT,
+            "token_type": "N_A",
+            "expires_in": token.expires_in,
+            "scope": token.scope,
+        })),
+        Err(HopError::InvalidSubject) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "the subject token is not valid for this actor",
+        ),
+        Err(HopError::InvalidTarget) => oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_target",
-            "unknown audience",
-        );
+            "this actor may not reach this audience",
+        ),
+        Err(HopError::InvalidScope) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            "the requested scope is not available",
+        ),
+        Err(HopError::Signing(err)) => {
+            tracing::error!(error = %err, "hop exchange failed");
+            server_error()
+        }
     }
+}
+
+async fn first_hop_exchange(
+    state: &AppState,
+    subject_token: &str,
+    audience: Vec<String>,
+    first_hop: Option<FirstHop>,
+) -> Response {
+    let common = &state.config.common;
     let ctx = ExchangeContext {
         pool: &state.pool,
         signer: &state.signer,
@@ -188,7 +333,7 @@ async fn token_exchange(state: &AppState, params: &Params) -> Response {
         internal_ttl_secs: Config::secs(state.config.internal_token_ttl),
         now: now_unix(),
     };
-    match exchange(&ctx, subject_token, audience).await {
+    match exchange(&ctx, subject_token, audience, first_hop).await {
         Ok(exchanged) => no_store_json(json!({
             "access_token": exchanged.jwt,
             "issued_token_type": TOKEN_TYPE_JWT,

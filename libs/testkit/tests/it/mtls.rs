@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use baton_devca::files::write_svid;
 use baton_devca::{DevCa, LeafSpec};
+use baton_platform::TrustMode;
 use baton_platform::demo::ALICE;
 use baton_platform::{TrustDomain, Workload};
 use baton_proto::accounts::v1::DebitRequest;
@@ -84,7 +85,13 @@ async fn debit(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_allowed_workloads_with_valid_svids_get_through_on_rest_and_grpc() {
-    let platform = TestPlatform::spawn().await.expect("platform starts");
+    // E2E mode: the minted token is not bound to any certificate, so only the peer allow-lists
+    // decide here. Exchange mode's binding has its own attacks (`token.binding`).
+    let platform = TestPlatform::builder()
+        .trust_mode(TrustMode::E2e)
+        .spawn()
+        .await
+        .expect("platform starts");
     let alice = platform.login(ALICE).await.expect("alice logs in");
     let (account, _) = first_account(&platform, &alice).await;
     let token = platform.mint(&platform.claims_for(ALICE)).expect("mint");

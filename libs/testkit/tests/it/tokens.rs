@@ -1,6 +1,7 @@
 //! Tokens that must be refused at the gateway *and* at each service. (Logins that must fail are in
 //! `authorization_server.rs`.)
 
+use baton_platform::TrustMode;
 use baton_platform::Workload;
 use baton_platform::demo::{ALICE, BOB};
 use baton_platform::time::now_unix;
@@ -11,7 +12,13 @@ use crate::support::{assert_problem, call, call_service};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_expired_and_misaddressed_tokens_are_refused_at_the_gateway_and_at_every_service() {
-    let platform = TestPlatform::spawn().await.expect("platform starts");
+    let platform = TestPlatform::builder()
+        // E2E mode: the genuine token minted below is unbound; exchange mode refuses unbound
+        // tokens outright (see the exchange-mode attacks).
+        .trust_mode(TrustMode::E2e)
+        .spawn()
+        .await
+        .expect("platform starts");
     let mut expired = platform.claims_for(BOB);
     expired.exp = now_unix() - 120;
     expired.nbf = now_unix() - 600;

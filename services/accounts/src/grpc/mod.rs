@@ -10,6 +10,8 @@
 
 use baton_proto::accounts::v1::accounts_server::Accounts;
 use baton_proto::accounts::v1::{DebitReply, DebitRequest, RefundReply, RefundRequest};
+use baton_token::Principal;
+use baton_token::claims::scope;
 use baton_token::grpc::authenticate;
 use tonic::{Request, Response, Status};
 
@@ -44,6 +46,7 @@ impl AccountsService {
 impl Accounts for AccountsService {
     async fn debit(&self, request: Request<DebitRequest>) -> Result<Response<DebitReply>, Status> {
         let principal = authenticate(&self.state.verifier, &request).await?;
+        require_scope(&principal, scope::ACCOUNTS_WRITE)?;
         let order = parse(request.get_ref())?;
         let debited = debit(&self.state.db, &principal, &self.state.guard, &order)
             .await
@@ -65,6 +68,7 @@ impl Accounts for AccountsService {
         request: Request<RefundRequest>,
     ) -> Result<Response<RefundReply>, Status> {
         let principal = authenticate(&self.state.verifier, &request).await?;
+        require_scope(&principal, scope::ACCOUNTS_ADMIN)?;
         let credit = parse_refund(request.get_ref())?;
         let credited = backoffice::refund(&self.state.db, &principal, &self.state.guard, &credit)
             .await
@@ -72,6 +76,18 @@ impl Accounts for AccountsService {
         Ok(Response::new(RefundReply {
             entry_id: credited.entry_id,
         }))
+    }
+}
+
+/// The scope check every call makes (`service.scope`): a debit needs `accounts:write`, a refund
+/// `accounts:admin`. In exchange mode these are the scopes orders asked the STS for.
+fn require_scope(principal: &Principal, scope: &str) -> Result<(), Status> {
+    if principal.has_scope(scope) {
+        Ok(())
+    } else {
+        Err(Status::permission_denied(
+            "the token lacks the scope this call needs",
+        ))
     }
 }
 

@@ -6,6 +6,7 @@
 
 use baton_proto::users::v1::users_server::Users;
 use baton_proto::users::v1::{GetUserRequest, User};
+use baton_token::claims::scope;
 use baton_token::grpc::authenticate;
 use tonic::{Request, Response, Status};
 
@@ -28,6 +29,11 @@ impl UsersService {
 impl Users for UsersService {
     async fn get_user(&self, request: Request<GetUserRequest>) -> Result<Response<User>, Status> {
         let principal = authenticate(&self.state.verifier, &request).await?;
+        if !principal.has_scope(scope::USERS_READ) {
+            return Err(Status::permission_denied(
+                "the token lacks the scope this call needs",
+            ));
+        }
         let id = UserId::parse(&request.get_ref().user_id).ok_or_else(no_such_user)?;
         let visible = domain::profile(&self.state.db, &principal, &self.state.guard, id)
             .await
