@@ -17,5 +17,6 @@ mod inventory;
 mod journey;
 mod mtls;
 mod orders_edge;
+mod orders_edge;
 mod support;
 mod tokens;

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderName, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use baton_platform::Problem;
 use baton_platform::input::{Page, PageParams, PageQuery, Valid};
@@ -110,8 +110,7 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
     request_body = PlaceOrder,
     responses(
         (status = 201, description = "The order, paid (or, for a repeated idempotency key, the order the first request placed)", body = OrderView,
-            headers(("location" = String, description = "The order's URL"),
-                ("idempotent-replayed" = String, description = "`true` when the order was placed by an earlier request with the same key"))),
+            headers(("location" = String, description = "The order's URL"))),
         (status = 400, description = "The body is not JSON, or the `Idempotency-Key` is malformed", body = Problem, content_type = PROBLEM),
         (status = 401, description = "No valid token", body = Problem, content_type = PROBLEM),
         (status = 403, description = "The token lacks `orders:write`", body = Problem, content_type = PROBLEM),
@@ -156,16 +155,9 @@ pub async fn place(
         state.notifier.notify_in_background(url, order_paid(&order));
     }
     let location = format!("/v1/orders/{}", order.id);
-    let replayed = if replayed { "true" } else { "false" };
     Ok((
         StatusCode::CREATED,
-        [
-            (header::LOCATION, location),
-            (
-                HeaderName::from_static("idempotent-replayed"),
-                replayed.to_owned(),
-            ),
-        ],
+        [(header::LOCATION, location)],
         Json(OrderView::from(order)),
     )
         .into_response())
