@@ -382,7 +382,7 @@ impl TestPlatform {
         {
             Ok(tokens) => Ok(tokens),
             Err(_) if user.totp_seed.is_some() => {
-                tokio::time::sleep(Duration::from_secs(totp::STEP_SECS)).await;
+                tokio::time::sleep(totp::until_next_step()).await;
                 Ok(self
                     .oauth_client()
                     .log_in(user.username, user.password, &codes())

@@ -11,7 +11,6 @@
 //! `.baton/certs/bundle.pem` (where `just up` keeps it).
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use baton_platform::demo;
 use baton_sts::domain::totp;
@@ -66,7 +65,7 @@ async fn login(gateway: &str, user: demo::DemoUser) -> Result<String, String> {
         // Both codes of this window already spent: wait for the next one, once.
         Err(_) if user.totp_seed.is_some() => {
             eprintln!("baton-login: waiting for a fresh one-time code…");
-            tokio::time::sleep(Duration::from_secs(totp::STEP_SECS)).await;
+            tokio::time::sleep(totp::until_next_step()).await;
             LoginClient::new(http, gateway)
                 .log_in(user.username, user.password, &codes(user.totp_seed))
                 .await

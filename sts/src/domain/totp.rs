@@ -56,6 +56,12 @@ pub fn next_code(base32_seed: &str) -> Option<String> {
     Some(totp(base32_seed)?.generate(now + STEP_SECS))
 }
 
+/// How long until the next time step begins (and with it a code not spent yet).
+pub fn until_next_step() -> std::time::Duration {
+    let now = u64::try_from(baton_platform::time::now_unix()).unwrap_or(0);
+    std::time::Duration::from_secs(STEP_SECS - now % STEP_SECS + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
