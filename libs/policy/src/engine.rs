@@ -14,8 +14,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use cedar_policy::{
-    Authorizer, Context, Entities, Policy, PolicyId, PolicySet, Request, Schema, ValidationMode,
-    Validator,
+    Authorizer, Entities, Policy, PolicyId, PolicySet, Request, Schema, ValidationMode, Validator,
 };
 
 use crate::request::{Action, Actor, Resource};
@@ -189,11 +188,12 @@ fn evaluate(
     else {
         return Err("an entity uid did not parse");
     };
+    let context = actor.context().ok_or("the context did not build")?;
     let request = Request::new(
         principal,
         action_uid,
         resource_uid,
-        Context::empty(),
+        context,
         Some(&loaded.schema),
     )
     .map_err(|_| "the request does not match the schema")?;
@@ -232,7 +232,8 @@ pub(crate) mod tests {
         entity Role;
         entity User in [Role];
         entity Document { owner: User, locked: Bool };
-        action read, erase appliesTo { principal: User, resource: Document };
+        type Delegation = { actors: Set<String> };
+        action read, erase appliesTo { principal: User, resource: Document, context: Delegation };
     "#;
 
     pub fn text(policies: &str) -> PolicyText {
@@ -345,5 +346,23 @@ pub(crate) mod tests {
             let action = if erase { ERASE } else { READ };
             prop_assert_eq!(engine.decide(&actor, action, &resource), Decision::Deny);
         }
+    }
+
+    #[test]
+    fn a_policy_can_read_the_delegation_chain() {
+        const ONLY_VIA_GATEWAY: &str = r#"
+            @id("owner-reads")
+            permit(principal, action == Action::"read", resource) when { resource.owner == principal };
+            @id("only-via-the-gateway")
+            forbid(principal, action, resource)
+            unless { context.actors.isEmpty() || context.actors.contains("gateway") };
+        "#;
+        let engine = PolicyEngine::new("test", &text(ONLY_VIA_GATEWAY)).expect("valid");
+        let direct = customer();
+        let via_gateway = customer().acted_on_by(&["orders", "gateway"]);
+        let smuggled = customer().acted_on_by(&["accounts"]);
+        assert!(engine.decide(&direct, READ, &document()).is_allow());
+        assert!(engine.decide(&via_gateway, READ, &document()).is_allow());
+        assert!(!engine.decide(&smuggled, READ, &document()).is_allow());
     }
 }

@@ -12,7 +12,7 @@
 use std::collections::{HashMap, HashSet};
 
 use baton_token::Principal;
-use cedar_policy::{Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression};
+use cedar_policy::{Context, Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression};
 use uuid::Uuid;
 
 /// The entity type of every user, in every service's schema.
@@ -40,20 +40,39 @@ impl Action {
     }
 }
 
-/// The caller, as the verified token describes them.
+/// The caller, as the verified token describes them: the user, their roles, and (exchange mode)
+/// the workloads acting for them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     id: Uuid,
     roles: Vec<&'static str>,
+    /// The delegation chain by workload name (`orders`, `gateway`), the current actor first;
+    /// empty in E2E mode. Policies see it as `context.actors`.
+    delegation: Vec<String>,
 }
 
 impl Actor {
-    /// The actor for a verified principal: their id and their roles, nothing the client sent.
+    /// The actor for a verified principal: their id, their roles and the chain of workloads
+    /// acting for them, nothing the client sent.
     pub fn from_principal(principal: &Principal) -> Self {
         Self {
             id: principal.user_id(),
             roles: principal.roles().map(|role| role.name()).collect(),
+            delegation: principal
+                .actors()
+                .iter()
+                .map(|spiffe_id| workload_name(spiffe_id))
+                .collect(),
         }
+    }
+
+    /// The request context every policy may read: `{ actors: Set<String> }`.
+    pub(crate) fn context(&self) -> Option<Context> {
+        let actors = self
+            .delegation
+            .iter()
+            .map(|name| RestrictedExpression::new_string(name.clone()));
+        Context::from_pairs([("actors".to_owned(), RestrictedExpression::new_set(actors))]).ok()
     }
 
     pub fn id(&self) -> Uuid {
@@ -136,6 +155,15 @@ impl Resource {
     }
 }
 
+/// `spiffe://baton.local/orders` → `orders`. The STS writes only its own trust domain's workloads
+/// into `act`, so the name is enough for a policy, and keeps policies free of the trust domain.
+fn workload_name(spiffe_id: &str) -> String {
+    spiffe_id
+        .strip_prefix("spiffe://")
+        .and_then(|rest| rest.split_once('/'))
+        .map_or_else(|| spiffe_id.to_owned(), |(_, path)| path.to_owned())
+}
+
 fn user_uid(id: Uuid) -> Option<EntityUid> {
     uid(USER_TYPE, &id.hyphenated().to_string())
 }
@@ -157,6 +185,25 @@ impl Actor {
         Self {
             id,
             roles: roles.to_vec(),
+            delegation: Vec::new(),
         }
+    }
+
+    /// The same actor, with workloads acting for them.
+    pub(crate) fn acted_on_by(mut self, workloads: &[&str]) -> Self {
+        self.delegation = workloads.iter().map(|w| (*w).to_owned()).collect();
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_spiffe_id_becomes_its_workload_name() {
+        assert_eq!(
+            super::workload_name("spiffe://baton.local/orders"),
+            "orders"
+        );
+        assert_eq!(super::workload_name("not-a-spiffe-id"), "not-a-spiffe-id");
     }
 }
