@@ -26,8 +26,10 @@ bin_dir=${CARGO_TARGET_DIR:-$root/target}/debug
 health_timeout_secs=60
 
 # Start order matters: the CA issues every certificate first; every service fetches its
-# verification keys from the STS, and the gateway routes to the services.
-components=(ca sts users accounts orders gateway)
+# verification keys from the STS, orders reads the supplier's CA when it starts, and the gateway
+# routes to the services. The supplier is a fake third party, outside the trust domain: it makes
+# its own CA and writes its certificate to $SUPPLIER_CA_FILE, which orders trusts for it.
+components=(ca sts users accounts supplier orders gateway)
 
 usage() {
     echo "usage: scripts/up.sh [--detach]"
@@ -55,6 +57,11 @@ export STS_ADDR=${STS_ADDR:-$STS_LISTEN}
 export USERS_ADDR=${USERS_ADDR:-$USERS_LISTEN}
 export ACCOUNTS_ADDR=${ACCOUNTS_ADDR:-$ACCOUNTS_LISTEN}
 export ORDERS_ADDR=${ORDERS_ADDR:-$ORDERS_LISTEN}
+# The fake supplier (SUPPLIER_MODE=honest by default; see docs/business-flows-and-third-parties.md).
+export SUPPLIER_LISTEN=${SUPPLIER_LISTEN:-127.0.0.1:8095}
+export SUPPLIER_CA_FILE=${SUPPLIER_CA_FILE:-$state_dir/supplier/ca.pem}
+export ORDERS_SUPPLIER_URL=${ORDERS_SUPPLIER_URL:-https://$SUPPLIER_LISTEN}
+export ORDERS_SUPPLIER_CA_FILE=${ORDERS_SUPPLIER_CA_FILE:-$SUPPLIER_CA_FILE}
 export BATON_DATA_DIR=${BATON_DATA_DIR:-$state_dir/data}
 # Workload certificates: baton-ca writes <dir>/<component>/svid.pem (and the key and bundle),
 # renews them at half their lifetime, and every component reloads them when they change.
@@ -149,6 +156,19 @@ wait_healthy() {
     running "$pid" || fail "$name" "exited during start-up (is another program answering on $addr?)"
 }
 
+# Waits until the supplier has written its CA and answers GET /health over TLS verified with it.
+wait_supplier() {
+    local pid deadline
+    pid=$(pid_of supplier)
+    deadline=$((SECONDS + health_timeout_secs))
+    until [[ -s $SUPPLIER_CA_FILE ]] &&
+        curl -fs -o /dev/null --max-time 1 --cacert "$SUPPLIER_CA_FILE" "https://$SUPPLIER_LISTEN/health"; do
+        running "$pid" || fail supplier "exited during start-up"
+        ((SECONDS < deadline)) || fail supplier "did not answer /health within ${health_timeout_secs}s"
+        sleep 0.2
+    done
+}
+
 # --- a previous run, and ports in use ------------------------------------------------------------
 
 shopt -s nullglob
@@ -172,8 +192,9 @@ done
 
 # --- build, secrets, folders ---------------------------------------------------------------------
 
-echo "${bold}building the CA and the five components…${reset}"
-cargo build -q --bins -p baton-devca -p baton-sts -p baton-gateway -p baton-users -p baton-accounts -p baton-orders
+echo "${bold}building the CA, the five components and the fake supplier…${reset}"
+cargo build -q --bins -p baton-devca -p baton-sts -p baton-gateway -p baton-users -p baton-accounts -p baton-orders \
+    -p baton-supplier
 
 mkdir -p "$state_dir/data" "$state_dir/logs" "$state_dir/pids"
 mkdir -p "$state_dir/secrets" && chmod 700 "$state_dir/secrets"
@@ -218,6 +239,10 @@ start sts "${colors[0]}"
 wait_healthy sts
 start users "${colors[1]}"
 start accounts "${colors[2]}"
+# A fresh CA on every start: remove the last one so orders cannot read a stale certificate.
+rm -f "$SUPPLIER_CA_FILE"
+start supplier "${colors[5]}"
+wait_supplier
 start orders "${colors[3]}"
 wait_healthy users
 wait_healthy accounts
@@ -235,6 +260,7 @@ cat <<EOF
 ${bold}Baton is up${reset}: trust mode ${TRUST_MODE:-e2e}, transport ${BATON_TRANSPORT:-mtls}, data in ${BATON_DATA_DIR#"$root"/}.
   gateway   $gateway_url  (TLS from the development CA: ${BATON_CERTS_DIR#"$root"/}/bundle.pem)
   certs     ${BATON_CERTS_DIR#"$root"/}/<component>/, renewed every $((svid_lifetime_secs / 2))s
+  supplier  https://$SUPPLIER_LISTEN  (a fake third party, its own CA: ${SUPPLIER_CA_FILE#"$root"/})
   logs      .baton/logs/<component>.log
 
 Demo users (development mode only):

@@ -17,6 +17,7 @@ use baton_supplier::{Mode, Supplier};
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+        .with_ansi(std::env::var_os("NO_COLOR").is_none())
         .init();
     match run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
