@@ -192,6 +192,7 @@ pub fn catalogue() -> Vec<Attack> {
     attacks.extend(crate::edge::catalogue());
     attacks.extend(crate::business::catalogue());
     attacks.extend(crate::exchange::catalogue());
+    attacks.extend(crate::forgery::catalogue());
     attacks
 }
 

@@ -94,4 +94,8 @@ attack_tests! {
     malicious_supplier_huge_body => "malicious supplier: huge body",
     malicious_supplier_slow_drip => "malicious supplier: slow drip",
     malicious_supplier_redirect => "malicious supplier: redirect to an internal address",
+    forged_jwt_with_alg_none => "JWT with alg none",
+    forged_jwt_hmac_with_the_public_key => "JWT signed HS256 with the STS's public key",
+    forged_jwt_with_an_unknown_kid => "JWT with a key id the STS never published",
+    forged_jwt_bringing_its_own_key => "JWT bringing its own key in jwk, jku and x5u",
 }

