@@ -33,6 +33,10 @@ use crate::spiffe::SpiffeId;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long shutdown waits for open connections.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// hyper's own bound on a request's head, on every listener: past it the connection is dropped
+/// before any handler runs (HTTP/1: the read buffer; HTTP/2: the decoded header list). The
+/// gateway answers a tighter limit itself, as a problem (`GATEWAY_MAX_HEADER_BYTES`).
+const MAX_REQUEST_HEAD: u32 = 64 * 1024;
 
 /// Serves `router` over TLS on `listener` until `shutdown` resolves.
 pub async fn serve_tls(
@@ -100,7 +104,9 @@ pub async fn serve_tls(
                     request
                 },
             );
-            let builder = Builder::new(TokioExecutor::new());
+            let mut builder = Builder::new(TokioExecutor::new());
+            builder.http1().max_buf_size(MAX_REQUEST_HEAD as usize);
+            builder.http2().max_header_list_size(MAX_REQUEST_HEAD);
             let connection = builder.serve_connection_with_upgrades(
                 TokioIo::new(tls),
                 TowerToHyperService::new(service),

@@ -292,6 +292,20 @@ async fn oversized_headers_get_431() {
         response.status(),
         StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
     );
+    // Far past it, hyper refuses the head itself before the gateway reads it.
+    let huge = platform
+        .http
+        .get(format!("{}/health", platform.gateway_url))
+        .header("x-padding", "a".repeat(100 * 1024))
+        .send()
+        .await;
+    match huge {
+        Ok(response) => assert_eq!(
+            response.status(),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+        ),
+        Err(err) => assert!(!err.is_status() && !err.is_decode(), "{err}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
