@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use baton_platform::Control;
 use baton_platform::demo::BOB;
 use baton_supplier::Mode;
-use baton_testkit::TestPlatform;
+use baton_testkit::{TEST_ORDER_LIMIT, TestPlatform};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -28,8 +28,9 @@ use tokio::net::TcpListener;
 use crate::attacks::{Attack, AttackFuture, Outcome, outcome};
 use crate::risk::OwaspRisk;
 
-/// How many orders the bot places: past the default limit of 10 a minute.
-const BOT_ORDERS: usize = 14;
+/// How many orders the bot places: past the test kit's per-buyer limit, as a real bot would go
+/// past orders' own (10 a minute).
+const BOT_ORDERS: usize = TEST_ORDER_LIMIT as usize + 4;
 /// How long an attack waits for a connection at its canary after orders accepted the order.
 const CANARY_WAIT: Duration = Duration::from_secs(5);
 /// A drip that held the order this long held orders hostage.

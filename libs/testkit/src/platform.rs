@@ -51,6 +51,11 @@ pub fn default_trust_mode() -> TrustMode {
 pub const TEST_LOGIN_RATE_LIMIT: u32 = 100;
 pub const TEST_API_RATE_LIMIT: u32 = 1000;
 
+/// Orders per buyer per minute in tests: enough for any test's own traffic (a certificate
+/// rotation test places an order every few hundred milliseconds), few enough that a bot bursts
+/// past it in a moment. (Orders' own default, 10, is a person's pace.)
+pub const TEST_ORDER_LIMIT: u32 = 100;
+
 /// The webhook hosts orders allow-lists in tests.
 pub const TEST_WEBHOOK_HOSTS: &str =
     "127.0.0.1,[::1],169.254.169.254,internal.baton.test,hooks.baton.test";
@@ -173,6 +178,7 @@ fn base_config(lab_disabled: &[Control], ca: &TestCa) -> Map {
         // Webhooks: these hosts are allow-listed so that the SSRF guard's address check, not the
         // allow-list, is what stands in an attack's way. `hooks.baton.test` resolves to a public
         // address (nothing answers there in a test; delivery fails quietly, as it may).
+        .with("ORDERS_MAX_ORDERS_PER_WINDOW", TEST_ORDER_LIMIT.to_string())
         .with("ORDERS_WEBHOOK_ALLOWED_HOSTS", TEST_WEBHOOK_HOSTS)
         .with(
             "ORDERS_WEBHOOK_RESOLVE",
