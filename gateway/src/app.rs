@@ -183,6 +183,19 @@ fn router(gateway: Arc<Gateway>) -> Result<Router, StartupError> {
             })
             .fallback(move || async move { guard::method_not_allowed(health_allow) }),
     );
+    // The API's description (OWASP API9: inventory), generated from the services' code and
+    // committed as docs/openapi.json; a test keeps the file, the code and this table in step.
+    let openapi_allow = HeaderValue::from_static("GET");
+    router = router.route(
+        OPENAPI_PATH,
+        MethodRouter::new()
+            .on(MethodFilter::GET, || async { openapi() })
+            .fallback(move || async move { guard::method_not_allowed(openapi_allow) }),
+    );
+    // The retired first version of the API: every path under it, any method, is 410 Gone.
+    router = router
+        .route("/v0", axum::routing::any(retired))
+        .route("/v0/{*rest}", axum::routing::any(retired));
     for path in paths {
         let declared: Vec<&Route> = routes.iter().filter(|route| route.path == path).collect();
         let allow = allow_header(&declared)?;
@@ -404,6 +417,25 @@ struct MissingUpstream(Workload);
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     bearer_token(headers).ok()
+}
+
+/// Where the gateway serves the API description.
+pub const OPENAPI_PATH: &str = "/openapi.json";
+
+/// `docs/openapi.json`, embedded at build time: the description of every service route.
+const OPENAPI_DOCUMENT: &str = include_str!("../../docs/openapi.json");
+
+fn openapi() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI_DOCUMENT,
+    )
+        .into_response()
+}
+
+/// `/v0` was retired: say so, and where to go, rather than a bare 404.
+async fn retired() -> Problem {
+    Problem::gone().with_detail("API version v0 is retired; use /v1 (see /openapi.json)")
 }
 
 fn health(gateway: &Gateway, allow: &HeaderValue, method: &Method) -> Response {

@@ -193,6 +193,7 @@ pub fn catalogue() -> Vec<Attack> {
     attacks.extend(crate::business::catalogue());
     attacks.extend(crate::exchange::catalogue());
     attacks.extend(crate::forgery::catalogue());
+    attacks.extend(crate::inventory::catalogue());
     attacks
 }
 

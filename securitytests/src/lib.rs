@@ -10,7 +10,7 @@
 //!
 //! Layout: [`risk`] (the OWASP API Security Top 10, 2023, with the 2019 names), [`attacks`] (the
 //! catalogue; the authorization server's attacks are in [`authorization_server`], token-exchange
-//! mode's in [`exchange`], forged JWTs in [`forgery`]), [`proof`] (the runner above).
+//! mode's in [`exchange`], forged JWTs in [`forgery`], the retired API version in [`inventory`]), [`proof`] (the runner above).
 
 pub mod attacks;
 pub mod authorization_server;
@@ -18,6 +18,7 @@ pub mod business;
 pub mod edge;
 pub mod exchange;
 pub mod forgery;
+pub mod inventory;
 pub mod proof;
 pub mod risk;
 

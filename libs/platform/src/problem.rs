@@ -104,6 +104,15 @@ impl Problem {
         )
     }
 
+    /// A path of a retired API version (RFC 9110 §15.5.11).
+    pub fn gone() -> Self {
+        Self::new(
+            StatusCode::GONE,
+            "gone",
+            "This version of the API is retired",
+        )
+    }
+
     pub fn payload_too_large() -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,

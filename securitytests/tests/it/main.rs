@@ -98,4 +98,5 @@ attack_tests! {
     forged_jwt_hmac_with_the_public_key => "JWT signed HS256 with the STS's public key",
     forged_jwt_with_an_unknown_kid => "JWT with a key id the STS never published",
     forged_jwt_bringing_its_own_key => "JWT bringing its own key in jwk, jku and x5u",
+    retired_v0_call => "a call to the retired /v0 API",
 }

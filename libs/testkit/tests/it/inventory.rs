@@ -69,3 +69,42 @@ fn every_protected_operation_names_the_scope_its_route_demands() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_serves_the_committed_document_and_retires_v0() {
+    let platform = baton_testkit::TestPlatform::spawn()
+        .await
+        .expect("platform starts");
+    let served = platform
+        .http
+        .get(format!("{}/openapi.json", platform.gateway_url))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(served.status(), reqwest::StatusCode::OK);
+    let served: serde_json::Value = served.json().await.expect("JSON");
+    let committed: serde_json::Value =
+        serde_json::from_str(&committed()).expect("docs/openapi.json is JSON");
+    assert_eq!(served, committed);
+
+    for (method, path) in [
+        (reqwest::Method::GET, "/v0/accounts"),
+        (reqwest::Method::POST, "/v0/orders"),
+        (reqwest::Method::GET, "/v0"),
+    ] {
+        let answer = platform
+            .http
+            .request(method, format!("{}{path}", platform.gateway_url))
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(answer.status(), reqwest::StatusCode::GONE, "{path}");
+        let content_type = answer
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(content_type, "application/problem+json");
+    }
+}
