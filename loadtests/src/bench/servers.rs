@@ -1,0 +1,110 @@
+//! The two reference servers of the first rows: a hello-world service and a bare reverse proxy.
+//!
+//! Both use exactly the transport the platform uses, so the rows after them differ only by what
+//! Baton adds: the hello-world service answers over mutual TLS with the `orders` SVID (as the
+//! service behind the gateway would), and the proxy takes public TLS with the gateway's
+//! certificate and forwards over mutual TLS with reqwest, as the gateway does. The proxy copies
+//! the method, the path, the body and nothing else: no routing, no limits, no token.
+
+use std::future::Future;
+use std::path::Path;
+
+use anyhow::Context;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use baton_platform::{TrustDomain, Workload};
+use baton_workload::{SvidPaths, SvidSource, Transport};
+
+/// Starts the hello-world service as the workload `orders` (its SVID from `certs_dir`) and
+/// returns its port.
+pub async fn hello_world(
+    certs_dir: &Path,
+    trust_domain: &TrustDomain,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<u16> {
+    let svid = SvidSource::load(
+        SvidPaths::in_dir(&certs_dir.join("orders")),
+        trust_domain.clone(),
+    )?;
+    let tls = baton_workload::tls::internal_server(&svid)?;
+    let router = Router::new().fallback(|| async { "hello" });
+    serve(router, tls, trust_domain, shutdown).await
+}
+
+/// Starts the bare proxy in front of `upstream_port` (as the gateway's identity) and returns its
+/// port.
+pub async fn bare_proxy(
+    certs_dir: &Path,
+    trust_domain: &TrustDomain,
+    upstream_port: u16,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<u16> {
+    let svid = SvidSource::load(
+        SvidPaths::in_dir(&certs_dir.join("gateway")),
+        trust_domain.clone(),
+    )?;
+    let tls = baton_workload::tls::public_server(&svid)?;
+    let client = Transport::Mtls(svid)
+        .http_client(Workload::Orders)
+        .context("the proxy's client")?;
+    let upstream = Upstream {
+        client,
+        base_url: format!("https://127.0.0.1:{upstream_port}"),
+    };
+    let router = Router::new().fallback(forward).with_state(upstream);
+    serve(router, tls, trust_domain, shutdown).await
+}
+
+#[derive(Debug, Clone)]
+struct Upstream {
+    client: reqwest::Client,
+    base_url: String,
+}
+
+async fn forward(State(upstream): State<Upstream>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let sent = upstream
+        .client
+        .request(parts.method, format!("{}{path}", upstream.base_url))
+        .body(body)
+        .send()
+        .await;
+    let Ok(answer) = sent else {
+        return StatusCode::BAD_GATEWAY.into_response();
+    };
+    let status = answer.status();
+    match answer.bytes().await {
+        Ok(bytes) => (status, Body::from(bytes)).into_response(),
+        Err(_) => StatusCode::BAD_GATEWAY.into_response(),
+    }
+}
+
+async fn serve(
+    router: Router,
+    tls: rustls::ServerConfig,
+    trust_domain: &TrustDomain,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<u16> {
+    let listener = baton_workload::bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let port = listener.local_addr()?.port();
+    let serving = baton_workload::server::serve_tls(
+        listener,
+        router,
+        std::sync::Arc::new(tls),
+        trust_domain.clone(),
+        shutdown,
+    );
+    tokio::spawn(async move {
+        if let Err(err) = serving.await {
+            tracing::error!(error = %err, "a benchmark server stopped");
+        }
+    });
+    Ok(port)
+}
