@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use baton_platform::demo::{ALICE, BOB, DAVE};
+use baton_platform::demo::{ALICE, BOB, DAVE, DemoUser};
 use baton_platform::time::now_unix;
 use baton_platform::{Control, Workload};
 use baton_testkit::TestPlatform;
@@ -580,42 +580,33 @@ fn customer_deposits(platform: &TestPlatform) -> AttackFuture<'_> {
 }
 
 fn customer_refunds(platform: &TestPlatform) -> AttackFuture<'_> {
-    Box::pin(async move {
-        let account = alices_account(platform).await?;
-        let alice = platform.login(ALICE).await?;
-        let order = alices_paid_order(platform, &alice).await?;
-        let paid = balance_of(platform, &alice, &account).await?;
-        let (status, body) = call(
-            platform,
-            Method::POST,
-            url(platform, &format!("/v1/orders/{order}/refund")),
-            &alice,
-            None,
-        )
-        .await?;
-        let after = balance_of(platform, &alice, &account).await?;
-        Ok(outcome(after > paid, status, &body))
-    })
+    Box::pin(refund_alices_order_as(platform, ALICE))
 }
 
 fn support_refunds(platform: &TestPlatform) -> AttackFuture<'_> {
-    Box::pin(async move {
-        let account = alices_account(platform).await?;
-        let alice = platform.login(ALICE).await?;
-        let order = alices_paid_order(platform, &alice).await?;
-        let paid = balance_of(platform, &alice, &account).await?;
-        let dave = platform.login(DAVE).await?;
-        let (status, body) = call(
-            platform,
-            Method::POST,
-            url(platform, &format!("/v1/orders/{order}/refund")),
-            &dave,
-            None,
-        )
-        .await?;
-        let after = balance_of(platform, &alice, &account).await?;
-        Ok(outcome(after > paid, status, &body))
-    })
+    Box::pin(refund_alices_order_as(platform, DAVE))
+}
+
+/// Alice pays for an order; `caller` asks for it to be refunded. Succeeded if her money came back.
+async fn refund_alices_order_as(
+    platform: &TestPlatform,
+    caller: DemoUser,
+) -> anyhow::Result<Outcome> {
+    let account = alices_account(platform).await?;
+    let alice = platform.login(ALICE).await?;
+    let order = alices_paid_order(platform, &alice).await?;
+    let paid = balance_of(platform, &alice, &account).await?;
+    let token = platform.login(caller).await?;
+    let (status, body) = call(
+        platform,
+        Method::POST,
+        url(platform, &format!("/v1/orders/{order}/refund")),
+        &token,
+        None,
+    )
+    .await?;
+    let after = balance_of(platform, &alice, &account).await?;
+    Ok(outcome(after > paid, status, &body))
 }
 
 fn customer_lists_users(platform: &TestPlatform) -> AttackFuture<'_> {
