@@ -17,6 +17,5 @@ mod inventory;
 mod journey;
 mod mtls;
 mod orders_edge;
-mod orders_edge;
 mod support;
 mod tokens;
