@@ -267,6 +267,7 @@ Demo users (development mode only):
   alice   alice-wonderland-42    customer, TOTP seed JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP, 1000.00 EUR
   bob     bob-builder-2024       customer, no TOTP, 500.00 EUR
   carol   carol-keeps-the-keys   admin, TOTP seed KRSXG5CTMVRXEZLUKN2XAZLSKNSWG4TF
+  dave    dave-answers-the-phone support, TOTP seed MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U
 
 Try:
   curl -s ${cacert}-H "Authorization: Bearer \$(just token alice)" $gateway_url/v1/accounts

@@ -9,8 +9,11 @@
 //!    has teeth: an attack that never succeeds proves nothing about the control.
 //!
 //! Layout: [`risk`] (the OWASP API Security Top 10, 2023, with the 2019 names), [`attacks`] (the
-//! catalogue; the authorization server's attacks are in [`authorization_server`], token-exchange
-//! mode's in [`exchange`], forged JWTs in [`forgery`], the retired API version in [`inventory`]), [`proof`] (the runner above).
+//! catalogue, and the object- and function-level attacks), with the rest by theme:
+//! [`authorization_server`] (logins, PKCE, refresh tokens), [`edge`] (limits, headers, verbs,
+//! paths, CORS), [`business`] (order flow, webhooks, the supplier), [`exchange`] (token-exchange
+//! mode), [`forgery`] (forged JWTs), [`inventory`] (the retired API version); [`proof`] (the
+//! runner above).
 
 pub mod attacks;
 pub mod authorization_server;
