@@ -67,12 +67,12 @@ fmt *args:
 lint:
     cargo clippy --workspace --all-targets -- -D warnings
 
-# Goose load scenarios (not built yet).
+# Goose load test against `just up`'s gateway (started and stopped for you if it is not running); Goose options pass through.
 [no-exit-message]
-load:
-    @echo "not built yet: see loadtests/README.md" >&2; exit 1
+load *args:
+    @scripts/load.sh {{ args }}
 
-# Side-by-side benchmark of trust modes and gateway overhead (not built yet).
+# What each security layer costs: one table, every row measured in one run (target/bench/bench.md and .json).
 [no-exit-message]
 bench:
-    @echo "not built yet: see loadtests/README.md" >&2; exit 1
+    @scripts/bench.sh

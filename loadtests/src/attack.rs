@@ -12,6 +12,7 @@
 //! | `--report-file` | `target/loadtests/report.html` and `report.json` | Goose's reports, in a folder `cargo` already ignores |
 //! | `--threshold` | `error-rate<1%`, `p95<500ms`, `p99<2s` | the gate: a failed rule makes the exit code 1 |
 //! | `--no-reset-metrics` | on | the logins happen while users start; resetting would drop them |
+//! | `--no-telnet`, `--no-websocket` | on | Goose's controllers listen on fixed ports; give `--telnet-host` or `--websocket-host` to have them |
 //!
 //! The logins are in the percentiles (as `log in (code flow)`): a login costs an Argon2id hash
 //! by design, so it dominates the tail of a run with a login storm in it.
@@ -69,6 +70,14 @@ pub fn with_defaults(args: &[String], host: &str) -> Vec<String> {
     }
     if !given("--no-reset-metrics", None) {
         all.push("--no-reset-metrics".to_owned());
+    }
+    // Goose's controllers listen on fixed ports (5116, 5117): two runs at once, or a test run
+    // beside a load run, would collide. Ask for them by name to get them.
+    if !args.iter().any(|arg| arg.starts_with("--telnet")) {
+        all.push("--no-telnet".to_owned());
+    }
+    if !args.iter().any(|arg| arg.starts_with("--websocket")) {
+        all.push("--no-websocket".to_owned());
     }
     all.extend(args.iter().cloned());
     all
