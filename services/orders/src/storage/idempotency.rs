@@ -93,3 +93,82 @@ pub async fn purge(db: &AnyPool, expired_before: i64) -> Result<u64, StorageErro
         .await?;
     Ok(deleted.rows_affected())
 }
+
+#[cfg(test)]
+mod tests {
+    use baton_platform::db;
+
+    use super::*;
+    use crate::storage::MIGRATIONS;
+
+    async fn database() -> (tempfile::TempDir, AnyPool) {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let url = format!("sqlite://{}/orders.db", dir.path().display());
+        let pool = db::connect(&url, MIGRATIONS).await.expect("a database");
+        (dir, pool)
+    }
+
+    fn key(raw: &str) -> IdempotencyKey {
+        IdempotencyKey::parse(raw).expect("a key")
+    }
+
+    #[tokio::test]
+    async fn of_concurrent_claims_of_one_key_exactly_one_wins_and_the_rest_see_its_order() {
+        let (_dir, db) = database().await;
+        let buyer = Uuid::new_v4();
+        let claims = (0..8).map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let id = OrderId::random();
+                let claim = claim(&db, buyer, &key("k-1"), "fp", id, 1_000, 0).await;
+                (id, claim.expect("the claim runs"))
+            })
+        });
+        let mut winners = Vec::new();
+        let mut seen = Vec::new();
+        for handle in claims {
+            match handle.await.expect("the task ends") {
+                (id, Claim::New) => winners.push(id),
+                (_, Claim::Existing { order_id, .. }) => seen.push(order_id),
+            }
+        }
+        assert_eq!(winners.len(), 1);
+        assert!(seen.iter().all(|id| *id == winners[0]));
+    }
+
+    #[tokio::test]
+    async fn keys_are_per_buyer_and_an_expired_claim_is_replaced() {
+        let (_dir, db) = database().await;
+        let (alice, bob) = (Uuid::new_v4(), Uuid::new_v4());
+        let first = OrderId::random();
+        let claimed = claim(&db, alice, &key("k"), "fp", first, 1_000, 0).await;
+        assert_eq!(claimed.ok(), Some(Claim::New));
+        let claimed = claim(&db, bob, &key("k"), "fp", OrderId::random(), 1_000, 0).await;
+        assert_eq!(
+            claimed.ok(),
+            Some(Claim::New),
+            "another buyer's key is another key"
+        );
+        let again = claim(&db, alice, &key("k"), "fp", OrderId::random(), 1_010, 0).await;
+        assert_eq!(
+            again.ok(),
+            Some(Claim::Existing {
+                fingerprint: "fp".to_owned(),
+                order_id: first
+            })
+        );
+        // A day later the first claim has expired: the key starts afresh.
+        let later = claim(
+            &db,
+            alice,
+            &key("k"),
+            "fp",
+            OrderId::random(),
+            90_000,
+            1_001,
+        )
+        .await;
+        assert_eq!(later.ok(), Some(Claim::New));
+        assert_eq!(purge(&db, 100_000).await.ok(), Some(2));
+    }
+}
