@@ -8,7 +8,8 @@
 //! - [`load`]: the closed-loop load generator (a fixed number of requests in flight, latency in
 //!   microseconds; Goose records milliseconds, too coarse for a hop that costs tens of µs);
 //! - [`cpu`]: server CPU time, from `/proc/self/task/*/stat`;
-//! - [`rows`]: what each row sets up and sends;
+//! - [`setup`]: the three platforms and reference servers every row runs against;
+//! - [`rows`]: what each row sends, and how a row is measured;
 //! - [`report`]: the table, as Markdown and JSON.
 //!
 //! Two Tokio runtimes share the process: the servers run on one (threads named `bench-server`,
@@ -21,3 +22,4 @@ pub mod load;
 pub mod report;
 pub mod rows;
 pub mod servers;
+pub mod setup;
