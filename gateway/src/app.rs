@@ -189,7 +189,12 @@ fn router(gateway: Arc<Gateway>) -> Result<Router, StartupError> {
     router = router.route(
         OPENAPI_PATH,
         MethodRouter::new()
-            .on(MethodFilter::GET, || async { openapi() })
+            .on(MethodFilter::GET, {
+                let allow = openapi_allow.clone();
+                // axum answers HEAD with a GET route; like every route, this one answers only
+                // what it declares.
+                move |request: Request| async move { openapi(&allow, request.method()) }
+            })
             .fallback(move || async move { guard::method_not_allowed(openapi_allow) }),
     );
     // The retired first version of the API: every path under it, any method, is 410 Gone.
@@ -425,7 +430,10 @@ pub const OPENAPI_PATH: &str = "/openapi.json";
 /// `docs/openapi.json`, embedded at build time: the description of every service route.
 const OPENAPI_DOCUMENT: &str = include_str!("../../docs/openapi.json");
 
-fn openapi() -> Response {
+fn openapi(allow: &HeaderValue, method: &Method) -> Response {
+    if method != Method::GET {
+        return guard::method_not_allowed(allow.clone());
+    }
     (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         OPENAPI_DOCUMENT,

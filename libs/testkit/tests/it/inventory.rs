@@ -86,6 +86,17 @@ async fn the_gateway_serves_the_committed_document_and_retires_v0() {
     let committed: serde_json::Value =
         serde_json::from_str(&committed()).expect("docs/openapi.json is JSON");
     assert_eq!(served, committed);
+    let head = platform
+        .http
+        .head(format!("{}/openapi.json", platform.gateway_url))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(head.status(), reqwest::StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        head.headers().get("allow").and_then(|v| v.to_str().ok()),
+        Some("GET")
+    );
 
     for (method, path) in [
         (reqwest::Method::GET, "/v0/accounts"),
