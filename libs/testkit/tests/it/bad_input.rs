@@ -76,8 +76,12 @@ async fn malformed_orders_are_refused_with_problems_and_no_money_moves() {
         .await
         .expect("answer");
     assert_eq!(not_json.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // A client of its own: the connection this request dies on must not be one the rest of the
+    // test reuses from a shared pool.
     let huge = platform
-        .http
+        .ca
+        .public_client()
+        .expect("a client")
         .post(format!("{}/v1/orders", platform.gateway_url))
         .bearer_auth(&bob)
         .header("content-type", "application/json")
