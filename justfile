@@ -34,21 +34,31 @@ test:
     #!/usr/bin/env bash
     set -euo pipefail
     postgres_url="${DATABASE_URL:-}"
+    # With nextest, the later runs pick their tests with a filter over the whole workspace rather
+    # than `-p`, so cargo unifies features the same way and builds nothing twice.
     if cargo nextest --version >/dev/null 2>&1; then
-        runner=(cargo nextest run --no-tests=pass)
+        runner=(cargo nextest run --no-tests=pass --workspace)
+        platform_suite=(-E 'package(baton-testkit)')
+        platform_suites=(-E 'package(baton-testkit) | package(baton-securitytests)')
     else
         echo "cargo-nextest not found; falling back to cargo test" >&2
         runner=(cargo test)
+        platform_suite=(-p baton-testkit)
+        platform_suites=(-p baton-testkit -p baton-securitytests)
     fi
     sqlite=(env -u DATABASE_URL -u STS_DATABASE_URL -u USERS_DATABASE_URL
         -u ACCOUNTS_DATABASE_URL -u ORDERS_DATABASE_URL -u BATON_TEST_TRUST_MODE)
     echo "== every test, on SQLite, trust mode e2e =="
-    "${sqlite[@]}" "${runner[@]}" --workspace
+    if [[ ${runner[1]} == test ]]; then
+        "${sqlite[@]}" "${runner[@]}" --workspace
+    else
+        "${sqlite[@]}" "${runner[@]}"
+    fi
     echo "== whole-platform tests, on SQLite, trust mode exchange =="
-    "${sqlite[@]}" BATON_TEST_TRUST_MODE=exchange "${runner[@]}" -p baton-testkit
+    "${sqlite[@]}" BATON_TEST_TRUST_MODE=exchange "${runner[@]}" "${platform_suite[@]}"
     if [[ -n "$postgres_url" ]]; then
         echo "== whole-platform tests, on PostgreSQL =="
-        DATABASE_URL="$postgres_url" "${runner[@]}" -p baton-testkit -p baton-securitytests
+        DATABASE_URL="$postgres_url" "${runner[@]}" "${platform_suites[@]}"
     fi
 
 # Run the attack suite (OWASP API Top 10) against an in-process platform.
