@@ -19,6 +19,7 @@
 //! | [`codes`] | one-time codes for simulated users who share a demo identity |
 //! | [`session`] | logging a simulated user in, and what it keeps afterwards |
 //! | [`scenarios`] | the four kinds of user and their weights |
+//! | [`requests`] | one API call, timed and named by Goose |
 //! | [`attack`] | a Goose run: defaults, reports, thresholds |
 //! | [`bench`] | the benchmark's servers, load generator, CPU accounting and table |
 //!
@@ -28,6 +29,7 @@
 pub mod attack;
 pub mod bench;
 pub mod codes;
+pub mod requests;
 pub mod scenarios;
 pub mod session;
 pub mod target;
