@@ -63,6 +63,8 @@ struct Plan {
     unit: &'static str,
     concurrency: Option<usize>,
     factory: Factory,
+    /// The light phase's work, when it must not share the saturated phase's (fresh tokens).
+    light: Option<Factory>,
     /// Distinct client tokens whose exchanges the gateway caches during the row.
     cached_tokens: Option<u64>,
 }
@@ -87,7 +89,7 @@ async fn measure(plan: Plan, timing: Timing) -> Row {
     let before = super::cpu::server_time();
     let saturated = load::run(plan.factory.clone(), concurrency, timing.throughput).await;
     let server_cpu = super::cpu::server_time().saturating_sub(before);
-    let light = load::run(plan.factory, 1, timing.light).await;
+    let light = load::run(plan.light.unwrap_or(plan.factory), 1, timing.light).await;
     let cache_hit_at_least = plan.cached_tokens.map(|tokens| {
         // The gateway keeps an exchange at most 10 s (MAX_CACHE_TTL): each token is exchanged
         // at most once per 10 s started, plus once at the start.
@@ -146,6 +148,7 @@ async fn plans(setup: &Setup) -> anyhow::Result<Vec<Plan>> {
                 None,
             ),
             cached_tokens: None,
+            light: None,
         },
         Plan {
             name: "bare reverse proxy → hello-world",
@@ -157,6 +160,7 @@ async fn plans(setup: &Setup) -> anyhow::Result<Vec<Plan>> {
                 Some(bob.clone()),
             ),
             cached_tokens: None,
+            light: None,
         },
         Plan {
             name: "gateway (route, rate limits, cached token) → hello-world",
@@ -164,6 +168,7 @@ async fn plans(setup: &Setup) -> anyhow::Result<Vec<Plan>> {
             concurrency: None,
             factory: get(&e2e.http, format!("{front}{fake_order}"), Some(bob.clone())),
             cached_tokens: Some(1),
+            light: None,
         },
         Plan {
             name: "order read path, E2E mode",
@@ -175,6 +180,7 @@ async fn plans(setup: &Setup) -> anyhow::Result<Vec<Plan>> {
                 Some(bob.clone()),
             ),
             cached_tokens: Some(1),
+            light: None,
         },
         Plan {
             name: "order read path, exchange mode",
@@ -186,6 +192,7 @@ async fn plans(setup: &Setup) -> anyhow::Result<Vec<Plan>> {
                 Some(bob_exchange),
             ),
             cached_tokens: Some(1),
+            light: None,
         },
         Plan {
             name: "order read path, E2E mode, mTLS off (lab)",
@@ -197,6 +204,7 @@ async fn plans(setup: &Setup) -> anyhow::Result<Vec<Plan>> {
                 Some(bob_plain),
             ),
             cached_tokens: Some(1),
+            light: None,
         },
     ];
     plans.push(uncached(setup, &front, &fake_order).await?);
@@ -205,28 +213,36 @@ async fn plans(setup: &Setup) -> anyhow::Result<Vec<Plan>> {
     Ok(plans)
 }
 
-/// Tokens enough for every request of the uncached row: it stops early if they run out.
-const FRESH_TOKENS: usize = 6000;
+/// Fresh tokens for the uncached row's warm-up and saturated phase (it stops early if they run
+/// out), and for its light phase.
+const FRESH_TOKENS: usize = 12_000;
+const FRESH_TOKENS_LIGHT: usize = 3_000;
 
 /// The gateway row again, but every request carries a token the gateway has never seen: each is
 /// a cache miss, an exchange at the STS and a signature check.
 async fn uncached(setup: &Setup, front: &str, fake_order: &str) -> anyhow::Result<Plan> {
     let scope = baton_sts::domain::issue::scopes_for(&["customer".to_owned()]);
-    let mut tokens = Vec::with_capacity(FRESH_TOKENS);
-    for _ in 0..FRESH_TOKENS {
-        tokens.push(setup.e2e.plant_opaque_token(BOB, &scope, 600).await?);
+    let mut pools = Vec::new();
+    for size in [FRESH_TOKENS, FRESH_TOKENS_LIGHT] {
+        let mut tokens = Vec::with_capacity(size);
+        for _ in 0..size {
+            tokens.push(setup.e2e.plant_opaque_token(BOB, &scope, 600).await?);
+        }
+        let (tokens, next) = (Arc::new(tokens), Arc::new(AtomicUsize::new(0)));
+        let (client, url) = (setup.e2e.http.clone(), format!("{front}{fake_order}"));
+        let factory: Factory = Arc::new(move |_| {
+            let token = tokens.get(next.fetch_add(1, Ordering::Relaxed))?;
+            Some(load::send(client.get(&url).bearer_auth(token)))
+        });
+        pools.push(factory);
     }
-    let tokens = Arc::new(tokens);
-    let next = Arc::new(AtomicUsize::new(0));
-    let (client, url) = (setup.e2e.http.clone(), format!("{front}{fake_order}"));
+    let light = pools.pop();
     Ok(Plan {
         name: "gateway → hello-world, token not cached (exchange every request)",
         unit: "request",
         concurrency: None,
-        factory: Arc::new(move |_| {
-            let token = tokens.get(next.fetch_add(1, Ordering::Relaxed))?;
-            Some(load::send(client.get(&url).bearer_auth(token)))
-        }),
+        factory: pools.pop().context("no token pool")?,
+        light,
         cached_tokens: None,
     })
 }
@@ -271,6 +287,7 @@ async fn exchanges(setup: &Setup) -> anyhow::Result<Plan> {
             ))
         }),
         cached_tokens: None,
+        light: None,
     })
 }
 
@@ -293,6 +310,7 @@ fn logins(setup: &Setup) -> Plan {
             }))
         }),
         cached_tokens: None,
+        light: None,
     }
 }
 
