@@ -79,8 +79,9 @@ lint:
 
 # Goose load test against `just up`'s gateway (started and stopped for you if it is not running); Goose options pass through.
 [no-exit-message]
+[positional-arguments]
 load *args:
-    @scripts/load.sh {{ args }}
+    @scripts/load.sh "$@"
 
 # What each security layer costs: one table, every row measured in one run (target/bench/bench.md and .json).
 [no-exit-message]
