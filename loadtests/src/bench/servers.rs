@@ -3,8 +3,9 @@
 //! Both use exactly the transport the platform uses, so the rows after them differ only by what
 //! Baton adds: the hello-world service answers over mutual TLS with the `orders` SVID (as the
 //! service behind the gateway would), and the proxy takes public TLS with the gateway's
-//! certificate and forwards over mutual TLS with reqwest, as the gateway does. The proxy copies
-//! the method, the path, the body and nothing else: no routing, no limits, no token.
+//! certificate and forwards over mutual TLS with reqwest, as the gateway does. The proxy passes on
+//! the method, the path, the end-to-end headers (the client's `Authorization` too) and the body,
+//! and the answer likewise: no routing, no limits, no token exchange, no checks.
 
 use std::future::Future;
 use std::path::Path;
@@ -13,7 +14,7 @@ use anyhow::Context;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use baton_platform::{TrustDomain, Workload};
 use baton_workload::{SvidPaths, SvidSource, Transport};
@@ -73,17 +74,38 @@ async fn forward(State(upstream): State<Upstream>, request: Request) -> Response
     let sent = upstream
         .client
         .request(parts.method, format!("{}{path}", upstream.base_url))
+        .headers(end_to_end(&parts.headers))
         .body(body)
         .send()
         .await;
     let Ok(answer) = sent else {
         return StatusCode::BAD_GATEWAY.into_response();
     };
-    let status = answer.status();
+    let (status, headers) = (answer.status(), end_to_end(answer.headers()));
     match answer.bytes().await {
-        Ok(bytes) => (status, Body::from(bytes)).into_response(),
+        Ok(bytes) => (status, headers, Body::from(bytes)).into_response(),
         Err(_) => StatusCode::BAD_GATEWAY.into_response(),
     }
+}
+
+/// The headers a proxy passes on (RFC 9110 §7.6.1): all but the hop-by-hop ones and `Host`.
+fn end_to_end(headers: &HeaderMap) -> HeaderMap {
+    const HOP_BY_HOP: [&str; 9] = [
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+    ];
+    headers
+        .iter()
+        .filter(|(name, _)| !HOP_BY_HOP.contains(&name.as_str()))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
 }
 
 async fn serve(
