@@ -227,6 +227,12 @@ trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# Certificates left from an earlier run are about to be replaced: remove them first, so that no
+# component can start on an old certificate while its new key is being written, and the wait
+# below sees the fresh set. (The CA itself, under ca/, is kept: it is what curl trusts.)
+for component in sts users accounts orders gateway operator; do
+    rm -rf "${BATON_CERTS_DIR:?}/$component"
+done
 start ca "${colors[5]}" --dir "$BATON_CERTS_DIR" --trust-domain "${BATON_TRUST_DOMAIN:-baton.local}" \
     --lifetime "$svid_lifetime_secs" sts users accounts orders gateway operator
 deadline=$((SECONDS + health_timeout_secs))
