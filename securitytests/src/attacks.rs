@@ -247,18 +247,27 @@ pub(crate) fn outcome(succeeded: bool, status: StatusCode, evidence: &Value) -> 
 /// Alice's first account id, as alice sees it.
 async fn alices_account(platform: &TestPlatform) -> anyhow::Result<String> {
     let alice = platform.login(ALICE).await?;
+    first_account_of(platform, &alice).await
+}
+
+/// The id of the first account the holder of `token` sees; an error if there is none, so an
+/// attack never goes on with an empty id.
+pub(crate) async fn first_account_of(
+    platform: &TestPlatform,
+    token: &str,
+) -> anyhow::Result<String> {
     let (_, body) = call(
         platform,
         Method::GET,
         format!("{}/v1/accounts", platform.gateway_url),
-        &alice,
+        token,
         None,
     )
     .await?;
     body["accounts"][0]["id"]
         .as_str()
         .map(str::to_owned)
-        .ok_or_else(|| anyhow::anyhow!("alice has no account: {body}"))
+        .ok_or_else(|| anyhow::anyhow!("no account to be seen: {body}"))
 }
 
 fn read_others_account(platform: &TestPlatform) -> AttackFuture<'_> {
@@ -439,18 +448,7 @@ fn read_only_token_writes(platform: &TestPlatform) -> AttackFuture<'_> {
         let token = platform
             .plant_opaque_token(BOB, "users:read accounts:read orders:read", 600)
             .await?;
-        let (_, accounts) = call(
-            platform,
-            Method::GET,
-            format!("{}/v1/accounts", platform.gateway_url),
-            &token,
-            None,
-        )
-        .await?;
-        let account = accounts["accounts"][0]["id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let account = first_account_of(platform, &token).await?;
         let order =
             json!({ "account_id": account, "items": [{ "sku": "BATON-MUG", "quantity": 1 }] });
         let (status, body) = call(
@@ -687,18 +685,7 @@ fn mass_assign_profile(platform: &TestPlatform) -> AttackFuture<'_> {
 fn mass_assign_order(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
         let bob = platform.login(BOB).await?;
-        let (_, accounts) = call(
-            platform,
-            Method::GET,
-            url(platform, "/v1/accounts"),
-            &bob,
-            None,
-        )
-        .await?;
-        let account = accounts["accounts"][0]["id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let account = first_account_of(platform, &bob).await?;
         let before = balance_of(platform, &bob, &account).await?;
         let body = json!({
             "account_id": account,

@@ -127,11 +127,7 @@ struct Buyer {
 impl Buyer {
     async fn bob(platform: &TestPlatform) -> anyhow::Result<Self> {
         let token = platform.login(BOB).await?;
-        let (_, accounts) = send(platform, Method::GET, "/v1/accounts", &token, None, None).await?;
-        let account = accounts["accounts"][0]["id"]
-            .as_str()
-            .ok_or_else(|| anyhow::anyhow!("bob has no account: {accounts}"))?
-            .to_owned();
+        let account = crate::attacks::first_account_of(platform, &token).await?;
         Ok(Self { token, account })
     }
 
