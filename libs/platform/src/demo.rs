@@ -1,6 +1,6 @@
 //! The demo users, seeded in development mode only.
 //!
-//! The STS, the users service and the accounts service each seed their part of the same three
+//! The STS, the users service and the accounts service each seed their part of the same four
 //! people, so they must agree on who is who: the ids below were drawn at random once (UUID v4) and
 //! are fixed so that the seeds line up. Every other identifier in Baton is drawn at run time.
 //! None of this is ever seeded in production mode.
