@@ -16,7 +16,11 @@
 //! - `POST /v1/hooks`: a webhook receiver that counts what it received;
 //! - `GET|POST /v1/redirect?to=<url>`: an open redirect, as an attacker's server would have;
 //! - `GET /health`.
+//!
+//! [`Canary`] is its smaller sibling: a receiver that records what reaches it, standing in for a
+//! host outside the machine.
 
+pub mod canary;
 mod server;
 pub mod tls;
 
@@ -38,6 +42,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::net::TcpListener;
 
+pub use canary::{Answer, Canary, CanaryHandle, Received};
 pub use tls::ThirdPartyCa;
 
 /// The supplier's catalogue: the same SKUs and prices as orders' own, in euros.
@@ -184,6 +189,11 @@ impl Supplier {
     /// The CA certificate (PEM) a client must trust to talk to this supplier.
     pub fn ca_pem(&self) -> &str {
         self.ca.ca_pem()
+    }
+
+    /// The supplier's CA, which can issue certificates for other fake third parties.
+    pub fn ca(&self) -> &ThirdPartyCa {
+        &self.ca
     }
 
     pub fn handle(&self) -> SupplierHandle {
