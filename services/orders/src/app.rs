@@ -24,9 +24,10 @@ use tokio::net::TcpListener;
 
 use crate::config::{Config, SupplierConfig, WebhookConfig};
 use crate::domain::OrderLimits;
+use crate::egress::Egress;
 use crate::supplier::SupplierClient;
 use crate::upstream::Upstreams;
-use crate::webhook::{Notifier, StaticHosts, SystemResolver, WebhookGuard};
+use crate::webhook::{Notifier, WebhookGuard};
 use crate::{http, policy, seed, storage};
 
 /// What every handler needs, cloned into each request (every field is cheap to clone).
@@ -86,6 +87,7 @@ impl Application {
             limits,
             webhooks,
             supplier,
+            egress,
         } = config;
         let listener = baton_workload::bind(common.listen).await?;
         let port = listener.local_addr()?.port();
@@ -126,8 +128,8 @@ impl Application {
                     .map_err(|err| StartupError::other("loading the policies", err))?,
                 common.controls.clone(),
             ),
-            supplier: supplier_client(&supplier, &common)?,
-            notifier: notifier(&webhooks, &common)?,
+            supplier: supplier_client(&supplier, &common, &egress)?,
+            notifier: notifier(&webhooks, &common, &egress)?,
             limits,
         };
         Ok(Self {
@@ -168,6 +170,7 @@ impl Application {
 fn supplier_client(
     config: &SupplierConfig,
     common: &CommonConfig,
+    egress: &Egress,
 ) -> Result<SupplierClient, StartupError> {
     let tls = crate::webhook::tls_from_roots(&config.ca_file).map_err(|reason| {
         StartupError::other(
@@ -175,17 +178,30 @@ fn supplier_client(
             std::io::Error::other(reason),
         )
     })?;
-    SupplierClient::new(&config.url, tls, config.timeout, common.controls.clone())
-        .map_err(|err| StartupError::other("building the supplier's client", err))
+    SupplierClient::new(
+        &config.url,
+        tls,
+        config.timeout,
+        common.controls.clone(),
+        egress,
+    )
+    .map_err(|reason| {
+        StartupError::other("reading ORDERS_SUPPLIER_URL", std::io::Error::other(reason))
+    })
 }
 
 /// The webhook notifier. With webhooks off (no allowed host) no roots are read.
-fn notifier(config: &WebhookConfig, common: &CommonConfig) -> Result<Notifier, StartupError> {
-    let resolver = Arc::new(StaticHosts::new(
-        &config.static_hosts,
-        Arc::new(SystemResolver),
-    ));
-    let guard = WebhookGuard::new(&config.allowed_hosts, resolver, common.controls.clone());
+fn notifier(
+    config: &WebhookConfig,
+    common: &CommonConfig,
+    egress: &Egress,
+) -> Result<Notifier, StartupError> {
+    let egress = egress.with_fixed_hosts(&config.static_hosts);
+    let guard = WebhookGuard::new(
+        &config.allowed_hosts,
+        egress.resolver(),
+        common.controls.clone(),
+    );
     let tls = if guard.is_on() {
         Some(
             crate::webhook::tls_from_roots(&config.ca_file).map_err(|reason| {
@@ -198,7 +214,7 @@ fn notifier(config: &WebhookConfig, common: &CommonConfig) -> Result<Notifier, S
     } else {
         None
     };
-    Ok(Notifier::new(guard, tls, config.timeout))
+    Ok(Notifier::new(guard, tls, config.timeout, egress))
 }
 
 /// Forgets idempotency keys past their lifetime, at start-up and hourly after.

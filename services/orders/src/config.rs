@@ -25,6 +25,10 @@ pub struct Config {
     pub limits: crate::domain::OrderLimits,
     pub webhooks: WebhookConfig,
     pub supplier: SupplierConfig,
+    /// How connections to third parties are resolved and dialled. Not read from the environment:
+    /// production uses the system's resolver and direct connections, and the test kit puts its
+    /// hermetic dialer here (see [`crate::egress`]).
+    pub egress: crate::egress::Egress,
 }
 
 /// Where order notifications may go (see [`crate::webhook`]).
@@ -89,6 +93,7 @@ impl Config {
                 )?,
                 timeout: millis(source, "ORDERS_SUPPLIER_TIMEOUT_MS", 2000)?,
             },
+            egress: crate::egress::Egress::default(),
         })
     }
 }

@@ -16,14 +16,14 @@
 //! - [`upstream`]: the gRPC calls to users and accounts, and what their answers mean here;
 //! - [`supplier`]: the third party that quotes prices, and how little orders trusts it (API10);
 //! - [`webhook`]: order notifications, behind the SSRF guard (API7);
-//! - [`bounded`]: reading an outside answer with a cap on its size;
+//! - [`egress`]: the one HTTPS client for third parties, with its resolver and dialer injected;
 //! - [`storage`]: the SQL, and the embedded migrations;
 //! - [`seed`]: the catalogue, seeded in every mode (it is reference data, not demo data).
 
 pub mod app;
-pub mod bounded;
 pub mod config;
 pub mod domain;
+pub mod egress;
 pub mod http;
 pub mod policy;
 pub mod seed;

@@ -22,14 +22,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use baton_platform::{Control, Controls};
-use reqwest::StatusCode;
+use http::{Method, StatusCode};
+use reqwest::Url;
 use rustls::ClientConfig;
 use serde::Deserialize;
 use serde_json::Value;
 use validator::Validate;
 
-use crate::bounded::{BodyError, read_capped};
 use crate::domain::Sku;
+use crate::egress::{Egress, EgressError, HttpsClient, danger_send_following_redirects};
 
 /// The largest answer read from the supplier; an honest one is under 100 bytes.
 pub const MAX_ANSWER_BYTES: usize = 4 * 1024;
@@ -64,34 +65,31 @@ pub enum SupplierError {
 /// A client for the supplier's price API.
 #[derive(Debug, Clone)]
 pub struct SupplierClient {
-    base_url: String,
-    strict: reqwest::Client,
-    careless: reqwest::Client,
+    base_url: Url,
+    strict: HttpsClient,
+    careless: HttpsClient,
     controls: Controls,
 }
 
 impl SupplierClient {
+    /// A client for the supplier at `base_url`, verified against `tls`'s roots, each price
+    /// request bounded by `timeout`; its connections go out through `egress`.
     pub fn new(
         base_url: &str,
         tls: Arc<ClientConfig>,
         timeout: Duration,
         controls: Controls,
-    ) -> Result<Self, reqwest::Error> {
-        let strict = reqwest::Client::builder()
-            .use_preconfigured_tls((*tls).clone())
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .build()?;
-        let careless = reqwest::Client::builder()
-            .use_preconfigured_tls((*tls).clone())
-            .no_proxy()
-            .build()?;
+        egress: &Egress,
+    ) -> Result<Self, String> {
+        let base_url = Url::parse(&format!("{}/", base_url.trim_end_matches('/')))
+            .map_err(|err| format!("`{base_url}` is not a URL: {err}"))?;
+        if base_url.scheme() != "https" {
+            return Err(format!("`{base_url}` is not an https URL"));
+        }
         Ok(Self {
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            strict,
-            careless,
+            base_url,
+            strict: egress.client(&tls, Some(timeout), None),
+            careless: egress.client(&tls, None, None),
             controls,
         })
     }
@@ -101,18 +99,33 @@ impl SupplierClient {
         self.controls.is_on(Control::OrdersSupplierValidation)
     }
 
-    fn url(&self, sku: &Sku) -> String {
+    fn url(&self, sku: &Sku) -> Result<Url, SupplierError> {
         // A SKU is uppercase letters, digits and dashes: nothing to escape in a path.
-        format!("{}/v1/prices/{}", self.base_url, sku.as_str())
+        self.base_url
+            .join(&format!("v1/prices/{}", sku.as_str()))
+            .map_err(|_| SupplierError::Unavailable)
     }
 
     /// Asks for `sku`'s quote: bounded, strict, unverified until the domain accepts it.
     pub async fn quote(&self, sku: &Sku) -> Result<UnverifiedQuote, SupplierError> {
-        let mut response = self.strict.get(self.url(sku)).send().await.map_err(|err| {
-            tracing::warn!(error = %err, "supplier call failed");
-            SupplierError::Unavailable
-        })?;
-        match response.status() {
+        let answer = self
+            .strict
+            .send(Method::GET, &self.url(sku)?, None, Some(MAX_ANSWER_BYTES))
+            .await
+            .map_err(|err| match err {
+                EgressError::TooLarge(_) => {
+                    tracing::warn!(
+                        security_event = "supplier_answer_refused",
+                        "supplier answer too large"
+                    );
+                    SupplierError::BadAnswer
+                }
+                err => {
+                    tracing::warn!(error = %err, "supplier call failed");
+                    SupplierError::Unavailable
+                }
+            })?;
+        match answer.status {
             StatusCode::OK => {}
             StatusCode::NOT_FOUND => return Err(SupplierError::OutOfStock),
             status if status.is_server_error() => return Err(SupplierError::Unavailable),
@@ -121,22 +134,7 @@ impl SupplierClient {
                 return Err(SupplierError::BadAnswer);
             }
         }
-        let body = read_capped(&mut response, MAX_ANSWER_BYTES)
-            .await
-            .map_err(|err| match err {
-                BodyError::TooLarge => {
-                    tracing::warn!(
-                        security_event = "supplier_answer_refused",
-                        "supplier answer too large"
-                    );
-                    SupplierError::BadAnswer
-                }
-                BodyError::Http(err) => {
-                    tracing::warn!(error = %err, "supplier answer not read in time");
-                    SupplierError::Unavailable
-                }
-            })?;
-        let quote: UnverifiedQuote = serde_json::from_slice(&body).map_err(|err| {
+        let quote: UnverifiedQuote = serde_json::from_slice(&answer.body).map_err(|err| {
             tracing::warn!(error = %err, security_event = "supplier_answer_refused", "supplier answer does not fit the schema");
             SupplierError::BadAnswer
         })?;
@@ -154,17 +152,17 @@ impl SupplierClient {
         sku: &Sku,
         catalogue_currency: &str,
     ) -> Result<UnverifiedQuote, SupplierError> {
-        let response = self
-            .careless
-            .get(self.url(sku))
-            .send()
-            .await
-            .map_err(|_| SupplierError::Unavailable)?;
-        let body = response
-            .bytes()
-            .await
-            .map_err(|_| SupplierError::Unavailable)?;
-        let value: Value = serde_json::from_slice(&body).map_err(|_| SupplierError::BadAnswer)?;
+        let answer = danger_send_following_redirects(
+            &self.careless,
+            Method::GET,
+            &self.url(sku)?,
+            None,
+            None,
+        )
+        .await
+        .map_err(|_| SupplierError::Unavailable)?;
+        let value: Value =
+            serde_json::from_slice(&answer.body).map_err(|_| SupplierError::BadAnswer)?;
         let price = &value["unit_price_minor"];
         let unit_price_minor = price
             .as_i64()
@@ -201,8 +199,14 @@ mod tests {
         let tls = crate::webhook::tls_from_pem(supplier.ca_pem().as_bytes()).expect("roots");
         let handle = supplier.handle();
         tokio::spawn(supplier.run_until(std::future::pending()));
-        let client =
-            SupplierClient::new(&url, tls, Duration::from_millis(800), controls).expect("a client");
+        let client = SupplierClient::new(
+            &url,
+            tls,
+            Duration::from_millis(800),
+            controls,
+            &Egress::default(),
+        )
+        .expect("a client");
         (client, handle)
     }
 

@@ -1,4 +1,5 @@
-//! Name resolution for webhooks, behind a small trait so tests can answer without real DNS.
+//! Name resolution for third-party connections, behind a small trait so tests can answer without
+//! real DNS.
 
 use std::collections::HashMap;
 use std::fmt::Debug;

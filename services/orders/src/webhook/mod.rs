@@ -20,23 +20,22 @@
 //! client, which is what the attack suite needs to show the attacks work.
 
 pub mod address;
-pub mod resolve;
 #[cfg(test)]
 mod tests;
 
 use std::collections::BTreeSet;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Bytes;
 use baton_platform::{Control, Controls};
+use http::{Method, StatusCode};
 use reqwest::Url;
 use rustls::ClientConfig;
 use serde_json::Value;
 
-use crate::bounded::{BodyError, read_capped};
-
-pub use resolve::{NoResolver, Resolve, StaticHosts, SystemResolver};
+use crate::egress::{Egress, EgressError, Pinned, Resolve, danger_send_following_redirects};
 
 /// The longest webhook URL accepted.
 pub const MAX_URL_LEN: usize = 2048;
@@ -160,8 +159,17 @@ pub enum DeliveryError {
     Redirected,
     #[error("the webhook's answer is larger than {MAX_RESPONSE_BYTES} bytes")]
     TooLarge,
-    #[error("http: {0}")]
-    Http(#[from] reqwest::Error),
+    #[error("{0}")]
+    Egress(EgressError),
+}
+
+impl From<EgressError> for DeliveryError {
+    fn from(err: EgressError) -> Self {
+        match err {
+            EgressError::TooLarge(_) => DeliveryError::TooLarge,
+            other => DeliveryError::Egress(other),
+        }
+    }
 }
 
 /// Delivers order notifications.
@@ -171,14 +179,21 @@ pub struct Notifier {
     /// Built only when webhooks are on (the roots file is read at start-up).
     tls: Option<Arc<ClientConfig>>,
     timeout: Duration,
+    egress: Egress,
 }
 
 impl Notifier {
-    pub fn new(guard: WebhookGuard, tls: Option<Arc<ClientConfig>>, timeout: Duration) -> Self {
+    pub fn new(
+        guard: WebhookGuard,
+        tls: Option<Arc<ClientConfig>>,
+        timeout: Duration,
+        egress: Egress,
+    ) -> Self {
         Self {
             guard,
             tls,
             timeout,
+            egress,
         }
     }
 
@@ -200,49 +215,33 @@ impl Notifier {
 
     /// Checks `url` again, then posts `payload` to it over a connection pinned to the addresses
     /// that check approved.
-    pub async fn deliver(
-        &self,
-        url: &str,
-        payload: &Value,
-    ) -> Result<reqwest::StatusCode, DeliveryError> {
+    pub async fn deliver(&self, url: &str, payload: &Value) -> Result<StatusCode, DeliveryError> {
         let target = self.guard.check(url).await?;
-        let client = self.client_for(&target)?;
-        let mut response = client.post(target.url.clone()).json(payload).send().await?;
-        let status = response.status();
-        if status.is_redirection() {
-            return Err(DeliveryError::Redirected);
-        }
-        read_capped(&mut response, MAX_RESPONSE_BYTES)
-            .await
-            .map_err(|err| match err {
-                BodyError::TooLarge => DeliveryError::TooLarge,
-                BodyError::Http(err) => DeliveryError::Http(err),
-            })?;
-        Ok(status)
-    }
-
-    fn client_for(&self, target: &CheckedUrl) -> Result<reqwest::Client, DeliveryError> {
         let tls = self.tls.as_ref().ok_or(DeliveryError::NoTls)?;
-        let builder = reqwest::Client::builder()
-            .use_preconfigured_tls((**tls).clone())
-            .no_proxy()
-            .timeout(self.timeout)
-            .connect_timeout(self.timeout);
         // The connection goes to the addresses the check saw, not to whatever DNS says a moment
-        // later. (The port of these addresses is ignored: reqwest takes the URL's.)
-        let pinned: Vec<SocketAddr> = target
-            .addrs
-            .iter()
-            .map(|ip| SocketAddr::new(*ip, 0))
-            .collect();
-        let builder = builder.resolve_to_addrs(&target.host, &pinned);
-        let builder = if self.guard.controls.is_on(Control::OrdersSsrfGuard) {
-            builder.redirect(reqwest::redirect::Policy::none())
+        // later.
+        let pinned = Pinned {
+            host: target.host.clone(),
+            addrs: target.addrs.clone(),
+        };
+        let client = self.egress.client(tls, Some(self.timeout), Some(pinned));
+        let body = Bytes::from(payload.to_string());
+        let cap = Some(MAX_RESPONSE_BYTES);
+        let answer = if self.guard.controls.is_on(Control::OrdersSsrfGuard) {
+            let answer = client
+                .send(Method::POST, &target.url, Some(&body), cap)
+                .await?;
+            if answer.status.is_redirection() {
+                tracing::warn!(host = %target.host, security_event = "webhook_redirect_refused", "a webhook answered with a redirect, not followed");
+                return Err(DeliveryError::Redirected);
+            }
+            answer
         } else {
             // Lab mode: the naive client most code has, which follows redirects anywhere.
-            builder.redirect(reqwest::redirect::Policy::limited(10))
+            danger_send_following_redirects(&client, Method::POST, &target.url, Some(&body), cap)
+                .await?
         };
-        Ok(builder.build()?)
+        Ok(answer.status)
     }
 }
 

@@ -11,8 +11,9 @@ use baton_platform::{Control, Controls};
 use baton_supplier::{Mode, Supplier};
 use serde_json::json;
 
-use super::resolve::{NoResolver, Resolve, Resolving, StaticHosts};
 use super::*;
+use crate::egress::Egress;
+use crate::egress::resolve::{NoResolver, Resolve, Resolving, StaticHosts};
 
 fn guard(hosts: &[&str], names: &[(&str, &str)], controls: Controls) -> WebhookGuard {
     let pairs: Vec<(String, IpAddr)> = names
@@ -162,7 +163,7 @@ async fn a_name_that_rebinds_to_an_internal_address_after_the_check_is_refused_a
         guard.check("https://rebind.test/").await.is_ok(),
         "the first answer is public"
     );
-    let notifier = Notifier::new(guard, None, Duration::from_secs(1));
+    let notifier = Notifier::new(guard, None, Duration::from_secs(1), Egress::default());
     let delivered = notifier.deliver("https://rebind.test/", &json!({})).await;
     assert!(
         matches!(
@@ -184,7 +185,7 @@ async fn a_delivery_goes_to_the_checked_address_and_reads_a_bounded_answer() {
     // `localhost` resolves only through the fixed answer, so the delivery reaching the supplier
     // shows the connection used the checked address. (Loopback needs the guard off.)
     let guard = guard(&["localhost"], &[("localhost", "127.0.0.1")], guard_off());
-    let notifier = Notifier::new(guard, Some(tls), Duration::from_secs(2));
+    let notifier = Notifier::new(guard, Some(tls), Duration::from_secs(2), Egress::default());
     let status = notifier
         .deliver(
             &format!("https://localhost:{port}/v1/hooks"),
@@ -192,6 +193,6 @@ async fn a_delivery_goes_to_the_checked_address_and_reads_a_bounded_answer() {
         )
         .await
         .expect("delivered");
-    assert_eq!(status, reqwest::StatusCode::NO_CONTENT);
+    assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(handle.hooks_received(), 1);
 }
