@@ -44,6 +44,13 @@ impl Map {
     pub fn set(&mut self, key: &str, value: impl Into<String>) {
         self.0.insert(key.to_owned(), value.into());
     }
+
+    /// Every key and its value, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_str()))
+    }
 }
 
 impl Source for Map {

@@ -10,10 +10,14 @@
 //! Attack tests need tokens the STS would never issue (expired, for another audience, signed by
 //! someone else); [`TestPlatform::mint`] signs claims with the real STS key for that.
 //!
+//! Nothing a test platform does leaves the machine: [`hermetic`] says how, and fails the test that
+//! tries.
+//!
 //! [`openapi`] merges the services' generated API descriptions and checks answers against them.
 
 mod certs;
 mod database;
+pub mod hermetic;
 pub mod openapi;
 mod platform;
 mod raw;

@@ -1,10 +1,13 @@
 //! Starting and talking to the in-process platform.
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use baton_orders::egress::{Egress, NoResolver};
 use baton_platform::config::Map;
 use baton_platform::demo::DemoUser;
 use baton_platform::time::now_unix;
@@ -14,12 +17,14 @@ use baton_sts::domain::opaque::OpaqueToken;
 use baton_sts::domain::signing::Signer;
 use baton_sts::domain::totp;
 use baton_sts::login_client::{LoginClient, TokenSet};
+use baton_supplier::{Canary, CanaryHandle, ThirdPartyCa};
 use baton_token::Claims;
 use sqlx::AnyPool;
 use tokio::sync::watch;
 
 use crate::certs::TestCa;
 use crate::database::Backend;
+use crate::hermetic::{self, Breaches, HermeticDial, SocketWatch};
 
 /// What to start: which controls lab mode switches off, and how workload certificates behave.
 #[derive(Debug)]
@@ -138,6 +143,17 @@ pub struct TestPlatform {
     pub supplier: baton_supplier::SupplierHandle,
     /// The supplier's base URL (it also receives webhooks at `/v1/hooks`).
     pub supplier_url: String,
+    /// What reached the public webhook host (`hooks.baton.test`, [`hermetic::PUBLIC_ADDRESS`]):
+    /// orders' connections to it land on this local canary.
+    pub public_webhook: CanaryHandle,
+    /// What reached the cloud metadata address ([`hermetic::METADATA_ADDRESS`]), through the
+    /// canary that stands in for it.
+    pub metadata: CanaryHandle,
+    /// The CA orders trusts for third parties, for canaries a test starts itself.
+    third_party_ca: ThirdPartyCa,
+    /// Every attempt to leave the machine; the test fails on drop if there is any.
+    breaches: Breaches,
+    watch: Option<SocketWatch>,
     rotation: Option<tokio::task::JoinHandle<()>>,
     /// Refresh tokens from earlier logins, by username (see [`TestPlatform::login`]).
     sessions: std::sync::Mutex<std::collections::HashMap<&'static str, String>>,
@@ -148,10 +164,22 @@ pub struct TestPlatform {
 }
 
 impl Drop for TestPlatform {
+    #[expect(
+        clippy::panic,
+        reason = "a connection that left the machine must fail the test that made it"
+    )]
     fn drop(&mut self) {
         let _ = self.stop.send(true);
         if let Some(rotation) = &self.rotation {
             rotation.abort();
+        }
+        drop(self.watch.take());
+        let breaches = self.breaches.list();
+        if !breaches.is_empty() && !std::thread::panicking() {
+            panic!(
+                "the platform tried to reach beyond loopback (see baton_testkit::hermetic):\n  {}",
+                breaches.join("\n  ")
+            );
         }
     }
 }
@@ -175,14 +203,18 @@ fn base_config(lab_disabled: &[Control], ca: &TestCa) -> Map {
             TEST_LOGIN_RATE_LIMIT.to_string(),
         )
         .with("GATEWAY_RATE_LIMIT_API", TEST_API_RATE_LIMIT.to_string())
+        .with("ORDERS_MAX_ORDERS_PER_WINDOW", TEST_ORDER_LIMIT.to_string())
         // Webhooks: these hosts are allow-listed so that the SSRF guard's address check, not the
         // allow-list, is what stands in an attack's way. `hooks.baton.test` resolves to a public
-        // address (nothing answers there in a test; delivery fails quietly, as it may).
-        .with("ORDERS_MAX_ORDERS_PER_WINDOW", TEST_ORDER_LIMIT.to_string())
+        // address, which the guard lets pass and the hermetic dialer hands to a local canary.
         .with("ORDERS_WEBHOOK_ALLOWED_HOSTS", TEST_WEBHOOK_HOSTS)
         .with(
             "ORDERS_WEBHOOK_RESOLVE",
-            "internal.baton.test=127.0.0.1,hooks.baton.test=93.184.216.34",
+            format!(
+                "internal.baton.test=127.0.0.1,{}={}",
+                hermetic::PUBLIC_WEBHOOK_HOST,
+                hermetic::PUBLIC_ADDRESS
+            ),
         )
         .with("ORDERS_WEBHOOK_TIMEOUT_MS", "2000");
     if !lab_disabled.is_empty() {
@@ -212,6 +244,24 @@ fn run_in_background<F>(
     });
 }
 
+/// Binds a canary on `ip` for `names` and serves it until the platform's stop signal fires.
+async fn start_canary(
+    stop: &watch::Sender<bool>,
+    ca: &ThirdPartyCa,
+    ip: IpAddr,
+    names: &[&str],
+) -> anyhow::Result<(SocketAddr, CanaryHandle)> {
+    let canary = Canary::bind(SocketAddr::new(ip, 0), ca, names)
+        .await
+        .context("a canary")?;
+    let (addr, handle) = (canary.addr(), canary.handle());
+    run_in_background(stop, |shutdown| async move {
+        canary.run_until(shutdown).await;
+        Ok(())
+    });
+    Ok((addr, handle))
+}
+
 impl TestPlatform {
     pub fn builder() -> PlatformBuilder {
         PlatformBuilder::default()
@@ -223,6 +273,8 @@ impl TestPlatform {
     }
 
     async fn start(builder: PlatformBuilder) -> anyhow::Result<Self> {
+        let breaches = Breaches::default();
+        let watch = SocketWatch::start(breaches.clone());
         let backend = Backend::from_env().await?;
         let trust_domain = TrustDomain::default();
         let ca = TestCa::new(&trust_domain, builder.svid_lifetime)?;
@@ -240,6 +292,7 @@ impl TestPlatform {
             let key = format!("{}_DATABASE_URL", component.to_ascii_uppercase());
             config.set(&key, backend.url_for(component).await?);
         }
+        hermetic::check_config(&config).map_err(anyhow::Error::msg)?;
         let (stop, _) = watch::channel(false);
 
         let sts = baton_sts::Application::build(baton_sts::Config::from_source(&config)?)
@@ -274,6 +327,7 @@ impl TestPlatform {
         let supplier_ca = ca.certs_dir().join("supplier-ca.pem");
         std::fs::write(&supplier_ca, supplier.ca_pem())?;
         let (supplier_handle, supplier_port) = (supplier.handle(), supplier.port());
+        let third_party_ca = supplier.ca().clone();
         run_in_background(&stop, |shutdown| async move {
             supplier
                 .run_until(shutdown)
@@ -285,8 +339,38 @@ impl TestPlatform {
         for key in ["ORDERS_SUPPLIER_CA_FILE", "ORDERS_WEBHOOK_CA_FILE"] {
             config.set(key, supplier_ca.display().to_string());
         }
+        // The stand-ins for the two addresses outside the machine that tests make orders judge.
+        let public_ip = hermetic::PUBLIC_ADDRESS.to_string();
+        let (public_addr, public_webhook) = start_canary(
+            &stop,
+            &third_party_ca,
+            Ipv4Addr::LOCALHOST.into(),
+            &[hermetic::PUBLIC_WEBHOOK_HOST, &public_ip],
+        )
+        .await?;
+        let metadata_ip = hermetic::METADATA_ADDRESS.to_string();
+        let (metadata_addr, metadata) = start_canary(
+            &stop,
+            &third_party_ca,
+            Ipv4Addr::LOCALHOST.into(),
+            &[&metadata_ip],
+        )
+        .await?;
 
-        let orders = baton_orders::Application::build(baton_orders::Config::from_source(&config)?)
+        let mut orders_config = baton_orders::Config::from_source(&config)?;
+        // Orders reaches third parties through the hermetic dialer, and resolves names only from
+        // ORDERS_WEBHOOK_RESOLVE's table: no connection and no DNS query leaves the machine.
+        orders_config.egress = Egress::new(
+            Arc::new(NoResolver),
+            Arc::new(HermeticDial::new(
+                HashMap::from([
+                    (hermetic::PUBLIC_ADDRESS, public_addr),
+                    (hermetic::METADATA_ADDRESS, metadata_addr),
+                ]),
+                breaches.clone(),
+            )),
+        );
+        let orders = baton_orders::Application::build(orders_config)
             .await
             .context("orders")?;
         let orders_port = orders.port();
@@ -313,6 +397,11 @@ impl TestPlatform {
             ca,
             supplier: supplier_handle,
             supplier_url,
+            public_webhook,
+            metadata,
+            third_party_ca,
+            breaches,
+            watch: Some(watch),
             rotation,
             sessions: std::sync::Mutex::default(),
             signer,
@@ -320,6 +409,16 @@ impl TestPlatform {
             stop,
             _backend: backend,
         })
+    }
+
+    /// Starts a canary on `ip` (port 0: one is picked) with a certificate orders trusts for
+    /// `names`, running until the platform stops: the internal service an SSRF attack aims at.
+    pub async fn canary(
+        &self,
+        ip: IpAddr,
+        names: &[&str],
+    ) -> anyhow::Result<(SocketAddr, CanaryHandle)> {
+        start_canary(&self.stop, &self.third_party_ca, ip, names).await
     }
 
     /// A client that is the workload `caller`, for calling `target` directly.

@@ -13,6 +13,7 @@ mod backoffice;
 mod bad_input;
 mod edge;
 mod exchange;
+mod hermetic;
 mod inventory;
 mod journey;
 mod mtls;

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use baton_platform::Control;
 use baton_platform::demo::{ALICE, BOB};
-use baton_supplier::Mode;
+use baton_supplier::{Answer, Mode};
 use baton_testkit::TestPlatform;
+use baton_testkit::hermetic::PUBLIC_WEBHOOK_HOST;
 use baton_testkit::openapi::Answers;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
@@ -279,16 +280,73 @@ async fn a_notify_url_is_refused_with_the_rule_it_breaks_and_nothing_is_charged(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_allowed_webhook_is_accepted_and_its_failed_delivery_leaves_the_order_paid() {
+async fn an_allowed_webhook_is_delivered_to_its_public_host_after_payment() {
     let platform = TestPlatform::spawn().await.expect("platform starts");
     let alice = platform.login(ALICE).await.expect("alice logs in");
     let (account, _) = first_account(&platform, &alice).await;
     let mut body = order(&account, &[("BATON-MUG", 1)]);
-    // A public address nothing answers at in a test: the delivery fails, in the background.
-    body["notify_url"] = json!("https://hooks.baton.test/orders");
+    // `hooks.baton.test` resolves to a public address: the guard lets it pass, and the test
+    // kit's dialer hands the connection to the canary standing in for that host.
+    body["notify_url"] = json!(format!("https://{PUBLIC_WEBHOOK_HOST}/orders"));
     let (status, _, placed) = place(&platform, &alice, &body, None).await;
     assert_eq!(status, StatusCode::CREATED, "{placed}");
     assert_eq!(placed["status"], "paid");
+    assert!(
+        platform
+            .public_webhook
+            .wait_for(1, Duration::from_secs(5))
+            .await,
+        "the webhook was never delivered"
+    );
+    let received = &platform.public_webhook.received()[0];
+    assert_eq!(
+        (
+            received.method.as_str(),
+            received.path.as_str(),
+            received.host.as_deref()
+        ),
+        ("POST", "/orders", Some(PUBLIC_WEBHOOK_HOST))
+    );
+    let event: Value = serde_json::from_slice(&received.body).expect("a JSON event");
+    assert_eq!(
+        (&event["event"], &event["order_id"]),
+        (&json!("order.paid"), &placed["id"])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_that_fails_leaves_the_order_paid_and_the_money_charged_once() {
+    let platform = TestPlatform::spawn().await.expect("platform starts");
+    platform
+        .public_webhook
+        .answer_with(Answer::Status(StatusCode::INTERNAL_SERVER_ERROR));
+    let alice = platform.login(ALICE).await.expect("alice logs in");
+    let (account, before) = first_account(&platform, &alice).await;
+    let mut body = order(&account, &[("BATON-MUG", 1)]);
+    body["notify_url"] = json!(format!("https://{PUBLIC_WEBHOOK_HOST}/orders"));
+    let (status, _, placed) = place(&platform, &alice, &body, None).await;
+    assert_eq!(status, StatusCode::CREATED, "{placed}");
+    assert!(
+        platform
+            .public_webhook
+            .wait_for(1, Duration::from_secs(5))
+            .await,
+        "the delivery was tried"
+    );
+    let read = platform
+        .http
+        .get(format!(
+            "{}/v1/orders/{}",
+            platform.gateway_url,
+            placed["id"].as_str().unwrap_or_default()
+        ))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .expect("the platform answers");
+    let order: Value = read.json().await.expect("a JSON order");
+    assert_eq!(order["status"], "paid");
+    assert_eq!(first_account(&platform, &alice).await.1, before - 1250);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
