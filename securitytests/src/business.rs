@@ -5,25 +5,23 @@
 //! What counts as success:
 //! - a retry with one `Idempotency-Key`: the buyer is charged twice;
 //! - the bot: every order of a burst past the per-buyer limit is placed;
-//! - a webhook: the order is accepted with it and, where something can listen at the target
-//!   (loopback), a connection from orders arrives there. The metadata address cannot be listened
-//!   on in a test, so there acceptance of the URL, which makes orders connect to it, is the proof;
+//! - a webhook: the order is accepted with it and orders' request arrives at the internal target:
+//!   a canary on loopback, or the test kit's canary standing in for the metadata address (the
+//!   guard judges 169.254.169.254; only the socket underneath lands on loopback);
 //! - a malicious supplier: its answer decides something it must not (an order paid at its price),
 //!   is read whole (the huge body), holds orders for as long as it likes (the drip), or sends
 //!   orders to an internal address (the redirect).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 use baton_platform::Control;
 use baton_platform::demo::BOB;
-use baton_supplier::Mode;
+use baton_supplier::{Answer, CanaryHandle, Mode};
+use baton_testkit::hermetic::{METADATA_ADDRESS, PUBLIC_WEBHOOK_HOST};
 use baton_testkit::{TEST_ORDER_LIMIT, TestPlatform};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 
 use crate::attacks::{Attack, AttackFuture, Outcome, outcome};
 use crate::risk::OwaspRisk;
@@ -31,7 +29,7 @@ use crate::risk::OwaspRisk;
 /// How many orders the bot places: past the test kit's per-buyer limit, as a real bot would go
 /// past orders' own (10 a minute).
 const BOT_ORDERS: usize = TEST_ORDER_LIMIT as usize + 4;
-/// How long an attack waits for a connection at its canary after orders accepted the order.
+/// How long an attack waits for orders' request at its canary after orders accepted the order.
 const CANARY_WAIT: Duration = Duration::from_secs(5);
 /// A drip that held the order this long held orders hostage.
 const HELD_HOSTAGE: Duration = Duration::from_secs(4);
@@ -84,6 +82,12 @@ pub fn catalogue() -> Vec<Attack> {
             risk: Api7Ssrf,
             controls: &[OrdersSsrfGuard],
             run: webhook_redirecting_inside,
+        },
+        Attack {
+            name: "webhook URL at a permitted public host that redirects to the metadata address",
+            risk: Api7Ssrf,
+            controls: &[OrdersSsrfGuard],
+            run: webhook_public_host_redirecting_to_metadata,
         },
         Attack {
             name: "malicious supplier: absurd price",
@@ -229,81 +233,55 @@ fn order_bot(platform: &TestPlatform) -> AttackFuture<'_> {
     })
 }
 
-/// A listener that counts the connections it accepts: the internal service an SSRF would reach.
-struct Canary {
-    addr: SocketAddr,
-    hits: Arc<AtomicUsize>,
+/// Whether orders' request arrives at `canary` within [`CANARY_WAIT`].
+async fn reached(canary: &CanaryHandle) -> bool {
+    canary.wait_for(1, CANARY_WAIT).await
 }
 
-impl Canary {
-    async fn on(ip: IpAddr) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(SocketAddr::new(ip, 0)).await?;
-        let addr = listener.local_addr()?;
-        let hits = Arc::new(AtomicUsize::new(0));
-        let counter = hits.clone();
-        tokio::spawn(async move {
-            while let Ok((connection, _)) = listener.accept().await {
-                counter.fetch_add(1, Ordering::SeqCst);
-                drop(connection);
-            }
-        });
-        Ok(Self { addr, hits })
-    }
-
-    /// Whether a connection arrives within [`CANARY_WAIT`].
-    async fn reached(&self) -> bool {
-        let deadline = Instant::now() + CANARY_WAIT;
-        while Instant::now() < deadline {
-            if self.hits.load(Ordering::SeqCst) > 0 {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        false
-    }
+/// A canary on `ip` with a certificate for that address: the internal service an SSRF would
+/// reach. Its port, and what it receives.
+async fn canary_on(platform: &TestPlatform, ip: IpAddr) -> anyhow::Result<(u16, CanaryHandle)> {
+    let (addr, handle) = platform.canary(ip, &[&ip.to_string()]).await?;
+    Ok((addr.port(), handle))
 }
 
-/// Places an order notifying `url`; succeeded if it was accepted and (with a canary) orders
-/// connected to the canary.
+/// Places an order notifying `url`; succeeded if it was accepted and orders' request reached
+/// `canary`.
 async fn webhook_attack(
     platform: &TestPlatform,
     url: &str,
-    canary: Option<&Canary>,
+    canary: &CanaryHandle,
 ) -> anyhow::Result<Outcome> {
     let bob = Buyer::bob(platform).await?;
     let (status, body) = bob
         .order(platform, "BATON-STICKERS", Some(url), None)
         .await?;
     let accepted = status == StatusCode::CREATED;
-    let reached = match canary {
-        Some(canary) if accepted => canary.reached().await,
-        Some(_) => false,
-        None => accepted,
-    };
+    let reached = accepted && reached(canary).await;
     let evidence = json!({ "notify_url": url, "accepted": accepted, "internal_target_reached": reached, "answer": body });
     Ok(outcome(accepted && reached, status, &evidence))
 }
 
 fn webhook_at_ipv4_loopback(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
-        let canary = Canary::on(Ipv4Addr::LOCALHOST.into()).await?;
-        let url = format!("https://127.0.0.1:{}/hook", canary.addr.port());
-        webhook_attack(platform, &url, Some(&canary)).await
+        let (port, canary) = canary_on(platform, Ipv4Addr::LOCALHOST.into()).await?;
+        let url = format!("https://127.0.0.1:{port}/hook");
+        webhook_attack(platform, &url, &canary).await
     })
 }
 
 fn webhook_at_ipv6_loopback(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
-        let canary = Canary::on(Ipv6Addr::LOCALHOST.into()).await?;
-        let url = format!("https://[::1]:{}/hook", canary.addr.port());
-        webhook_attack(platform, &url, Some(&canary)).await
+        let (port, canary) = canary_on(platform, Ipv6Addr::LOCALHOST.into()).await?;
+        let url = format!("https://[::1]:{port}/hook");
+        webhook_attack(platform, &url, &canary).await
     })
 }
 
 fn webhook_at_metadata(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
-        let url = "https://169.254.169.254/latest/meta-data/iam/security-credentials/";
-        webhook_attack(platform, url, None).await
+        let url = format!("https://{METADATA_ADDRESS}/latest/meta-data/iam/security-credentials/");
+        webhook_attack(platform, &url, &platform.metadata).await
     })
 }
 
@@ -311,9 +289,11 @@ fn webhook_name_resolving_inside(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
         // The test kit's orders resolves `internal.baton.test` to 127.0.0.1, as an attacker's
         // DNS would answer for a name they own.
-        let canary = Canary::on(Ipv4Addr::LOCALHOST.into()).await?;
-        let url = format!("https://internal.baton.test:{}/hook", canary.addr.port());
-        webhook_attack(platform, &url, Some(&canary)).await
+        let (addr, canary) = platform
+            .canary(Ipv4Addr::LOCALHOST.into(), &["internal.baton.test"])
+            .await?;
+        let url = format!("https://internal.baton.test:{}/hook", addr.port());
+        webhook_attack(platform, &url, &canary).await
     })
 }
 
@@ -322,10 +302,44 @@ fn webhook_redirecting_inside(platform: &TestPlatform) -> AttackFuture<'_> {
         // The supplier's open redirect stands in for the attacker's server. In a one-machine
         // test its address is loopback too, so the guard refuses the first hop already; with
         // the guard off, the redirect is what carries orders to the canary.
-        let canary = Canary::on(Ipv6Addr::LOCALHOST.into()).await?;
-        let target = format!("https://[::1]:{}/hook", canary.addr.port());
+        let (port, canary) = canary_on(platform, Ipv6Addr::LOCALHOST.into()).await?;
+        let target = format!("https://[::1]:{port}/hook");
         let url = format!("{}/v1/redirect?to={target}", platform.supplier_url);
-        webhook_attack(platform, &url, Some(&canary)).await
+        webhook_attack(platform, &url, &canary).await
+    })
+}
+
+fn webhook_public_host_redirecting_to_metadata(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        // The first hop is a host the operator allow-listed, at a public address: the address
+        // check passes it. Only the refusal to follow its redirect stands between orders and
+        // the metadata service.
+        let metadata =
+            format!("https://{METADATA_ADDRESS}/latest/meta-data/iam/security-credentials/");
+        platform
+            .public_webhook
+            .answer_with(Answer::RedirectTo(metadata));
+        let url = format!("https://{PUBLIC_WEBHOOK_HOST}/orders");
+        let bob = Buyer::bob(platform).await?;
+        let (status, body) = bob
+            .order(platform, "BATON-STICKERS", Some(&url), None)
+            .await?;
+        anyhow::ensure!(
+            status == StatusCode::CREATED,
+            "the order failed: {status} {body}"
+        );
+        anyhow::ensure!(
+            reached(&platform.public_webhook).await,
+            "orders never delivered to the permitted host, so the redirect was never offered"
+        );
+        // Following a redirect happens right after the first answer; give it as long.
+        let followed = reached(&platform.metadata).await;
+        let evidence = json!({
+            "notify_url": url,
+            "first_hop_delivered": true,
+            "metadata_reached": followed,
+        });
+        Ok(outcome(followed, status, &evidence))
     })
 }
 
@@ -387,14 +401,12 @@ fn supplier_slow_drip(platform: &TestPlatform) -> AttackFuture<'_> {
 
 fn supplier_redirect(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
-        let canary = Canary::on(Ipv4Addr::LOCALHOST.into()).await?;
-        platform.supplier.redirect_to(&format!(
-            "https://127.0.0.1:{}/latest/meta-data/",
-            canary.addr.port()
-        ));
+        // The supplier's redirect points at the cloud metadata address (its default); the test
+        // kit's canary stands in for that address. A client that follows the redirect does so
+        // before orders answers, so there is nothing to wait for.
         let (status, body, _, charged) =
             order_from_malicious_supplier(platform, Mode::RedirectToInternal).await?;
-        let reached = canary.hits.load(Ordering::SeqCst) > 0;
+        let reached = platform.metadata.hits() > 0;
         let evidence =
             json!({ "internal_target_reached": reached, "charged_minor": charged, "answer": body });
         Ok(outcome(reached, status, &evidence))

@@ -89,6 +89,7 @@ attack_tests! {
     webhook_at_ipv6_loopback => "webhook URL at [::1]",
     webhook_name_resolving_to_a_private_address => "webhook URL whose DNS name resolves to a private address",
     webhook_redirecting_to_an_internal_address => "webhook URL that redirects to an internal address",
+    webhook_public_host_redirecting_to_metadata => "webhook URL at a permitted public host that redirects to the metadata address",
     malicious_supplier_absurd_price => "malicious supplier: absurd price",
     malicious_supplier_wrong_types => "malicious supplier: wrong types",
     malicious_supplier_huge_body => "malicious supplier: huge body",
