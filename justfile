@@ -38,13 +38,13 @@ test:
     # than `-p`, so cargo unifies features the same way and builds nothing twice.
     if cargo nextest --version >/dev/null 2>&1; then
         runner=(cargo nextest run --no-tests=pass --workspace)
-        platform_suite=(-E 'package(baton-testkit)')
-        platform_suites=(-E 'package(baton-testkit) | package(baton-securitytests)')
+        platform_suite=(-E 'package(baton-e2e)')
+        platform_suites=(-E 'package(baton-e2e) | package(baton-securitytests)')
     else
         echo "cargo-nextest not found; falling back to cargo test" >&2
         runner=(cargo test)
-        platform_suite=(-p baton-testkit)
-        platform_suites=(-p baton-testkit -p baton-securitytests)
+        platform_suite=(-p baton-e2e)
+        platform_suites=(-p baton-e2e -p baton-securitytests)
     fi
     sqlite=(env -u DATABASE_URL -u STS_DATABASE_URL -u USERS_DATABASE_URL
         -u ACCOUNTS_DATABASE_URL -u ORDERS_DATABASE_URL -u BATON_TEST_TRUST_MODE)

@@ -10,7 +10,7 @@ use baton_testkit::openapi;
 
 /// `docs/openapi.json`, as committed.
 fn committed() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.json");
     std::fs::read_to_string(&path).expect("docs/openapi.json is committed")
 }
 

@@ -1,4 +1,5 @@
-//! Whole-platform tests: the real request path, through the gateway, on random ports.
+//! Whole-platform tests: the real request path, through the gateway, on random ports; and the
+//! house rules of the workspace (`layering`).
 //!
 //! One test binary for the crate (faster to link); one module per theme. Every test starts its
 //! own platform with fresh databases, so tests never see each other's data.
@@ -16,6 +17,7 @@ mod exchange;
 mod hermetic;
 mod inventory;
 mod journey;
+mod layering;
 mod mtls;
 mod orders_edge;
 mod support;
