@@ -35,6 +35,10 @@ async fn every_scenario_runs_for_a_few_seconds_without_an_error() -> anyhow::Res
         "3s",
         "--report-file",
         &report.display().to_string(),
+        // Only errors gate the smoke run: latency targets belong to `just load` and `just bench`,
+        // never to a test on a machine that is busy building and testing everything else.
+        "--threshold",
+        "error-rate<1%",
         "--quiet",
         "--no-print-metrics",
     ]
