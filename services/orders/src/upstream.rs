@@ -8,6 +8,12 @@
 //! caller's. This module also decides what each answer *means* for an order: in particular,
 //! which failures prove the debit did not happen (the order can be dropped) and which leave it
 //! unknown (the order must stay `pending`).
+//!
+//! Every call here is safe to repeat (a read, or a debit or refund the accounts service performs
+//! once per reference), so a call that fails because its connection gave way under it is made
+//! once more on a fresh one ([`once_more_on_a_fresh_connection`]). Connections do give way in normal
+//! operation: a listener closes one at the end of its life or of its client certificate's,
+//! and a gRPC call sent just as the server's GOAWAY crosses it fails with nothing done.
 
 use baton_proto::accounts::v1::accounts_client::AccountsClient;
 use baton_proto::accounts::v1::{DebitRequest, RefundRequest};
@@ -17,6 +23,8 @@ use baton_token::Principal;
 use baton_token::claims::scope;
 use baton_token::grpc::with_token;
 use baton_token::onward::NextHop;
+use std::future::Future;
+
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 
@@ -92,7 +100,12 @@ impl Upstreams {
             .request(principal, &self.users_id, scope::USERS_READ, message)
             .await
             .map_err(|_| BuyerError::Unavailable)?;
-        match self.users.clone().get_user(request).await {
+        let users = self.users.clone();
+        let asked = once_more_on_a_fresh_connection(request, |request| {
+            let mut users = users.clone();
+            async move { users.get_user(request).await }
+        });
+        match asked.await {
             Ok(reply) => Ok(reply.into_inner()),
             Err(status) if status.code() == Code::NotFound => Err(BuyerError::NoProfile),
             Err(status) => {
@@ -115,7 +128,12 @@ impl Upstreams {
 
     /// Asks the accounts service to take the money.
     pub async fn debit(&self, request: Request<DebitRequest>) -> Result<(), DebitFailure> {
-        let status = match self.accounts.clone().debit(request).await {
+        let accounts = self.accounts.clone();
+        let asked = once_more_on_a_fresh_connection(request, |request| {
+            let mut accounts = accounts.clone();
+            async move { accounts.debit(request).await }
+        });
+        let status = match asked.await {
             Ok(_) => return Ok(()),
             Err(status) => status,
         };
@@ -150,7 +168,12 @@ impl Upstreams {
                 Code::PermissionDenied => RefundFailure::Refused,
                 _ => RefundFailure::Unknown,
             })?;
-        let status = match self.accounts.clone().refund(request).await {
+        let accounts = self.accounts.clone();
+        let asked = once_more_on_a_fresh_connection(request, |request| {
+            let mut accounts = accounts.clone();
+            async move { accounts.refund(request).await }
+        });
+        let status = match asked.await {
             Ok(_) => return Ok(()),
             Err(status) => status,
         };
@@ -176,5 +199,37 @@ impl Upstreams {
             .inspect_err(|status| {
                 tracing::error!(code = ?status.code(), "could not get the token for the next hop");
             })
+    }
+}
+
+/// How soon a failed call must have failed to be asked again: a connection that gives way fails
+/// its call at once, while a call that timed out (also `Cancelled`) has used its time already.
+const GAVE_WAY_WITHIN: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Makes `call` with `request` and, if the connection gave way under it (`Unavailable` or
+/// `Cancelled` within [`GAVE_WAY_WITHIN`]: closed, reset, or going away), once more with a copy,
+/// which the channel sends on a fresh connection. Only for calls that are safe to repeat, which
+/// every call here is.
+async fn once_more_on_a_fresh_connection<T, R, F, Fut>(
+    request: Request<T>,
+    mut call: F,
+) -> Result<R, Status>
+where
+    T: Clone,
+    F: FnMut(Request<T>) -> Fut,
+    Fut: Future<Output = Result<R, Status>>,
+{
+    let (metadata, _, message) = request.into_parts();
+    let copy = Request::from_parts(metadata.clone(), Default::default(), message.clone());
+    let started = std::time::Instant::now();
+    match call(copy).await {
+        Err(status)
+            if matches!(status.code(), Code::Unavailable | Code::Cancelled)
+                && started.elapsed() < GAVE_WAY_WITHIN =>
+        {
+            tracing::info!(code = ?status.code(), "the connection gave way under a call; asking once more");
+            call(Request::from_parts(metadata, Default::default(), message)).await
+        }
+        answered => answered,
     }
 }
