@@ -97,7 +97,7 @@ impl TestCa {
         // Loading applies the SVID rules to our own certificate; an odd one (two URIs, a CA)
         // would be refused there, so such clients present the certificate as it is.
         match SvidSource::load(SvidPaths::in_dir(&dir), TrustDomain::default()) {
-            Ok(source) => Ok(Transport::Mtls(source).http_client(target)?),
+            Ok(source) => Ok(Transport::mtls(source).http_client(target)?),
             Err(_) => client_presenting(&svid, self.ca.bundle_pem()),
         }
     }
@@ -119,7 +119,7 @@ impl TestCa {
         let thumbprint = baton_workload::server::thumbprint_of(leaf.as_ref());
         write_svid(&dir, &svid)?;
         let source = SvidSource::load(SvidPaths::in_dir(&dir), TrustDomain::default())?;
-        Ok((Transport::Mtls(source).http_client(target)?, thumbprint))
+        Ok((Transport::mtls(source).http_client(target)?, thumbprint))
     }
 
     /// A client that is the workload `caller`, for calling `target` directly.

@@ -1,10 +1,14 @@
-//! Requests exactly as written: for attacks on the gateway's path handling.
+//! Requests exactly as written, and connections that behave as no client library would: for
+//! attacks on the gateway's path handling and on its listener.
 //!
 //! Every HTTP client library cleans a URL up before it sends it: `reqwest` (through the `url`
 //! crate) resolves `/a/../b` and `/a/%2e%2e/b` to `/b` on the client side, so a test written with
-//! it could never send a traversal to the gateway. This sends one HTTP/1.1 request over TLS with
-//! the request line as given (what `curl --path-as-is` does) and reads the whole answer.
+//! it could never send a traversal to the gateway. [`TestPlatform::raw_request`] sends one
+//! HTTP/1.1 request over TLS with the request line as given (what `curl --path-as-is` does) and
+//! reads the whole answer. [`TestPlatform::tls_to_gateway`] opens a bare TLS connection from a
+//! chosen loopback address and leaves the talking (or the silence) to the test: a slowloris.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -12,7 +16,8 @@ use rustls::RootCertStore;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_rustls::client::TlsStream;
 
 use crate::TestPlatform;
 
@@ -45,29 +50,8 @@ impl TestPlatform {
         target: &str,
         headers: &[(&str, &str)],
     ) -> anyhow::Result<RawAnswer> {
-        let authority = self
-            .gateway_url
-            .strip_prefix("https://")
-            .context("the gateway speaks TLS")?;
-        let mut roots = RootCertStore::empty();
-        for cert in CertificateDer::pem_slice_iter(self.ca.ca().bundle_pem().as_bytes()) {
-            roots.add(cert?)?;
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let host = authority
-            .split(':')
-            .next()
-            .unwrap_or("127.0.0.1")
-            .to_owned();
-        let server = ServerName::try_from(host)?;
-        let tcp = TcpStream::connect(authority).await?;
-        let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
-            .connect(server, tcp)
-            .await?;
+        let authority = self.gateway_authority()?;
+        let mut tls = self.tls_to_gateway(IpAddr::from([127, 0, 0, 1])).await?;
         let mut request = format!("{method} {target} HTTP/1.1\r\nHost: {authority}\r\n");
         for (name, value) in headers {
             request.push_str(&format!("{name}: {value}\r\n"));
@@ -89,5 +73,37 @@ impl TestPlatform {
             head: head.to_owned(),
             body: body.to_owned(),
         })
+    }
+
+    /// A TLS connection to the gateway from the loopback address `from` (any of `127.0.0.0/8`,
+    /// so a test can be several sources at once), handshake done, nothing sent yet.
+    pub async fn tls_to_gateway(&self, from: IpAddr) -> anyhow::Result<TlsStream<TcpStream>> {
+        let authority = self.gateway_authority()?;
+        let target: SocketAddr = authority.parse()?;
+        let mut roots = RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(self.ca.ca().bundle_pem().as_bytes()) {
+            roots.add(cert?)?;
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let socket = match from {
+            IpAddr::V4(_) => TcpSocket::new_v4()?,
+            IpAddr::V6(_) => TcpSocket::new_v6()?,
+        };
+        socket.bind(SocketAddr::new(from, 0))?;
+        let tcp = socket.connect(target).await?;
+        let server = ServerName::try_from(target.ip().to_string())?;
+        Ok(tokio_rustls::TlsConnector::from(Arc::new(config))
+            .connect(server, tcp)
+            .await?)
+    }
+
+    fn gateway_authority(&self) -> anyhow::Result<&str> {
+        self.gateway_url
+            .strip_prefix("https://")
+            .context("the gateway speaks TLS")
     }
 }

@@ -12,6 +12,7 @@
 mod authorization_server;
 mod backoffice;
 mod bad_input;
+mod connections;
 mod edge;
 mod exchange;
 mod hermetic;

@@ -32,7 +32,7 @@ fn transport_with(
         bundle: ours,
         ..SvidPaths::in_dir(&dir)
     };
-    Transport::Mtls(SvidSource::load(paths, TrustDomain::default()).expect("loads"))
+    Transport::mtls(SvidSource::load(paths, TrustDomain::default()).expect("loads"))
 }
 
 fn workload(name: &str) -> LeafSpec {

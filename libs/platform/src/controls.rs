@@ -108,6 +108,9 @@ pub enum Control {
     /// Orders bounds the supplier's answers in size and time, refuses redirects, parses them with
     /// a strict schema and accepts a price only within a sane band of the catalogue's (API10).
     OrdersSupplierValidation,
+    /// Every listener caps its connections (in all and per source), and closes one that is too
+    /// slow to send a request's head or sits idle (slowloris, API4).
+    TransportConnectionLimits,
 }
 
 impl Control {
@@ -144,6 +147,7 @@ impl Control {
         Control::OrdersOrderLimits,
         Control::OrdersSsrfGuard,
         Control::OrdersSupplierValidation,
+        Control::TransportConnectionLimits,
     ];
 
     /// The control's name, as lab mode and reports spell it.
@@ -180,6 +184,7 @@ impl Control {
             Control::OrdersOrderLimits => "orders.order_limits",
             Control::OrdersSsrfGuard => "orders.ssrf_guard",
             Control::OrdersSupplierValidation => "orders.supplier_validation",
+            Control::TransportConnectionLimits => "transport.connection_limits",
         }
     }
 }

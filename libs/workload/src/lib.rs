@@ -8,12 +8,14 @@
 //! - [`tls`]: rustls configurations (TLS 1.3, client certificates required inside, the server's
 //!   SPIFFE ID checked by clients);
 //! - [`server`]: the TLS accept loop that tells each request who is calling;
+//! - [`limits`]: how many connections a listener admits and how long each may take and live;
 //! - [`peer`]: the per-route allow-list of calling workloads;
 //! - [`connector`]: mutual TLS for tonic's gRPC channels.
 //!
 //! The one plaintext path left is `BATON_TRANSPORT=insecure-plaintext`, refused outside lab mode.
 
 pub mod connector;
+pub mod limits;
 pub mod peer;
 pub mod server;
 pub mod spiffe;
@@ -25,9 +27,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use baton_platform::config::{ConfigError, Source, SourceExt};
-use baton_platform::{CommonConfig, Control, Workload};
+use baton_platform::{CommonConfig, Control, Controls, Workload};
 use tokio::net::TcpListener;
 
+pub use limits::ConnectionLimits;
 pub use peer::{Peer, PeerPolicy};
 pub use spiffe::SpiffeId;
 pub use svid::{SvidPaths, SvidSource};
@@ -36,9 +39,17 @@ pub use svid::{SvidPaths, SvidSource};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How workloads connect to each other.
+/// How workloads connect to each other, and what their listeners admit.
 #[derive(Debug, Clone)]
-pub enum Transport {
+pub struct Transport {
+    security: Security,
+    limits: ConnectionLimits,
+    controls: Controls,
+}
+
+/// What protects the connections between workloads.
+#[derive(Debug, Clone)]
+pub enum Security {
     /// Mutual TLS with this workload's SVID. The default, and the only choice in production.
     Mtls(Arc<SvidSource>),
     /// LAB MODE ONLY: plain TCP, no identities. Exists to measure what mTLS costs and to show
@@ -60,22 +71,49 @@ pub enum TransportError {
 impl Transport {
     pub const KEY: &'static str = "BATON_TRANSPORT";
 
+    /// Mutual TLS with `svid`, every control on and the default connection limits: a client's
+    /// transport in tests and benchmarks.
+    pub fn mtls(svid: Arc<SvidSource>) -> Self {
+        Self {
+            security: Security::Mtls(svid),
+            limits: ConnectionLimits::default(),
+            controls: Controls::enforcing(),
+        }
+    }
+
+    pub fn security(&self) -> &Security {
+        &self.security
+    }
+
     /// Reads `BATON_TRANSPORT` (`mtls`, the default, or `insecure-plaintext` in lab mode with
-    /// `mtls.peer_id` off) and, for mTLS, loads this workload's SVID (see [`SvidPaths`]).
+    /// `mtls.peer_id` off) and, for mTLS, loads this workload's SVID (see [`SvidPaths`]); and the
+    /// listeners' [`ConnectionLimits`].
     pub fn from_source(source: &dyn Source, common: &CommonConfig) -> Result<Self, ConfigError> {
+        let security = Self::security_from_source(source, common)?;
+        Ok(Self {
+            security,
+            limits: ConnectionLimits::from_source(source)?,
+            controls: common.controls.clone(),
+        })
+    }
+
+    fn security_from_source(
+        source: &dyn Source,
+        common: &CommonConfig,
+    ) -> Result<Security, ConfigError> {
         let raw: String = source.parse_or(Self::KEY, "mtls".to_owned())?;
         match raw.as_str() {
             "mtls" => {
                 let paths = SvidPaths::from_source(source, common.workload);
                 let svid = SvidSource::load(paths, common.trust_domain.clone())
                     .map_err(|err| ConfigError::invalid(Self::KEY, "mtls", err.to_string()))?;
-                Ok(Transport::Mtls(svid))
+                Ok(Security::Mtls(svid))
             }
             "insecure-plaintext" => {
                 let lab_without_peer_ids =
                     common.controls.is_lab_mode() && !common.controls.is_on(Control::MtlsPeerId);
                 if lab_without_peer_ids {
-                    Ok(Transport::InsecurePlaintext)
+                    Ok(Security::InsecurePlaintext)
                 } else {
                     Err(ConfigError::invalid(
                         Self::KEY,
@@ -94,9 +132,9 @@ impl Transport {
 
     /// The base URL of a workload listening at `authority` (`host:port`).
     pub fn base_url(&self, authority: &str) -> String {
-        match self {
-            Transport::Mtls(_) => format!("https://{authority}"),
-            Transport::InsecurePlaintext => format!("http://{authority}"),
+        match self.security {
+            Security::Mtls(_) => format!("https://{authority}"),
+            Security::InsecurePlaintext => format!("http://{authority}"),
         }
     }
 
@@ -106,14 +144,18 @@ impl Transport {
         let builder = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
+            .tcp_nodelay(true)
+            // A pooled connection is given up well before the peer's listener would close it
+            // as idle, so no request is ever sent on a connection that is just being closed.
+            .pool_idle_timeout(self.limits.client_pool_idle_timeout())
             // Internal calls never follow redirects: a redirect inside the platform is a bug or
             // an attack, and following it would carry the user's token elsewhere.
             .redirect(reqwest::redirect::Policy::none());
-        let builder = match self {
-            Transport::Mtls(svid) => builder
+        let builder = match &self.security {
+            Security::Mtls(svid) => builder
                 .use_preconfigured_tls(tls::client_for(svid, peer)?)
                 .https_only(true),
-            Transport::InsecurePlaintext => {
+            Security::InsecurePlaintext => {
                 // reqwest asks rustls for a process-wide provider even for a client that will
                 // only ever speak plain HTTP, and panics without one.
                 let _ = rustls::crypto::ring::default_provider().install_default();
@@ -136,11 +178,11 @@ impl Transport {
             .map_err(|_| TransportError::Address(authority.to_owned()))?
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT);
-        Ok(match self {
-            Transport::Mtls(svid) => endpoint.connect_with_connector_lazy(
+        Ok(match &self.security {
+            Security::Mtls(svid) => endpoint.connect_with_connector_lazy(
                 connector::MtlsConnector::new(tls::client_for(svid, peer)?),
             ),
-            Transport::InsecurePlaintext => endpoint.connect_lazy(),
+            Security::InsecurePlaintext => endpoint.connect_lazy(),
         })
     }
 
@@ -179,14 +221,19 @@ impl Transport {
         server_config: fn(&Arc<SvidSource>) -> Result<rustls::ServerConfig, rustls::Error>,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        match self {
-            Transport::Mtls(svid) => {
+        match &self.security {
+            Security::Mtls(svid) => {
                 svid.watch(svid::POLL_INTERVAL);
                 let config = server_config(svid).map_err(std::io::Error::other)?;
-                let trust_domain = svid.trust_domain().clone();
-                server::serve_tls(listener, router, Arc::new(config), trust_domain, shutdown).await
+                let listening = server::Listening {
+                    tls: Arc::new(config),
+                    trust_domain: svid.trust_domain().clone(),
+                    limits: self.limits.clone(),
+                    controls: self.controls.clone(),
+                };
+                server::serve_tls(listener, router, listening, shutdown).await
             }
-            Transport::InsecurePlaintext => {
+            Security::InsecurePlaintext => {
                 axum::serve(listener, router)
                     .with_graceful_shutdown(shutdown)
                     .await
@@ -218,7 +265,10 @@ mod tests {
         assert!(Transport::from_source(&lab, &common(&lab)).is_err());
         let lab_off = lab.with("BATON_LAB_DISABLE", "mtls.peer_id");
         let transport = Transport::from_source(&lab_off, &common(&lab_off));
-        assert!(matches!(transport, Ok(Transport::InsecurePlaintext)));
+        assert!(matches!(
+            transport.as_ref().map(Transport::security),
+            Ok(Security::InsecurePlaintext)
+        ));
         let client = transport.map(|t| t.http_client(Workload::Sts).is_ok());
         assert_eq!(
             client.ok(),
@@ -238,7 +288,7 @@ mod tests {
         let present = Map::new().with("BATON_CERTS_DIR", dir.path().display().to_string());
         let transport = Transport::from_source(&present, &common(&present)).expect("loads");
         assert!(
-            matches!(&transport, Transport::Mtls(svid) if svid.id().to_string() == "spiffe://baton.local/users")
+            matches!(transport.security(), Security::Mtls(svid) if svid.id().to_string() == "spiffe://baton.local/users")
         );
         assert_eq!(transport.base_url("127.0.0.1:1"), "https://127.0.0.1:1");
     }

@@ -48,7 +48,7 @@ pub async fn bare_proxy(
         trust_domain.clone(),
     )?;
     let tls = baton_workload::tls::public_server(&svid)?;
-    let client = Transport::Mtls(svid)
+    let client = Transport::mtls(svid)
         .http_client(Workload::Orders)
         .context("the proxy's client")?;
     let upstream = Upstream {
@@ -116,13 +116,14 @@ async fn serve(
 ) -> anyhow::Result<u16> {
     let listener = baton_workload::bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     let port = listener.local_addr()?.port();
-    let serving = baton_workload::server::serve_tls(
-        listener,
-        router,
-        std::sync::Arc::new(tls),
-        trust_domain.clone(),
-        shutdown,
-    );
+    // The reference servers get the same connection limits as Baton's own listeners.
+    let listening = baton_workload::server::Listening {
+        tls: std::sync::Arc::new(tls),
+        trust_domain: trust_domain.clone(),
+        limits: baton_workload::ConnectionLimits::default(),
+        controls: baton_platform::Controls::enforcing(),
+    };
+    let serving = baton_workload::server::serve_tls(listener, router, listening, shutdown);
     tokio::spawn(async move {
         if let Err(err) = serving.await {
             tracing::error!(error = %err, "a benchmark server stopped");
