@@ -1,11 +1,12 @@
 //! The verifier against tokens an attacker could make: every mutation of a valid token, and the
-//! classic JWT attacks (RFC 8725 §2), each refused.
+//! classic JWT attacks (RFC 8725 §2), each refused. [`claim_rules`]: every claim set that breaks
+//! one rule.
 
 use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use baton_platform::{Control, Controls, RunMode};
+use baton_platform::{CertThumbprint, Control, Controls, RunMode, TrustMode};
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::jwk::JwkSet;
@@ -15,6 +16,8 @@ use proptest::prelude::*;
 use crate::claims::Claims;
 use crate::jwks::JwksCache;
 use crate::verifier::{TokenError, Verifier, VerifierConfig};
+
+mod claim_rules;
 
 const ISSUER: &str = "https://sts.test";
 const AUDIENCE: &str = "spiffe://baton.local/accounts";
@@ -64,10 +67,14 @@ fn sign(fixture: &Fixture, claims: &Claims) -> String {
 }
 
 fn verifier(fixture: &Fixture, controls: Controls) -> Verifier {
+    verifier_in(fixture, controls, TrustMode::E2e)
+}
+
+fn verifier_in(fixture: &Fixture, controls: Controls, trust_mode: TrustMode) -> Verifier {
     let config = VerifierConfig {
         issuer: ISSUER.to_owned(),
         audience: AUDIENCE.to_owned(),
-        trust_mode: baton_platform::TrustMode::E2e,
+        trust_mode,
     };
     Verifier::new(Arc::new(JwksCache::fixed(&fixture.jwks)), config, controls)
 }
@@ -77,6 +84,18 @@ fn verify(verifier: &Verifier, token: &str) -> Result<crate::Principal, TokenErr
         .build()
         .expect("a runtime");
     runtime.block_on(verifier.verify(token))
+}
+
+/// Verifies `token` as presented over a connection with the client certificate `presented`.
+fn verify_presented(
+    verifier: &Verifier,
+    token: &str,
+    presented: Option<&CertThumbprint>,
+) -> Result<crate::Principal, TokenError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(verifier.verify_presented(token, presented))
 }
 
 #[test]

@@ -106,7 +106,14 @@ impl Guard {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::LazyLock;
+
+    use baton_policy_testing::{Outcome, Table, caller, object};
+    use proptest::prelude::*;
+    use proptest::sample::select;
+
     use super::*;
+    use crate::domain::{AccountId, AccountStatus, Currency};
 
     #[test]
     fn the_embedded_policies_validate_against_the_schema() {
@@ -139,5 +146,68 @@ mod tests {
     fn the_policy_directory_in_the_repository_is_the_embedded_one() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policy");
         assert_eq!(PolicyText::read_dir(&dir).ok(), Some(embedded()));
+    }
+
+    /// The functions of docs/authorization.md's table that accounts' policy decides, each with
+    /// the Guard question its domain asks.
+    const DECIDED: [&str; 5] = [
+        "GET /v1/accounts/{id}",
+        "POST /v1/accounts/{id}/freeze",
+        "POST /v1/accounts/{id}/deposits",
+        "Debit",
+        "Refund",
+    ];
+    /// Functions of accounts that no policy decides: the list is a query by owner, and opening an
+    /// account makes the caller its owner.
+    const UNDECIDED: [&str; 2] = ["GET /v1/accounts", "POST /v1/accounts"];
+
+    static TABLE: LazyLock<Table> = LazyLock::new(|| Table::from_doc().unwrap());
+    static GUARD: LazyLock<Guard> =
+        LazyLock::new(|| Guard::new(engine(None).unwrap(), Controls::enforcing()));
+
+    fn ask(guard: &Guard, function: &str, principal: &Principal, account: &Account) -> bool {
+        match function {
+            "GET /v1/accounts/{id}" => guard.may_see(principal, account),
+            "POST /v1/accounts/{id}/freeze" => guard.may_freeze(principal, account),
+            "POST /v1/accounts/{id}/deposits" => guard.may_deposit(principal, account),
+            "Debit" => guard.may_spend(principal, account),
+            "Refund" => guard.may_refund(principal, account),
+            other => unreachable!("`{other}` is not in DECIDED"),
+        }
+    }
+
+    #[test]
+    fn every_function_of_accounts_in_the_table_is_looked_at() {
+        TABLE
+            .check_coverage("/v1/accounts", &DECIDED, &UNDECIDED)
+            .unwrap();
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// For any caller (roles, scopes, delegation chain) and any account (theirs or not,
+        /// frozen or not), accounts answers what the table says: no more, no less.
+        #[test]
+        fn accounts_answers_every_caller_what_the_table_says(
+            function in select(&DECIDED[..]),
+            caller in caller(),
+            object in object(),
+        ) {
+            let row = TABLE.row(function).unwrap();
+            let account = Account {
+                id: AccountId::random(),
+                owner_id: caller.owner_of(object),
+                currency: Currency::Eur,
+                balance_minor: 10_000,
+                status: if object.frozen { AccountStatus::Frozen } else { AccountStatus::Active },
+                created_at: 0,
+            };
+            let principal = caller.principal().unwrap();
+            let answer = row.answer(&principal, || {
+                Outcome::from(ask(&GUARD, function, &principal, &account))
+            });
+            prop_assert_eq!(answer, row.expected(&caller, object), "{:?} on {:?}", caller, account);
+        }
     }
 }

@@ -74,7 +74,15 @@ impl Guard {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::LazyLock;
+
+    use baton_policy_testing::{Outcome, Table, caller, object};
+    use proptest::prelude::*;
+    use proptest::sample::select;
+    use uuid::Uuid;
+
     use super::*;
+    use crate::domain::{OrderId, OrderStatus};
 
     #[test]
     fn the_embedded_policies_validate_against_the_schema() {
@@ -85,5 +93,66 @@ mod tests {
     fn the_policy_directory_in_the_repository_is_the_embedded_one() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policy");
         assert_eq!(PolicyText::read_dir(&dir).ok(), Some(embedded()));
+    }
+
+    /// The functions of docs/authorization.md's table that orders' policy decides.
+    const DECIDED: [&str; 2] = ["GET /v1/orders/{id}", "POST /v1/orders/{id}/refund"];
+    /// Functions of orders that no policy of its own decides: the list is a query by buyer, and
+    /// placing an order makes the caller its buyer (the money is accounts' `spend`).
+    const UNDECIDED: [&str; 2] = ["GET /v1/orders", "POST /v1/orders"];
+    const STATUSES: [OrderStatus; 3] = [
+        OrderStatus::Pending,
+        OrderStatus::Paid,
+        OrderStatus::Refunded,
+    ];
+
+    static TABLE: LazyLock<Table> = LazyLock::new(|| Table::from_doc().unwrap());
+    static GUARD: LazyLock<Guard> =
+        LazyLock::new(|| Guard::new(engine(None).unwrap(), Controls::enforcing()));
+
+    fn ask(guard: &Guard, function: &str, principal: &Principal, order: &Order) -> bool {
+        match function {
+            "GET /v1/orders/{id}" => guard.may_see(principal, order),
+            "POST /v1/orders/{id}/refund" => guard.may_refund(principal, order),
+            other => unreachable!("`{other}` is not in DECIDED"),
+        }
+    }
+
+    #[test]
+    fn every_function_of_orders_in_the_table_is_looked_at() {
+        TABLE
+            .check_coverage("/v1/orders", &DECIDED, &UNDECIDED)
+            .unwrap();
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// For any caller (roles, scopes, delegation chain) and any order (theirs or not, in any
+        /// status), orders answers what the table says: no more, no less.
+        #[test]
+        fn orders_answers_every_caller_what_the_table_says(
+            function in select(&DECIDED[..]),
+            caller in caller(),
+            object in object(),
+            status in select(&STATUSES[..]),
+        ) {
+            let row = TABLE.row(function).unwrap();
+            let order = Order {
+                id: OrderId::random(),
+                buyer_id: caller.owner_of(object),
+                account_id: Uuid::new_v4(),
+                status,
+                total_minor: 1_000,
+                currency: "EUR".to_owned(),
+                created_at: 0,
+                lines: Vec::new(),
+            };
+            let principal = caller.principal().unwrap();
+            let answer = row.answer(&principal, || {
+                Outcome::from(ask(&GUARD, function, &principal, &order))
+            });
+            prop_assert_eq!(answer, row.expected(&caller, object), "{:?} on {:?}", caller, order);
+        }
     }
 }

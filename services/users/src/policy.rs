@@ -103,6 +103,12 @@ fn profile(user: Uuid) -> Resource {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::LazyLock;
+
+    use baton_policy_testing::{Object, Outcome, Table, caller, object};
+    use proptest::prelude::*;
+    use proptest::sample::select;
+
     use super::*;
 
     #[test]
@@ -114,5 +120,63 @@ mod tests {
     fn the_policy_directory_in_the_repository_is_the_embedded_one() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policy");
         assert_eq!(PolicyText::read_dir(&dir).ok(), Some(embedded()));
+    }
+
+    /// The functions of docs/authorization.md's table that users' policy decides: all of them.
+    const DECIDED: [&str; 4] = [
+        "GET /v1/users/me",
+        "PATCH /v1/users/me",
+        "GET /v1/users/{id}",
+        "GET /v1/users",
+    ];
+
+    static TABLE: LazyLock<Table> = LazyLock::new(|| Table::from_doc().unwrap());
+    static GUARD: LazyLock<Guard> =
+        LazyLock::new(|| Guard::new(engine(None).unwrap(), Controls::enforcing()));
+
+    /// The Guard questions the domain asks for `function` about `user`'s profile.
+    fn ask(guard: &Guard, function: &str, principal: &Principal, user: Uuid) -> Outcome {
+        match function {
+            "GET /v1/users/me" | "GET /v1/users/{id}" => {
+                // As `domain::user::profile` does: may they read it, and then the contact
+                // details too?
+                if !guard.may_read_profile(principal, user) {
+                    Outcome::Refused
+                } else if guard.may_see_contact(principal, user) {
+                    Outcome::Full
+                } else {
+                    Outcome::Masked
+                }
+            }
+            "PATCH /v1/users/me" => Outcome::from(guard.may_update_profile(principal, user)),
+            "GET /v1/users" => Outcome::from(guard.may_list_users(principal)),
+            other => unreachable!("`{other}` is not in DECIDED"),
+        }
+    }
+
+    #[test]
+    fn every_function_of_users_in_the_table_is_looked_at() {
+        TABLE.check_coverage("/v1/users", &DECIDED, &[]).unwrap();
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// For any caller (roles, scopes, delegation chain) and any profile (theirs or someone
+        /// else's), users answers what the table says: refused, masked or in full.
+        #[test]
+        fn users_answers_every_caller_what_the_table_says(
+            function in select(&DECIDED[..]),
+            caller in caller(),
+            object in object(),
+        ) {
+            let row = TABLE.row(function).unwrap();
+            // `/me` is always the caller's own profile.
+            let object = Object { own: object.own || function.ends_with("/me"), ..object };
+            let principal = caller.principal().unwrap();
+            let user = caller.owner_of(object);
+            let answer = row.answer(&principal, || ask(&GUARD, function, &principal, user));
+            prop_assert_eq!(answer, row.expected(&caller, object), "{:?} on {}", caller, user);
+        }
     }
 }

@@ -11,7 +11,8 @@
 //! - is bound to the certificate of the workload it was issued to (`cnf`, RFC 8705 §3.1), so a
 //!   token stolen from one workload's traffic is useless to any other.
 //!
-//! [`hop_scopes`] is the exchange policy: the whole of it, in one table a reader can check.
+//! [`hop_scopes`] is the exchange policy: the whole of it, in one table a reader can check. Which
+//! audiences a token may name at all is [`audience_services`]'s rule.
 
 use std::sync::Arc;
 
@@ -49,6 +50,21 @@ pub fn hop_scopes(actor: Workload, audience: Workload) -> &'static [&'static str
         // Nobody else calls anyone: users and accounts are leaves.
         _ => &[],
     }
+}
+
+/// The services `audience` names by their SPIFFE IDs in `trust_domain`; `None` unless it names at
+/// least one and every entry is one of the platform's services. No token is ever issued for
+/// anything else: not the gateway, not the STS, not a workload of another trust domain.
+pub fn audience_services(trust_domain: &TrustDomain, audience: &[String]) -> Option<Vec<Workload>> {
+    let services = audience
+        .iter()
+        .map(|aud| {
+            Workload::SERVICES
+                .into_iter()
+                .find(|service| trust_domain.id_of(*service) == *aud)
+        })
+        .collect::<Option<Vec<_>>>()?;
+    (!services.is_empty()).then_some(services)
 }
 
 /// Why an exchange was refused; each maps to an RFC 8693 / RFC 6749 error code.
@@ -220,6 +236,9 @@ fn narrowed_scope(
     }
     Ok(scopes.join(" "))
 }
+
+#[cfg(test)]
+mod properties;
 
 #[cfg(test)]
 mod tests {

@@ -138,3 +138,6 @@ pub fn client_subject(client_id: &str) -> String {
         .into_uuid()
         .to_string()
 }
+
+#[cfg(test)]
+mod properties;

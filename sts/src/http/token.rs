@@ -194,23 +194,12 @@ async fn token_exchange(
     }
     let common = &state.config.common;
     let audience: Vec<String> = params.all("audience").map(str::to_owned).collect();
-    let targets: Option<Vec<Workload>> = audience
-        .iter()
-        .map(|aud| {
-            Workload::SERVICES
-                .into_iter()
-                .find(|w| common.trust_domain.id_of(*w) == *aud)
-        })
-        .collect();
-    let targets = match targets {
-        Some(targets) if !targets.is_empty() => targets,
-        _ => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_target",
-                "unknown audience",
-            );
-        }
+    let Some(targets) = delegation::audience_services(&common.trust_domain, &audience) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_target",
+            "unknown audience",
+        );
     };
     let exchange_mode = common.trust_mode == TrustMode::Exchange;
     match subject_token_type {
