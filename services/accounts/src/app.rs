@@ -11,7 +11,7 @@ use std::sync::Arc;
 use axum::Router;
 use baton_platform::controls::announce_lab_mode;
 use baton_platform::{
-    CommonConfig, Controls, StartupError, TrustMode, Workload, db, problem, shutdown,
+    Controls, Settings, StartupError, TrustMode, Workload, db, problem, shutdown,
 };
 use baton_proto::accounts::v1::accounts_server::AccountsServer;
 use baton_token::{Verifier, verifier};
@@ -53,8 +53,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Who may call what: REST only from the gateway, `Debit` only from orders.
-fn peer_policy(common: &CommonConfig) -> PeerPolicy {
-    PeerPolicy::deny_all(common.trust_domain.clone(), common.controls.clone())
+fn peer_policy(settings: &Settings) -> PeerPolicy {
+    PeerPolicy::deny_all(settings.trust_domain.clone(), settings.controls.clone())
         .allow("/v1/", &[Workload::Gateway])
         .allow("/baton.accounts.v1.Accounts/Debit", &[Workload::Orders])
         .allow("/baton.accounts.v1.Accounts/Refund", &[Workload::Orders])
@@ -68,16 +68,19 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     transport: Transport,
-    common: CommonConfig,
+    settings: Settings,
 }
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let Config { common, transport } = config;
-        let listener = baton_workload::bind(common.listen).await?;
+        let Config {
+            settings,
+            transport,
+        } = config;
+        let listener = baton_workload::bind(settings.listen).await?;
         let port = listener.local_addr()?.port();
-        let db = db::connect(&common.database_url, storage::MIGRATIONS).await?;
-        if common.seeds_demo_data() {
+        let db = db::connect(&settings.database_url, storage::MIGRATIONS).await?;
+        if settings.seeds_demo_data() {
             seed::demo_accounts(&db)
                 .await
                 .map_err(|err| StartupError::other("seeding the demo accounts", err))?;
@@ -86,16 +89,16 @@ impl Application {
             .http_client(Workload::Sts)
             .map_err(|err| StartupError::other("building the JWKS client", err))?;
         let verifier =
-            verifier::for_service(client, &transport.base_url(&common.sts_addr), &common);
+            verifier::for_service(client, &transport.base_url(&settings.sts_addr), &settings);
         let state = AppState {
             db,
             verifier: Arc::new(verifier),
-            controls: common.controls.clone(),
-            trust_mode: common.trust_mode,
+            controls: settings.controls.clone(),
+            trust_mode: settings.trust_mode,
             guard: policy::Guard::new(
-                policy::engine(common.policy_dir.as_deref())
+                policy::engine(settings.policy_dir.as_deref())
                     .map_err(|err| StartupError::other("loading the policies", err))?,
-                common.controls.clone(),
+                settings.controls.clone(),
             ),
         };
         Ok(Self {
@@ -103,7 +106,7 @@ impl Application {
             listener,
             router: router(state),
             transport,
-            common,
+            settings,
         })
     }
 
@@ -122,8 +125,8 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        self.common.announce(self.port);
-        let policy = peer_policy(&self.common);
+        self.settings.announce(self.port);
+        let policy = peer_policy(&self.settings);
         self.transport
             .serve(self.listener, self.router, policy, shutdown)
             .await

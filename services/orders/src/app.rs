@@ -12,7 +12,7 @@ use std::sync::Arc;
 use axum::Router;
 use baton_platform::controls::announce_lab_mode;
 use baton_platform::{
-    CommonConfig, Controls, StartupError, TrustMode, Workload, db, problem, shutdown,
+    Controls, Settings, StartupError, TrustMode, Workload, db, problem, shutdown,
 };
 use baton_proto::accounts::v1::accounts_client::AccountsClient;
 use baton_proto::users::v1::users_client::UsersClient;
@@ -60,8 +60,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Who may call what: REST only from the gateway.
-fn peer_policy(common: &CommonConfig) -> PeerPolicy {
-    PeerPolicy::deny_all(common.trust_domain.clone(), common.controls.clone())
+fn peer_policy(settings: &Settings) -> PeerPolicy {
+    PeerPolicy::deny_all(settings.trust_domain.clone(), settings.controls.clone())
         .allow("/v1/", &[Workload::Gateway])
         .allow_any_workload("/health")
 }
@@ -73,14 +73,14 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     transport: Transport,
-    common: CommonConfig,
+    settings: Settings,
     db: AnyPool,
 }
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let Config {
-            common,
+            settings,
             transport,
             users_addr,
             accounts_addr,
@@ -89,9 +89,9 @@ impl Application {
             supplier,
             egress,
         } = config;
-        let listener = baton_workload::bind(common.listen).await?;
+        let listener = baton_workload::bind(settings.listen).await?;
         let port = listener.local_addr()?.port();
-        let db = db::connect(&common.database_url, storage::MIGRATIONS).await?;
+        let db = db::connect(&settings.database_url, storage::MIGRATIONS).await?;
         seed::catalog(&db)
             .await
             .map_err(|err| StartupError::other("seeding the catalogue", err))?;
@@ -103,33 +103,33 @@ impl Application {
         let client = transport
             .http_client(Workload::Sts)
             .map_err(|err| StartupError::other("building the STS client", err))?;
-        let sts_url = transport.base_url(&common.sts_addr);
+        let sts_url = transport.base_url(&settings.sts_addr);
         let upstreams = Upstreams {
             users: UsersClient::new(channel(&users_addr, Workload::Users)?),
             accounts: AccountsClient::new(channel(&accounts_addr, Workload::Accounts)?),
             next_hop: NextHop::new(
-                common.trust_mode,
+                settings.trust_mode,
                 client.clone(),
                 &sts_url,
                 Workload::Orders.name(),
             ),
-            users_id: common.trust_domain.id_of(Workload::Users),
-            accounts_id: common.trust_domain.id_of(Workload::Accounts),
+            users_id: settings.trust_domain.id_of(Workload::Users),
+            accounts_id: settings.trust_domain.id_of(Workload::Accounts),
         };
-        let verifier = verifier::for_service(client, &sts_url, &common);
+        let verifier = verifier::for_service(client, &sts_url, &settings);
         let state = AppState {
             db,
             verifier: Arc::new(verifier),
-            controls: common.controls.clone(),
-            trust_mode: common.trust_mode,
+            controls: settings.controls.clone(),
+            trust_mode: settings.trust_mode,
             upstreams,
             guard: policy::Guard::new(
-                policy::engine(common.policy_dir.as_deref())
+                policy::engine(settings.policy_dir.as_deref())
                     .map_err(|err| StartupError::other("loading the policies", err))?,
-                common.controls.clone(),
+                settings.controls.clone(),
             ),
-            supplier: supplier_client(&supplier, &common, &egress)?,
-            notifier: notifier(&webhooks, &common, &egress)?,
+            supplier: supplier_client(&supplier, &settings, &egress)?,
+            notifier: notifier(&webhooks, &settings, &egress)?,
             limits,
         };
         Ok(Self {
@@ -138,7 +138,7 @@ impl Application {
             db: state.db.clone(),
             router: router(state),
             transport,
-            common,
+            settings,
         })
     }
 
@@ -157,9 +157,9 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        self.common.announce(self.port);
+        self.settings.announce(self.port);
         tokio::spawn(purge_idempotency_keys(self.db.clone()));
-        let policy = peer_policy(&self.common);
+        let policy = peer_policy(&self.settings);
         self.transport
             .serve(self.listener, self.router, policy, shutdown)
             .await
@@ -169,7 +169,7 @@ impl Application {
 /// The supplier's client, trusting the roots in its CA file (a missing file stops the start).
 fn supplier_client(
     config: &SupplierConfig,
-    common: &CommonConfig,
+    settings: &Settings,
     egress: &Egress,
 ) -> Result<SupplierClient, StartupError> {
     let tls = crate::webhook::tls_from_roots(&config.ca_file).map_err(|reason| {
@@ -182,7 +182,7 @@ fn supplier_client(
         &config.url,
         tls,
         config.timeout,
-        common.controls.clone(),
+        settings.controls.clone(),
         egress,
     )
     .map_err(|reason| {
@@ -193,14 +193,14 @@ fn supplier_client(
 /// The webhook notifier. With webhooks off (no allowed host) no roots are read.
 fn notifier(
     config: &WebhookConfig,
-    common: &CommonConfig,
+    settings: &Settings,
     egress: &Egress,
 ) -> Result<Notifier, StartupError> {
     let egress = egress.with_fixed_hosts(&config.static_hosts);
     let guard = WebhookGuard::new(
         &config.allowed_hosts,
         egress.resolver(),
-        common.controls.clone(),
+        settings.controls.clone(),
     );
     let tls = if guard.is_on() {
         Some(
