@@ -9,10 +9,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
-use baton_platform::controls::announce_lab_mode;
-use baton_platform::{
-    Controls, Settings, StartupError, TrustMode, Workload, db, problem, shutdown,
-};
+use baton_api::lab::announce_lab_mode;
+use baton_api::problem;
+use baton_platform::{Controls, Settings, StartupError, TrustMode, Workload, db, shutdown};
 use baton_proto::users::v1::users_server::UsersServer;
 use baton_token::{Verifier, verifier};
 use baton_workload::{PeerPolicy, Transport};

@@ -4,7 +4,7 @@
 //! 500 body: the caller never sees the database's words.
 
 use axum::response::{IntoResponse, Response};
-use baton_platform::Problem;
+use baton_api::Problem;
 
 use crate::domain::{AccountError, CreditError};
 use crate::storage::StorageError;

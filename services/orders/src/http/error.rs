@@ -7,7 +7,7 @@
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use baton_platform::Problem;
+use baton_api::Problem;
 
 use crate::domain::{ItemsError, LimitError, PlaceError, PricingError, QuoteRefusal, RefundError};
 use crate::storage::StorageError;

@@ -13,7 +13,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::middleware::from_fn_with_state;
 use axum::routing::get;
-use baton_platform::problem;
+use baton_api::problem;
 use baton_token::http::require_token;
 use serde_json::{Value, json};
 

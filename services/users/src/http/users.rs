@@ -5,9 +5,10 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use baton_platform::input::{JsonBody, Page, PageParams, PageQuery};
-use baton_platform::problem::CONTENT_TYPE as PROBLEM;
-use baton_platform::{Control, Problem};
+use baton_api::Problem;
+use baton_api::input::{JsonBody, Page, PageParams, PageQuery};
+use baton_api::problem::CONTENT_TYPE as PROBLEM;
+use baton_platform::Control;
 use baton_token::Principal;
 use baton_token::claims::scope;
 use baton_token::http::require_scope;

@@ -15,8 +15,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use validator::{Validate, ValidationErrors};
 
+use baton_platform::{Control, Controls};
+
 use crate::problem::Problem;
-use crate::{Control, Controls};
 
 /// A JSON body that parsed, but is not yet bound to a type. Services use it where lab mode offers
 /// a deliberately careless binding next to the strict one ([`JsonBody::bind`]).
@@ -132,9 +133,10 @@ impl<S: Send + Sync> FromRequestParts<S> for PageParams {
 
 #[cfg(test)]
 mod tests {
+    use baton_platform::RunMode;
+    use baton_platform::config::Map;
+
     use super::*;
-    use crate::config::Map;
-    use crate::mode::RunMode;
 
     #[derive(Debug, Deserialize, Validate)]
     #[serde(deny_unknown_fields)]
