@@ -5,9 +5,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use baton_api::Problem;
 use baton_api::input::{JsonBody, Page, PageParams, PageQuery, Valid};
 use baton_api::problem::CONTENT_TYPE as PROBLEM;
+use baton_api::{ApiError, Problem};
 use baton_platform::Control;
 use baton_token::Principal;
 use baton_token::claims::scope;
@@ -17,7 +17,6 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::ApiError;
 use crate::app::AppState;
 use crate::domain::backoffice::{self, MAX_DEPOSIT_MINOR, deposit_reference};
 use crate::domain::{self, Account, AccountId, AccountStatus, Amount, Credit, Currency};

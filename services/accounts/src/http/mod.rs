@@ -17,8 +17,6 @@ use baton_api::problem;
 use baton_token::http::require_token;
 use serde_json::{Value, json};
 
-pub use error::ApiError;
-
 use crate::app::AppState;
 
 /// Larger than any request this API takes; anything bigger is refused before it is read.

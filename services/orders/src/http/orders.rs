@@ -5,9 +5,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use baton_api::Problem;
 use baton_api::input::{Page, PageParams, PageQuery, Valid};
 use baton_api::problem::CONTENT_TYPE as PROBLEM;
+use baton_api::{ApiError, Problem};
 use baton_token::Principal;
 use baton_token::claims::scope;
 use baton_token::http::require_scope;
@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::ApiError;
 use crate::app::AppState;
 use crate::domain::{
     self, IdempotencyKey, Line, NewOrder, Order, OrderId, OrderStatus, Placed, Placing,

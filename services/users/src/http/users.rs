@@ -5,9 +5,9 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use baton_api::Problem;
 use baton_api::input::{JsonBody, Page, PageParams, PageQuery};
 use baton_api::problem::CONTENT_TYPE as PROBLEM;
+use baton_api::{ApiError, Problem};
 use baton_platform::Control;
 use baton_token::Principal;
 use baton_token::claims::scope;
@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::ApiError;
 use crate::app::AppState;
 use crate::domain::{self, Contact, ProfileChanges, UserId, Visible, mask_email, mask_phone};
 
