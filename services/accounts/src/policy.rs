@@ -9,8 +9,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use baton_platform::{Control, Controls};
-use baton_policy::{Action, Actor, PolicyEngine, PolicyError, PolicyText, Resource, reload};
+use baton_platform::Control;
+use baton_policy::{Action, Policy, PolicyEngine, PolicyError, PolicyText, Resource, reload};
 use baton_token::Principal;
 
 use crate::domain::Account;
@@ -50,13 +50,12 @@ pub fn resource(account: &Account) -> Resource {
 /// The questions the domain asks, each behind the lab switch that may skip it.
 #[derive(Debug, Clone)]
 pub struct Guard {
-    engine: Arc<PolicyEngine>,
-    controls: Controls,
+    policy: Policy,
 }
 
 impl Guard {
-    pub fn new(engine: Arc<PolicyEngine>, controls: Controls) -> Self {
-        Self { engine, controls }
+    pub fn new(policy: Policy) -> Self {
+        Self { policy }
     }
 
     /// Whether `principal` may see `account` (`owner-reads-own-account`,
@@ -88,19 +87,14 @@ impl Guard {
 
     /// Questions about whose object it is; skipped only with `service.bola` off.
     fn object_level(&self, principal: &Principal, action: Action, account: &Account) -> bool {
-        !self.controls.is_on(Control::ServiceBola) || self.decide(principal, action, account)
+        self.policy
+            .allows(Control::ServiceBola, principal, action, &resource(account))
     }
 
     /// Questions about which functions a role may use; skipped only with `service.role` off.
     fn function_level(&self, principal: &Principal, action: Action, account: &Account) -> bool {
-        !self.controls.is_on(Control::ServiceRole) || self.decide(principal, action, account)
-    }
-
-    fn decide(&self, principal: &Principal, action: Action, account: &Account) -> bool {
-        let actor = Actor::from_principal(principal);
-        self.engine
-            .decide(&actor, action, &resource(account))
-            .is_allow()
+        self.policy
+            .allows(Control::ServiceRole, principal, action, &resource(account))
     }
 }
 

@@ -13,6 +13,7 @@ use axum::Router;
 use baton_api::lab::announce_lab_mode;
 use baton_api::problem;
 use baton_platform::{Controls, Settings, StartupError, TrustMode, Workload, db, shutdown};
+use baton_policy::Policy;
 use baton_proto::accounts::v1::accounts_client::AccountsClient;
 use baton_proto::users::v1::users_client::UsersClient;
 use baton_token::onward::NextHop;
@@ -122,11 +123,11 @@ impl Application {
             controls: settings.controls.clone(),
             trust_mode: settings.trust_mode,
             upstreams,
-            guard: policy::Guard::new(
+            guard: policy::Guard::new(Policy::new(
                 policy::engine(settings.policy_dir.as_deref())
                     .map_err(|err| StartupError::other("loading the policies", err))?,
                 settings.controls.clone(),
-            ),
+            )),
             supplier: supplier_client(&supplier, &settings, &egress)?,
             notifier: notifier(&webhooks, &settings, &egress)?,
             limits,

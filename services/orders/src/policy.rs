@@ -9,8 +9,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use baton_platform::{Control, Controls};
-use baton_policy::{Action, Actor, PolicyEngine, PolicyError, PolicyText, Resource, reload};
+use baton_platform::Control;
+use baton_policy::{Action, Policy, PolicyEngine, PolicyError, PolicyText, Resource, reload};
 use baton_token::Principal;
 
 use crate::domain::Order;
@@ -44,31 +44,26 @@ pub fn resource(order: &Order) -> Resource {
 /// The questions the domain asks, each behind the lab switch that may skip it.
 #[derive(Debug, Clone)]
 pub struct Guard {
-    engine: Arc<PolicyEngine>,
-    controls: Controls,
+    policy: Policy,
 }
 
 impl Guard {
-    pub fn new(engine: Arc<PolicyEngine>, controls: Controls) -> Self {
-        Self { engine, controls }
+    pub fn new(policy: Policy) -> Self {
+        Self { policy }
     }
 
     /// Whether `principal` may see `order` (`buyer-reads-own-order`, `support-reads-any-order`,
     /// `admin-reads-any-order`). Skipped only when lab mode has switched `service.bola` off.
     pub fn may_see(&self, principal: &Principal, order: &Order) -> bool {
-        !self.controls.is_on(Control::ServiceBola) || self.decide(principal, READ, order)
+        self.policy
+            .allows(Control::ServiceBola, principal, READ, &resource(order))
     }
 
     /// Whether `principal` may refund `order` (`admin-refunds-orders`): a function-level check,
     /// skipped only when lab mode has switched `service.role` off.
     pub fn may_refund(&self, principal: &Principal, order: &Order) -> bool {
-        !self.controls.is_on(Control::ServiceRole) || self.decide(principal, REFUND, order)
-    }
-
-    fn decide(&self, principal: &Principal, action: Action, order: &Order) -> bool {
-        self.engine
-            .decide(&Actor::from_principal(principal), action, &resource(order))
-            .is_allow()
+        self.policy
+            .allows(Control::ServiceRole, principal, REFUND, &resource(order))
     }
 }
 

@@ -12,6 +12,7 @@ use axum::Router;
 use baton_api::lab::announce_lab_mode;
 use baton_api::problem;
 use baton_platform::{Controls, Settings, StartupError, TrustMode, Workload, db, shutdown};
+use baton_policy::Policy;
 use baton_proto::users::v1::users_server::UsersServer;
 use baton_token::{Verifier, verifier};
 use baton_workload::{PeerPolicy, Transport};
@@ -92,11 +93,11 @@ impl Application {
             verifier: Arc::new(verifier),
             controls: settings.controls.clone(),
             trust_mode: settings.trust_mode,
-            guard: policy::Guard::new(
+            guard: policy::Guard::new(Policy::new(
                 policy::engine(settings.policy_dir.as_deref())
                     .map_err(|err| StartupError::other("loading the policies", err))?,
                 settings.controls.clone(),
-            ),
+            )),
         };
         Ok(Self {
             port,

@@ -9,8 +9,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use baton_platform::{Control, Controls};
-use baton_policy::{Action, Actor, PolicyEngine, PolicyError, PolicyText, Resource, reload};
+use baton_platform::Control;
+use baton_policy::{Action, Policy, PolicyEngine, PolicyError, PolicyText, Resource, reload};
 use baton_token::Principal;
 use uuid::Uuid;
 
@@ -40,13 +40,12 @@ pub fn engine(dir: Option<&Path>) -> Result<Arc<PolicyEngine>, PolicyError> {
 /// The questions the domain asks, each behind the lab switch that may skip it.
 #[derive(Debug, Clone)]
 pub struct Guard {
-    engine: Arc<PolicyEngine>,
-    controls: Controls,
+    policy: Policy,
 }
 
 impl Guard {
-    pub fn new(engine: Arc<PolicyEngine>, controls: Controls) -> Self {
-        Self { engine, controls }
+    pub fn new(policy: Policy) -> Self {
+        Self { policy }
     }
 
     /// Whether `principal` may read the profile of user `user` (`user-reads-own-profile`,
@@ -54,13 +53,14 @@ impl Guard {
     /// describes, so this is decided before any read. Skipped only when lab mode has switched
     /// `service.bola` off.
     pub fn may_read_profile(&self, principal: &Principal, user: Uuid) -> bool {
-        self.decide(Control::ServiceBola, principal, READ, &profile(user))
+        self.policy
+            .allows(Control::ServiceBola, principal, READ, &profile(user))
     }
 
     /// Whether `principal` sees `user`'s contact details unmasked (the owner and admins; support
     /// sees them masked). Skipped only when lab mode has switched `service.field_masking` off.
     pub fn may_see_contact(&self, principal: &Principal, user: Uuid) -> bool {
-        self.decide(
+        self.policy.allows(
             Control::ServiceFieldMasking,
             principal,
             READ_CONTACT,
@@ -70,29 +70,16 @@ impl Guard {
 
     /// Whether `principal` may change `user`'s profile (only their own).
     pub fn may_update_profile(&self, principal: &Principal, user: Uuid) -> bool {
-        self.decide(Control::ServiceBola, principal, UPDATE, &profile(user))
+        self.policy
+            .allows(Control::ServiceBola, principal, UPDATE, &profile(user))
     }
 
     /// Whether `principal` may list every user (`admin-lists-users`): a function-level check,
     /// skipped only when lab mode has switched `service.role` off.
     pub fn may_list_users(&self, principal: &Principal) -> bool {
         let directory = Resource::new("Directory", "users");
-        self.decide(Control::ServiceRole, principal, LIST, &directory)
-    }
-
-    fn decide(
-        &self,
-        control: Control,
-        principal: &Principal,
-        action: Action,
-        resource: &Resource,
-    ) -> bool {
-        if !self.controls.is_on(control) {
-            return true;
-        }
-        self.engine
-            .decide(&Actor::from_principal(principal), action, resource)
-            .is_allow()
+        self.policy
+            .allows(Control::ServiceRole, principal, LIST, &directory)
     }
 }
 
