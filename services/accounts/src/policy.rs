@@ -6,11 +6,8 @@
 //! `policy/policies.cedar` decides. The policy files are compiled into the binary (so a service
 //! always has a policy), and can be overridden from a directory that is then watched for changes.
 
-use std::path::Path;
-use std::sync::Arc;
-
 use baton_platform::Control;
-use baton_policy::{Action, Policy, PolicyEngine, PolicyError, PolicyText, Resource, reload};
+use baton_policy::{Action, Policy, PolicyText, Resource};
 use baton_token::Principal;
 
 use crate::domain::Account;
@@ -32,12 +29,6 @@ pub fn embedded() -> PolicyText {
         schema: include_str!("../policy/schema.cedarschema").to_owned(),
         policies: include_str!("../policy/policies.cedar").to_owned(),
     }
-}
-
-/// The engine: from `dir` if given (and then watched for changes), else the embedded policies.
-/// An error here must stop the start.
-pub fn engine(dir: Option<&Path>) -> Result<Arc<PolicyEngine>, PolicyError> {
-    reload::load("accounts", &embedded(), dir)
 }
 
 /// An account as the policy sees it: its id, its stored owner and whether it is frozen.
@@ -100,11 +91,15 @@ impl Guard {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
+    use baton_policy::{PolicyError, reload};
+
     use super::*;
 
     #[test]
     fn the_embedded_policies_validate_against_the_schema() {
-        assert!(engine(None).is_ok());
+        assert!(reload::load("accounts", &embedded(), None).is_ok());
     }
 
     #[test]
@@ -115,7 +110,7 @@ mod tests {
         let typo = text.policies.replace("resource.owner", "resource.ownr");
         std::fs::write(dir.path().join(PolicyText::POLICIES_FILE), typo).unwrap();
         assert!(matches!(
-            engine(Some(dir.path())),
+            reload::load("accounts", &embedded(), Some(dir.path())),
             Err(PolicyError::Invalid(_))
         ));
     }
@@ -126,7 +121,7 @@ mod tests {
         let text = embedded();
         std::fs::write(dir.path().join(PolicyText::SCHEMA_FILE), &text.schema).unwrap();
         std::fs::write(dir.path().join(PolicyText::POLICIES_FILE), &text.policies).unwrap();
-        assert!(engine(Some(dir.path())).is_ok());
+        assert!(reload::load("accounts", &embedded(), Some(dir.path())).is_ok());
     }
 
     #[test]

@@ -6,11 +6,8 @@
 //! `policy/policies.cedar` decides. The policy files are compiled into the binary, and can be
 //! overridden from a directory (`BATON_POLICY_DIR`) that is then watched for changes.
 
-use std::path::Path;
-use std::sync::Arc;
-
 use baton_platform::Control;
-use baton_policy::{Action, Policy, PolicyEngine, PolicyError, PolicyText, Resource, reload};
+use baton_policy::{Action, Policy, PolicyText, Resource};
 use baton_token::Principal;
 
 use crate::domain::Order;
@@ -26,12 +23,6 @@ pub fn embedded() -> PolicyText {
         schema: include_str!("../policy/schema.cedarschema").to_owned(),
         policies: include_str!("../policy/policies.cedar").to_owned(),
     }
-}
-
-/// The engine: from `dir` if given (and then watched for changes), else the embedded policies.
-/// An error here must stop the start.
-pub fn engine(dir: Option<&Path>) -> Result<Arc<PolicyEngine>, PolicyError> {
-    reload::load("orders", &embedded(), dir)
 }
 
 /// An order as the policy sees it: its id, its stored buyer and its status.
@@ -69,11 +60,15 @@ impl Guard {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
+    use baton_policy::reload;
+
     use super::*;
 
     #[test]
     fn the_embedded_policies_validate_against_the_schema() {
-        assert!(engine(None).is_ok());
+        assert!(reload::load("orders", &embedded(), None).is_ok());
     }
 
     #[test]

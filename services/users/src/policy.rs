@@ -6,11 +6,8 @@
 //! files are compiled into the binary, and can be overridden from a directory (`BATON_POLICY_DIR`)
 //! that is then watched for changes.
 
-use std::path::Path;
-use std::sync::Arc;
-
 use baton_platform::Control;
-use baton_policy::{Action, Policy, PolicyEngine, PolicyError, PolicyText, Resource, reload};
+use baton_policy::{Action, Policy, PolicyText, Resource};
 use baton_token::Principal;
 use uuid::Uuid;
 
@@ -29,12 +26,6 @@ pub fn embedded() -> PolicyText {
         schema: include_str!("../policy/schema.cedarschema").to_owned(),
         policies: include_str!("../policy/policies.cedar").to_owned(),
     }
-}
-
-/// The engine: from `dir` if given (and then watched for changes), else the embedded policies.
-/// An error here must stop the start.
-pub fn engine(dir: Option<&Path>) -> Result<Arc<PolicyEngine>, PolicyError> {
-    reload::load("users", &embedded(), dir)
 }
 
 /// The questions the domain asks, each behind the lab switch that may skip it.
@@ -90,11 +81,15 @@ fn profile(user: Uuid) -> Resource {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
+    use baton_policy::reload;
+
     use super::*;
 
     #[test]
     fn the_embedded_policies_validate_against_the_schema() {
-        assert!(engine(None).is_ok());
+        assert!(reload::load("users", &embedded(), None).is_ok());
     }
 
     #[test]
