@@ -10,7 +10,8 @@
 //!   identity travels down the call chain).
 //! - [`controls`]: the registry of named security controls and the lab switches that turn them
 //!   off, in lab mode only.
-//! - [`db`]: connecting to a component's own database (SQLite or PostgreSQL) and migrating it.
+//! - [`db`]: connecting to a component's own database (SQLite or PostgreSQL), migrating it, and
+//!   the page of a listing storage reads.
 //! - [`demo`]: the demo users every component seeds in development mode.
 //! - [`startup`]: what can stop a component from starting.
 //! - [`shutdown`]: the signal every server stops on.

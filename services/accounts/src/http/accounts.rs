@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use baton_api::input::{JsonBody, Page, PageParams, PageQuery, Valid};
+use baton_api::input::{JsonBody, PageParams, PageQuery, Valid};
 use baton_api::openapi::{Forbidden, InvalidBody, InvalidPage, NotFound, Unauthorized};
 use baton_api::problem::CONTENT_TYPE as PROBLEM;
 use baton_api::{ApiError, Problem};
@@ -129,7 +129,7 @@ pub async fn list(
     PageParams(query): PageParams,
 ) -> Result<Json<AccountList>, ApiError> {
     require_scope(&principal, scope::ACCOUNTS_READ)?;
-    let page = Page::checked(query, &state.controls)?;
+    let page = query.checked(&state.controls)?;
     let accounts = domain::account::list_own(&state.db, &principal, page).await?;
     Ok(Json(AccountList {
         accounts: accounts.into_iter().map(AccountView::from).collect(),

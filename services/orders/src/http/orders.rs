@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use baton_api::input::{Page, PageParams, PageQuery, Valid};
+use baton_api::input::{PageParams, PageQuery, Valid};
 use baton_api::openapi::{Forbidden, InvalidPage, NotFound, Unauthorized};
 use baton_api::problem::CONTENT_TYPE as PROBLEM;
 use baton_api::{ApiError, Problem};
@@ -200,7 +200,7 @@ pub async fn list(
     PageParams(query): PageParams,
 ) -> Result<Json<OrderList>, ApiError> {
     require_scope(&principal, scope::ORDERS_READ)?;
-    let page = Page::checked(query, &state.controls)?;
+    let page = query.checked(&state.controls)?;
     let orders = domain::order::list_own(&state.db, &principal, page).await?;
     Ok(Json(OrderList {
         orders: orders.into_iter().map(OrderView::from).collect(),

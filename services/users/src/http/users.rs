@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use baton_api::input::{JsonBody, Page, PageParams, PageQuery};
+use baton_api::input::{JsonBody, PageParams, PageQuery};
 use baton_api::openapi::{Forbidden, InvalidBody, InvalidPage, NotFound, Unauthorized};
 use baton_api::{ApiError, Problem};
 use baton_platform::Control;
@@ -191,7 +191,7 @@ pub async fn list(
     PageParams(query): PageParams,
 ) -> Result<Json<UserList>, ApiError> {
     require_scope(&principal, scope::USERS_ADMIN)?;
-    let page = Page::checked(query, &state.controls)?;
+    let page = query.checked(&state.controls)?;
     let users = domain::list(&state.db, &principal, &state.guard, page).await?;
     Ok(Json(UserList {
         users: users.into_iter().map(ProfileView::from).collect(),
