@@ -12,8 +12,9 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter};
 use axum::{Json, Router};
-use baton_platform::controls::announce_lab_mode;
-use baton_platform::{Control, Problem, StartupError, Workload, problem, shutdown};
+use baton_api::lab::announce_lab_mode;
+use baton_api::{Problem, problem};
+use baton_platform::{Control, StartupError, Workload, shutdown};
 use baton_token::http::bearer_token;
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -60,7 +61,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let listener = baton_workload::bind(config.common.listen).await?;
+        let listener = baton_workload::bind(config.settings.listen).await?;
         let mut upstreams = BTreeMap::new();
         for (workload, authority) in &config.upstreams {
             let client = config
@@ -92,11 +93,11 @@ impl Application {
         let services = Workload::SERVICES
             .iter()
             .map(|workload| {
-                let id = config.common.trust_domain.id_of(*workload);
+                let id = config.settings.trust_domain.id_of(*workload);
                 let verifier = baton_token::verifier::for_audience(
                     sts.client.clone(),
                     &sts.base_url,
-                    &config.common,
+                    &config.settings,
                     id.clone(),
                 );
                 (*workload, (id, Arc::new(verifier)))
@@ -106,7 +107,7 @@ impl Application {
             sts.client.clone(),
             token_url,
             config.client_secret.clone(),
-            config.common.trust_mode,
+            config.settings.trust_mode,
             services,
         );
         routes::check(&table()).map_err(|err| StartupError::other("route table", err))?;
@@ -154,7 +155,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let config = &self.gateway.config;
-        config.common.announce(self.port());
+        config.settings.announce(self.port());
         let transport = config.transport.clone();
         transport
             .serve_public(self.listener, self.router, shutdown)
@@ -220,7 +221,7 @@ fn router(gateway: Arc<Gateway>) -> Result<Router, StartupError> {
         let fallback = move || async move { guard::method_not_allowed(allow) };
         router = router.route(path, methods.fallback(fallback));
     }
-    let controls = gateway.config.common.controls.clone();
+    let controls = gateway.config.settings.controls.clone();
     let mut declared_methods: Vec<Method> = routes.iter().map(|r| r.method.clone()).collect();
     declared_methods.dedup();
     let mut router = router.fallback(problem::not_found);
@@ -273,7 +274,7 @@ async fn handle(
 /// Rate-limits by address, authenticates (for protected routes), rate-limits by user, checks the
 /// route's scope and roles and the body's shape, and forwards within the upstream's limits.
 async fn admit_and_forward(gateway: &Gateway, route: &Route, mut request: Request) -> Response {
-    let controls = &gateway.config.common.controls;
+    let controls = &gateway.config.settings.controls;
     let limiting = controls.is_on(Control::GatewayRateLimit);
     let class = rate::class_of(route);
     let addr = client_addr(
@@ -316,7 +317,7 @@ async fn authorize_and_forward(
         return Err(Problem::payload_too_large().into_response());
     }
     let request_id = uuid::Uuid::new_v4().to_string();
-    let controls = &gateway.config.common.controls;
+    let controls = &gateway.config.settings.controls;
     let internal_token = match route.access {
         Access::Public => None,
         Access::Token { scope, roles } => {
@@ -372,7 +373,7 @@ async fn authorize_and_forward(
 /// The request, with its body checked for shape if it is JSON (`gateway.json_limits`). The body
 /// is read here (bounded as the proxy would) and handed on as bytes.
 async fn checked_json(gateway: &Gateway, request: Request) -> Result<Request, Problem> {
-    let controls = &gateway.config.common.controls;
+    let controls = &gateway.config.settings.controls;
     if !controls.is_on(Control::GatewayJsonLimits) || !is_json(request.headers()) {
         return Ok(request);
     }
@@ -450,6 +451,6 @@ fn health(gateway: &Gateway, allow: &HeaderValue, method: &Method) -> Response {
     if method != Method::GET {
         return guard::method_not_allowed(allow.clone());
     }
-    Json(json!({ "status": "ok", "trust_mode": gateway.config.common.trust_mode.to_string() }))
+    Json(json!({ "status": "ok", "trust_mode": gateway.config.settings.trust_mode.to_string() }))
         .into_response()
 }

@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use baton_platform::{Control, Controls, Problem, TrustMode, Workload};
+use baton_api::Problem;
+use baton_platform::{Control, Controls, TrustMode, Workload};
 use baton_token::{Role, Verifier};
 use moka::Expiry;
 use moka::future::Cache;

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use baton_platform::config::{ConfigError, Source, SourceExt};
-use baton_platform::{CommonConfig, Workload};
+use baton_platform::{Settings, Workload};
 use baton_workload::Transport;
 
 use crate::edge::EdgeConfig;
@@ -11,7 +11,7 @@ use secrecy::SecretString;
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub common: CommonConfig,
+    pub settings: Settings,
     pub transport: Transport,
     /// `host:port` of every upstream: `USERS_ADDR`, `ACCOUNTS_ADDR`, `ORDERS_ADDR` (and the STS,
     /// from `STS_ADDR`).
@@ -24,9 +24,9 @@ pub struct Config {
 
 impl Config {
     pub fn from_source(source: &dyn Source) -> Result<Self, ConfigError> {
-        let common = CommonConfig::from_source(source, Workload::Gateway, "127.0.0.1:8443")?;
+        let settings = Settings::from_source(source, Workload::Gateway, "127.0.0.1:8443")?;
         let mut upstreams = BTreeMap::new();
-        upstreams.insert(Workload::Sts, common.sts_addr.clone());
+        upstreams.insert(Workload::Sts, settings.sts_addr.clone());
         for (workload, key, default) in [
             (Workload::Users, "USERS_ADDR", "127.0.0.1:8091"),
             (Workload::Accounts, "ACCOUNTS_ADDR", "127.0.0.1:8092"),
@@ -41,13 +41,13 @@ impl Config {
                 key: "BATON_GATEWAY_CLIENT_SECRET".to_owned(),
             })?;
         let edge = EdgeConfig::from_source(source)?;
-        edge.refuse_dangerous(common.controls.is_lab_mode())?;
+        edge.refuse_dangerous(settings.controls.is_lab_mode())?;
         Ok(Self {
             edge,
-            transport: Transport::from_source(source, &common)?,
+            transport: Transport::from_source(source, &settings)?,
             upstreams,
             client_secret,
-            common,
+            settings,
         })
     }
 }

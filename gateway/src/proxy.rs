@@ -15,7 +15,7 @@ use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use baton_platform::Problem;
+use baton_api::Problem;
 
 use crate::edge::client_addr::ClientAddr;
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use baton_platform::time::now_unix;
-use baton_platform::{CommonConfig, StartupError, Workload, db, shutdown};
+use baton_platform::{Settings, StartupError, Workload, db, shutdown};
 use baton_workload::PeerPolicy;
 use sqlx::AnyPool;
 use tokio::net::TcpListener;
@@ -29,15 +29,15 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let listener = baton_workload::bind(config.common.listen).await?;
-        let pool = db::connect(&config.common.database_url, storage::MIGRATIONS).await?;
+        let listener = baton_workload::bind(config.settings.listen).await?;
+        let pool = db::connect(&config.settings.database_url, storage::MIGRATIONS).await?;
         let passwords = Passwords::new()
             .await
             .map_err(|err| StartupError::other("password hashing", err))?;
         seed::clients(&pool, &config)
             .await
             .map_err(|err| StartupError::other("registering clients", err))?;
-        if config.common.seeds_demo_data() {
+        if config.settings.seeds_demo_data() {
             seed::demo_users(&pool, &passwords)
                 .await
                 .map_err(|err| StartupError::other("seeding demo users", err))?;
@@ -82,14 +82,14 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let config = self.state.config.clone();
-        config.common.announce(self.port());
+        config.settings.announce(self.port());
         tokio::spawn(sweep_expired_tokens(self.state.pool.clone()));
         tokio::spawn(rotate_keys(
             self.state.signer.clone(),
             self.state.pool.clone(),
             rotation_policy(&config),
         ));
-        let policy = peer_policy(&config.common);
+        let policy = peer_policy(&config.settings);
         config
             .transport
             .serve(self.listener, router(self.state), policy, shutdown)
@@ -101,14 +101,14 @@ impl Application {
 /// token, introspection and revocation endpoints also take direct calls from the services, which
 /// authenticate there with their certificates (`tls_client_auth`). Any workload of the platform
 /// may read the published keys.
-fn peer_policy(common: &CommonConfig) -> PeerPolicy {
+fn peer_policy(settings: &Settings) -> PeerPolicy {
     const CLIENTS: [Workload; 4] = [
         Workload::Gateway,
         Workload::Users,
         Workload::Accounts,
         Workload::Orders,
     ];
-    PeerPolicy::deny_all(common.trust_domain.clone(), common.controls.clone())
+    PeerPolicy::deny_all(settings.trust_domain.clone(), settings.controls.clone())
         .allow("/oauth2/authorize", &[Workload::Gateway])
         .allow("/oauth2/token", &CLIENTS)
         .allow("/oauth2/introspect", &CLIENTS)

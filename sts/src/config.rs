@@ -3,14 +3,14 @@
 use std::time::Duration;
 
 use baton_platform::config::{ConfigError, Source, SourceExt};
-use baton_platform::{CommonConfig, Workload};
+use baton_platform::{Settings, Workload};
 use baton_workload::Transport;
 
 use crate::domain::client::ClientSecret;
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub common: CommonConfig,
+    pub settings: Settings,
     pub transport: Transport,
     /// Where clients reach the STS: the gateway's public URL (`STS_PUBLIC_URL`,
     /// `https://127.0.0.1:8443`). It is the authorization server's issuer identifier in the RFC
@@ -52,7 +52,7 @@ fn seconds(
 
 impl Config {
     pub fn from_source(source: &dyn Source) -> Result<Self, ConfigError> {
-        let common = CommonConfig::from_source(source, Workload::Sts, "127.0.0.1:8090")?;
+        let settings = Settings::from_source(source, Workload::Sts, "127.0.0.1:8090")?;
         let public_url: String =
             source.parse_or("STS_PUBLIC_URL", "https://127.0.0.1:8443".to_owned())?;
         if !public_url.starts_with("https://") || public_url.ends_with('/') {
@@ -63,8 +63,8 @@ impl Config {
             ));
         }
         Ok(Self {
-            transport: Transport::from_source(source, &common)?,
-            common,
+            transport: Transport::from_source(source, &settings)?,
+            settings,
             public_url,
             access_token_ttl: seconds(source, "STS_ACCESS_TOKEN_TTL_SECS", 600, (1, 3600))?,
             internal_token_ttl: seconds(source, "STS_INTERNAL_TOKEN_TTL_SECS", 300, (1, 3600))?,

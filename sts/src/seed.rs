@@ -47,7 +47,7 @@ pub async fn clients(pool: &AnyPool, config: &Config) -> Result<(), SeedError> {
             client_id: workload.name().to_owned(),
             auth_method: AuthMethod::TlsClientAuth.name().to_owned(),
             secret_hash: None,
-            tls_san_uri: Some(config.common.trust_domain.id_of(workload)),
+            tls_san_uri: Some(config.settings.trust_domain.id_of(workload)),
             redirect_uris: String::new(),
             // Token exchange for the next hop in exchange mode; which service may reach which
             // is the exchange policy's call (`domain::delegation::hop_scopes`).
@@ -56,7 +56,7 @@ pub async fn clients(pool: &AnyPool, config: &Config) -> Result<(), SeedError> {
         };
         storage::upsert_client(pool, &service, now).await?;
     }
-    if config.common.seeds_demo_data() {
+    if config.settings.seeds_demo_data() {
         let machine = ClientRow {
             client_id: DEMO_MACHINE_CLIENT_ID.to_owned(),
             auth_method: AuthMethod::ClientSecretBasic.name().to_owned(),

@@ -515,7 +515,7 @@ impl TestPlatform {
         let roles: Vec<String> = user.roles.iter().map(|role| (*role).to_owned()).collect();
         let now = now_unix();
         Claims {
-            iss: baton_platform::common::DEFAULT_ISSUER.to_owned(),
+            iss: baton_platform::settings::DEFAULT_ISSUER.to_owned(),
             sub: user.id.to_string(),
             aud: Workload::SERVICES
                 .iter()

@@ -15,7 +15,8 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use baton_platform::{Controls, Problem};
+use baton_api::Problem;
+use baton_platform::Controls;
 use http::{HeaderMap, HeaderValue, header};
 
 use crate::edge::headers::secure;

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::response::{IntoResponse, Response};
-use baton_platform::Problem;
+use baton_api::Problem;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 

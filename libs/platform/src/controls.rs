@@ -9,17 +9,13 @@
 //! attack once with its controls on (it must be blocked) and once with them off (it must succeed,
 //! which proves the attack test can fail). Lab mode is
 //! - explicit: `BATON_LAB_MODE=on` and `BATON_LAB_DISABLE=name,name`;
-//! - loud: a warning at start-up and a `Baton-Lab-Mode` header on every answer;
+//! - loud: a warning at start-up and a `Baton-Lab-Mode` header on every answer (stamped by
+//!   `baton_api::lab`);
 //! - refused outright when `BATON_ENV=production`, whatever else is set.
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
-
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
-use http::HeaderValue;
 
 use crate::config::{ConfigError, Source};
 use crate::mode::RunMode;
@@ -308,23 +304,6 @@ impl Controls {
             );
         }
     }
-}
-
-/// Axum middleware that stamps the lab-mode header on every answer while lab mode is on.
-///
-/// Attach with `axum::middleware::from_fn_with_state(controls, controls::announce_lab_mode)`.
-pub async fn announce_lab_mode(
-    State(controls): State<Controls>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let mut response = next.run(request).await;
-    if controls.is_lab_mode()
-        && let Ok(value) = HeaderValue::from_str(&controls.header_value())
-    {
-        response.headers_mut().insert(Controls::HEADER, value);
-    }
-    response
 }
 
 #[cfg(test)]

@@ -18,6 +18,15 @@ use sqlx::{AnyPool, SqlSafeStr};
 /// One embedded migration: its version, a description and its SQL.
 pub type EmbeddedMigration = (i64, &'static str, &'static str);
 
+/// A window of a listing, as storage reads it: at most `limit` rows, skipping `offset`. The HTTP
+/// API kit builds one from a caller's query, within the hard limits
+/// (`baton_api::input::PageQuery::checked`); storage only binds the two numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub limit: i64,
+    pub offset: i64,
+}
+
 /// Why a database could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

@@ -1,4 +1,4 @@
-//! What can stop a component from starting, and the shape every component's `Application` has.
+//! What can stop a component from starting.
 
 use crate::config::ConfigError;
 use crate::db::DbError;

@@ -13,15 +13,18 @@
 //! - [`request`]: the entities a decision is about: the [`Actor`] from the verified token, the
 //!   [`Resource`] built from the service's own storage (never from what the client sent);
 //! - [`reload`]: watches a policy directory and swaps in a new policy set when the files change,
-//!   keeping the old one when the new files do not validate.
+//!   keeping the old one when the new files do not validate;
+//! - [`guard`]: a service's [`Policy`], asked with each question behind its lab switch.
 //!
 //! Why an embedded engine rather than a policy server: a decision is a function call, not a
 //! network hop, so it can be asked on every request and every object without a latency budget,
 //! and it cannot be "unavailable" (there is no fail-open question to answer).
 
 pub mod engine;
+pub mod guard;
 pub mod reload;
 pub mod request;
 
 pub use engine::{Decision, PolicyEngine, PolicyError, PolicyText};
+pub use guard::Policy;
 pub use request::{Action, Actor, Resource};

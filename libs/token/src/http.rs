@@ -9,7 +9,8 @@ use std::sync::Arc;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use baton_platform::{CertThumbprint, Problem};
+use baton_api::Problem;
+use baton_platform::CertThumbprint;
 use http::header::AUTHORIZATION;
 use http::request::Parts;
 

@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use baton_platform::{CertThumbprint, CommonConfig, Control, Controls, TrustMode};
+use baton_platform::{CertThumbprint, Control, Controls, Settings, TrustMode};
 use jsonwebtoken::{Algorithm, Validation};
 use uuid::Uuid;
 
@@ -268,10 +268,10 @@ impl Principal {
 }
 
 /// Builds the verifier a service uses: keys from the JWKS of the STS at `sts_base_url`, fetched
-/// with `client`; tokens accepted only from `common.issuer` and only if addressed to this
+/// with `client`; tokens accepted only from `settings.issuer` and only if addressed to this
 /// workload's own id.
-pub fn for_service(client: reqwest::Client, sts_base_url: &str, common: &CommonConfig) -> Verifier {
-    for_audience(client, sts_base_url, common, common.own_id())
+pub fn for_service(client: reqwest::Client, sts_base_url: &str, settings: &Settings) -> Verifier {
+    for_audience(client, sts_base_url, settings, settings.own_id())
 }
 
 /// Like [`for_service`], for tokens addressed to `audience` rather than to this workload. The
@@ -280,7 +280,7 @@ pub fn for_service(client: reqwest::Client, sts_base_url: &str, common: &CommonC
 pub fn for_audience(
     client: reqwest::Client,
     sts_base_url: &str,
-    common: &CommonConfig,
+    settings: &Settings,
     audience: String,
 ) -> Verifier {
     /// How often an unknown `kid` may trigger a JWKS refresh.
@@ -288,9 +288,9 @@ pub fn for_audience(
     let jwks_url = format!("{sts_base_url}/.well-known/jwks.json");
     let keys = Arc::new(JwksCache::new(jwks_url, client, MIN_REFRESH_INTERVAL));
     let config = VerifierConfig {
-        issuer: common.issuer.clone(),
+        issuer: settings.issuer.clone(),
         audience,
-        trust_mode: common.trust_mode,
+        trust_mode: settings.trust_mode,
     };
-    Verifier::new(keys, config, common.controls.clone())
+    Verifier::new(keys, config, settings.controls.clone())
 }

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use baton_platform::config::{ConfigError, Source, SourceExt};
-use baton_platform::{CommonConfig, Control, Controls, Workload};
+use baton_platform::{Control, Controls, Settings, Workload};
 use tokio::net::TcpListener;
 
 pub use limits::ConnectionLimits;
@@ -88,30 +88,30 @@ impl Transport {
     /// Reads `BATON_TRANSPORT` (`mtls`, the default, or `insecure-plaintext` in lab mode with
     /// `mtls.peer_id` off) and, for mTLS, loads this workload's SVID (see [`SvidPaths`]); and the
     /// listeners' [`ConnectionLimits`].
-    pub fn from_source(source: &dyn Source, common: &CommonConfig) -> Result<Self, ConfigError> {
-        let security = Self::security_from_source(source, common)?;
+    pub fn from_source(source: &dyn Source, settings: &Settings) -> Result<Self, ConfigError> {
+        let security = Self::security_from_source(source, settings)?;
         Ok(Self {
             security,
             limits: ConnectionLimits::from_source(source)?,
-            controls: common.controls.clone(),
+            controls: settings.controls.clone(),
         })
     }
 
     fn security_from_source(
         source: &dyn Source,
-        common: &CommonConfig,
+        settings: &Settings,
     ) -> Result<Security, ConfigError> {
         let raw: String = source.parse_or(Self::KEY, "mtls".to_owned())?;
         match raw.as_str() {
             "mtls" => {
-                let paths = SvidPaths::from_source(source, common.workload);
-                let svid = SvidSource::load(paths, common.trust_domain.clone())
+                let paths = SvidPaths::from_source(source, settings.workload);
+                let svid = SvidSource::load(paths, settings.trust_domain.clone())
                     .map_err(|err| ConfigError::invalid(Self::KEY, "mtls", err.to_string()))?;
                 Ok(Security::Mtls(svid))
             }
             "insecure-plaintext" => {
-                let lab_without_peer_ids =
-                    common.controls.is_lab_mode() && !common.controls.is_on(Control::MtlsPeerId);
+                let lab_without_peer_ids = settings.controls.is_lab_mode()
+                    && !settings.controls.is_on(Control::MtlsPeerId);
                 if lab_without_peer_ids {
                     Ok(Security::InsecurePlaintext)
                 } else {
@@ -253,18 +253,18 @@ mod tests {
 
     use super::*;
 
-    fn common(source: &Map) -> CommonConfig {
-        CommonConfig::from_source(source, Workload::Users, "127.0.0.1:0").expect("common config")
+    fn settings(source: &Map) -> Settings {
+        Settings::from_source(source, Workload::Users, "127.0.0.1:0").expect("settings config")
     }
 
     #[test]
     fn plaintext_is_refused_outside_lab_mode_and_without_switching_peer_checks_off() {
         let plain = Map::new().with(Transport::KEY, "insecure-plaintext");
-        assert!(Transport::from_source(&plain, &common(&plain)).is_err());
+        assert!(Transport::from_source(&plain, &settings(&plain)).is_err());
         let lab = plain.clone().with("BATON_LAB_MODE", "on");
-        assert!(Transport::from_source(&lab, &common(&lab)).is_err());
+        assert!(Transport::from_source(&lab, &settings(&lab)).is_err());
         let lab_off = lab.with("BATON_LAB_DISABLE", "mtls.peer_id");
-        let transport = Transport::from_source(&lab_off, &common(&lab_off));
+        let transport = Transport::from_source(&lab_off, &settings(&lab_off));
         assert!(matches!(
             transport.as_ref().map(Transport::security),
             Ok(Security::InsecurePlaintext)
@@ -280,13 +280,13 @@ mod tests {
     #[test]
     fn mtls_is_the_default_and_needs_the_svid_files() {
         let missing = Map::new().with("BATON_CERTS_DIR", "/nonexistent/baton-certs");
-        assert!(Transport::from_source(&missing, &common(&missing)).is_err());
+        assert!(Transport::from_source(&missing, &settings(&missing)).is_err());
         let dir = tempfile::tempdir().expect("a temp dir");
         let ca = baton_devca::DevCa::generate("baton.local").expect("a CA");
         let svid = ca.issue("users", Duration::from_secs(60)).expect("an SVID");
         baton_devca::files::write_svid(&dir.path().join("users"), &svid).expect("written");
         let present = Map::new().with("BATON_CERTS_DIR", dir.path().display().to_string());
-        let transport = Transport::from_source(&present, &common(&present)).expect("loads");
+        let transport = Transport::from_source(&present, &settings(&present)).expect("loads");
         assert!(
             matches!(transport.security(), Security::Mtls(svid) if svid.id().to_string() == "spiffe://baton.local/users")
         );

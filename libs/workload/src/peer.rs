@@ -11,7 +11,8 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use baton_platform::{Control, Controls, Problem, TrustDomain, Workload};
+use baton_api::Problem;
+use baton_platform::{Control, Controls, TrustDomain, Workload};
 
 use crate::spiffe::SpiffeId;
 

@@ -8,7 +8,8 @@
 //!
 //! Layout, in the order a request meets it:
 //! - [`config`]: what the service reads from its environment;
-//! - [`app`]: the [`Application`] shape every component shares, and the router;
+//! - [`app`]: the service as the skeleton every service shares (`baton_service`) runs it: its
+//!   state, seeds, routes and peers, and the [`Application`] they make;
 //! - [`http`]: REST handlers, thin: scope check, parse, call the domain, shape the answer;
 //! - [`grpc`]: the `Accounts` gRPC service (`Debit`);
 //! - [`domain`]: ids, currencies, amounts, the ownership rules, the debit; no HTTP, no SQL;
@@ -24,5 +25,5 @@ pub mod policy;
 pub mod seed;
 pub mod storage;
 
-pub use app::{AppState, Application, router};
+pub use app::{AppState, Application};
 pub use config::Config;

@@ -6,11 +6,8 @@
 //! `policy/policies.cedar` decides. The policy files are compiled into the binary (so a service
 //! always has a policy), and can be overridden from a directory that is then watched for changes.
 
-use std::path::Path;
-use std::sync::Arc;
-
-use baton_platform::{Control, Controls};
-use baton_policy::{Action, Actor, PolicyEngine, PolicyError, PolicyText, Resource, reload};
+use baton_platform::Control;
+use baton_policy::{Action, Policy, PolicyText, Resource};
 use baton_token::Principal;
 
 use crate::domain::Account;
@@ -34,12 +31,6 @@ pub fn embedded() -> PolicyText {
     }
 }
 
-/// The engine: from `dir` if given (and then watched for changes), else the embedded policies.
-/// An error here must stop the start.
-pub fn engine(dir: Option<&Path>) -> Result<Arc<PolicyEngine>, PolicyError> {
-    reload::load("accounts", &embedded(), dir)
-}
-
 /// An account as the policy sees it: its id, its stored owner and whether it is frozen.
 pub fn resource(account: &Account) -> Resource {
     Resource::new("Account", account.id.to_string())
@@ -50,13 +41,12 @@ pub fn resource(account: &Account) -> Resource {
 /// The questions the domain asks, each behind the lab switch that may skip it.
 #[derive(Debug, Clone)]
 pub struct Guard {
-    engine: Arc<PolicyEngine>,
-    controls: Controls,
+    policy: Policy,
 }
 
 impl Guard {
-    pub fn new(engine: Arc<PolicyEngine>, controls: Controls) -> Self {
-        Self { engine, controls }
+    pub fn new(policy: Policy) -> Self {
+        Self { policy }
     }
 
     /// Whether `principal` may see `account` (`owner-reads-own-account`,
@@ -88,26 +78,23 @@ impl Guard {
 
     /// Questions about whose object it is; skipped only with `service.bola` off.
     fn object_level(&self, principal: &Principal, action: Action, account: &Account) -> bool {
-        !self.controls.is_on(Control::ServiceBola) || self.decide(principal, action, account)
+        self.policy
+            .allows(Control::ServiceBola, principal, action, &resource(account))
     }
 
     /// Questions about which functions a role may use; skipped only with `service.role` off.
     fn function_level(&self, principal: &Principal, action: Action, account: &Account) -> bool {
-        !self.controls.is_on(Control::ServiceRole) || self.decide(principal, action, account)
-    }
-
-    fn decide(&self, principal: &Principal, action: Action, account: &Account) -> bool {
-        let actor = Actor::from_principal(principal);
-        self.engine
-            .decide(&actor, action, &resource(account))
-            .is_allow()
+        self.policy
+            .allows(Control::ServiceRole, principal, action, &resource(account))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
     use std::sync::LazyLock;
 
+    use baton_policy::{PolicyError, reload};
     use baton_policy_testing::{Outcome, Table, caller, object};
     use proptest::prelude::*;
     use proptest::sample::select;
@@ -117,7 +104,7 @@ mod tests {
 
     #[test]
     fn the_embedded_policies_validate_against_the_schema() {
-        assert!(engine(None).is_ok());
+        assert!(reload::load("accounts", &embedded(), None).is_ok());
     }
 
     #[test]
@@ -128,7 +115,7 @@ mod tests {
         let typo = text.policies.replace("resource.owner", "resource.ownr");
         std::fs::write(dir.path().join(PolicyText::POLICIES_FILE), typo).unwrap();
         assert!(matches!(
-            engine(Some(dir.path())),
+            reload::load("accounts", &embedded(), Some(dir.path())),
             Err(PolicyError::Invalid(_))
         ));
     }
@@ -139,7 +126,7 @@ mod tests {
         let text = embedded();
         std::fs::write(dir.path().join(PolicyText::SCHEMA_FILE), &text.schema).unwrap();
         std::fs::write(dir.path().join(PolicyText::POLICIES_FILE), &text.policies).unwrap();
-        assert!(engine(Some(dir.path())).is_ok());
+        assert!(reload::load("accounts", &embedded(), Some(dir.path())).is_ok());
     }
 
     #[test]
@@ -162,8 +149,10 @@ mod tests {
     const UNDECIDED: [&str; 2] = ["GET /v1/accounts", "POST /v1/accounts"];
 
     static TABLE: LazyLock<Table> = LazyLock::new(|| Table::from_doc().unwrap());
-    static GUARD: LazyLock<Guard> =
-        LazyLock::new(|| Guard::new(engine(None).unwrap(), Controls::enforcing()));
+    static GUARD: LazyLock<Guard> = LazyLock::new(|| {
+        let engine = baton_policy::reload::load("accounts", &embedded(), None).unwrap();
+        Guard::new(Policy::new(engine, baton_platform::Controls::enforcing()))
+    });
 
     fn ask(guard: &Guard, function: &str, principal: &Principal, account: &Account) -> bool {
         match function {

@@ -1,26 +1,22 @@
-//! The `Application` every Baton component has, and the router that puts the pieces together.
+//! The orders service as the skeleton runs it: what is its own, and nothing else.
 //!
-//! `Application::build` does everything that can fail before the first request: bind the
-//! listener (port 0 picks a free one), open and migrate the database, seed the catalogue, build
-//! the token verifier and the gRPC channels to users and accounts, the supplier's client and the
-//! webhook notifier (reading their trust roots). The channels connect lazily, so the services
-//! may start in any order.
-
-use std::future::Future;
-use std::sync::Arc;
+//! [`baton_service`] does what every service does (bind, migrate, verify tokens, route, serve).
+//! What orders adds: the catalogue, seeded in every mode; the gRPC channels to users and
+//! accounts (they connect lazily, so the services may start in any order), the supplier's client
+//! and the webhook notifier (reading their trust roots), all in the state its handlers share; its
+//! REST routes; and the hourly purge of expired idempotency keys. Orders serves no gRPC of its
+//! own, so only the gateway calls it.
 
 use axum::Router;
-use baton_platform::controls::announce_lab_mode;
-use baton_platform::{
-    CommonConfig, Controls, StartupError, TrustMode, Workload, db, problem, shutdown,
-};
+use baton_platform::db::EmbeddedMigration;
+use baton_platform::{Controls, Settings, StartupError, Workload};
+use baton_policy::PolicyText;
 use baton_proto::accounts::v1::accounts_client::AccountsClient;
 use baton_proto::users::v1::users_client::UsersClient;
+use baton_service::{Parts, Service};
 use baton_token::onward::NextHop;
-use baton_token::{Verifier, verifier};
-use baton_workload::{PeerPolicy, Transport};
+use baton_workload::Transport;
 use sqlx::AnyPool;
-use tokio::net::TcpListener;
 
 use crate::config::{Config, SupplierConfig, WebhookConfig};
 use crate::domain::OrderLimits;
@@ -30,13 +26,15 @@ use crate::upstream::Upstreams;
 use crate::webhook::{Notifier, WebhookGuard};
 use crate::{http, policy, seed, storage};
 
+/// The orders service, built and run by the skeleton: `Application::build(config)`, `.port()`,
+/// `.run_until_stopped()`.
+pub type Application = baton_service::Application<Orders>;
+
 /// What every handler needs, cloned into each request (every field is cheap to clone).
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub db: AnyPool,
-    pub verifier: Arc<Verifier>,
     pub controls: Controls,
-    pub trust_mode: TrustMode,
     pub upstreams: Upstreams,
     /// The policy decision point, behind the lab switches that may skip it.
     pub guard: policy::Guard,
@@ -47,40 +45,33 @@ pub struct AppState {
     pub limits: OrderLimits,
 }
 
-/// The whole service: REST routes behind the token check, `/health`, and problem+json fallbacks.
-/// Orders serves no gRPC of its own; it only calls out.
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .merge(http::routes(state.clone()))
-        .fallback(problem::not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.controls,
-            announce_lab_mode,
-        ))
-}
-
-/// Who may call what: REST only from the gateway.
-fn peer_policy(common: &CommonConfig) -> PeerPolicy {
-    PeerPolicy::deny_all(common.trust_domain.clone(), common.controls.clone())
-        .allow("/v1/", &[Workload::Gateway])
-        .allow_any_workload("/health")
-}
-
-/// A built service, ready to run.
+/// What the orders service brings to the skeleton.
 #[derive(Debug)]
-pub struct Application {
-    port: u16,
-    listener: TcpListener,
-    router: Router,
-    transport: Transport,
-    common: CommonConfig,
-    db: AnyPool,
-}
+pub struct Orders;
 
-impl Application {
-    pub async fn build(config: Config) -> Result<Self, StartupError> {
+impl Service for Orders {
+    type Config = Config;
+    type State = AppState;
+
+    const MIGRATIONS: &'static [EmbeddedMigration] = storage::MIGRATIONS;
+
+    fn shared(config: &Config) -> (&Settings, &Transport) {
+        (&config.settings, &config.transport)
+    }
+
+    fn policies() -> PolicyText {
+        policy::embedded()
+    }
+
+    async fn seed_reference_data(db: &AnyPool) -> Result<(), StartupError> {
+        seed::catalog(db)
+            .await
+            .map_err(|err| StartupError::other("seeding the catalogue", err))
+    }
+
+    fn state(config: Config, parts: Parts) -> Result<AppState, StartupError> {
         let Config {
-            common,
+            settings,
             transport,
             users_addr,
             accounts_addr,
@@ -89,87 +80,47 @@ impl Application {
             supplier,
             egress,
         } = config;
-        let listener = baton_workload::bind(common.listen).await?;
-        let port = listener.local_addr()?.port();
-        let db = db::connect(&common.database_url, storage::MIGRATIONS).await?;
-        seed::catalog(&db)
-            .await
-            .map_err(|err| StartupError::other("seeding the catalogue", err))?;
         let channel = |addr: &str, peer: Workload| {
             transport
                 .grpc_channel(addr, peer)
                 .map_err(|err| StartupError::other("building a gRPC channel", err))
         };
-        let client = transport
-            .http_client(Workload::Sts)
-            .map_err(|err| StartupError::other("building the STS client", err))?;
-        let sts_url = transport.base_url(&common.sts_addr);
         let upstreams = Upstreams {
             users: UsersClient::new(channel(&users_addr, Workload::Users)?),
             accounts: AccountsClient::new(channel(&accounts_addr, Workload::Accounts)?),
             next_hop: NextHop::new(
-                common.trust_mode,
-                client.clone(),
-                &sts_url,
+                settings.trust_mode,
+                parts.sts,
+                &parts.sts_url,
                 Workload::Orders.name(),
             ),
-            users_id: common.trust_domain.id_of(Workload::Users),
-            accounts_id: common.trust_domain.id_of(Workload::Accounts),
+            users_id: settings.trust_domain.id_of(Workload::Users),
+            accounts_id: settings.trust_domain.id_of(Workload::Accounts),
         };
-        let verifier = verifier::for_service(client, &sts_url, &common);
-        let state = AppState {
-            db,
-            verifier: Arc::new(verifier),
-            controls: common.controls.clone(),
-            trust_mode: common.trust_mode,
+        Ok(AppState {
+            db: parts.db,
+            controls: settings.controls.clone(),
             upstreams,
-            guard: policy::Guard::new(
-                policy::engine(common.policy_dir.as_deref())
-                    .map_err(|err| StartupError::other("loading the policies", err))?,
-                common.controls.clone(),
-            ),
-            supplier: supplier_client(&supplier, &common, &egress)?,
-            notifier: notifier(&webhooks, &common, &egress)?,
+            guard: policy::Guard::new(parts.policy),
+            supplier: supplier_client(&supplier, &settings, &egress)?,
+            notifier: notifier(&webhooks, &settings, &egress)?,
             limits,
-        };
-        Ok(Self {
-            port,
-            listener,
-            db: state.db.clone(),
-            router: router(state),
-            transport,
-            common,
         })
     }
 
-    /// The port the listener is bound to (the real one, when the config asked for port 0).
-    pub fn port(&self) -> u16 {
-        self.port
+    fn routes() -> Router<AppState> {
+        http::routes()
     }
 
-    /// Serves until Ctrl-C or SIGTERM.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.run_until(shutdown::signal()).await
-    }
-
-    /// Serves until `shutdown` resolves, then drains requests in flight. The test kit uses this.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        self.common.announce(self.port);
-        tokio::spawn(purge_idempotency_keys(self.db.clone()));
-        let policy = peer_policy(&self.common);
-        self.transport
-            .serve(self.listener, self.router, policy, shutdown)
-            .await
+    fn spawn_background(state: &AppState) {
+        tokio::spawn(purge_idempotency_keys(state.db.clone()));
     }
 }
 
 /// The supplier's client, trusting the roots in its CA file (a missing file stops the start).
 fn supplier_client(
     config: &SupplierConfig,
-    common: &CommonConfig,
+    settings: &Settings,
     egress: &Egress,
 ) -> Result<SupplierClient, StartupError> {
     let tls = crate::webhook::tls_from_roots(&config.ca_file).map_err(|reason| {
@@ -182,7 +133,7 @@ fn supplier_client(
         &config.url,
         tls,
         config.timeout,
-        common.controls.clone(),
+        settings.controls.clone(),
         egress,
     )
     .map_err(|reason| {
@@ -193,14 +144,14 @@ fn supplier_client(
 /// The webhook notifier. With webhooks off (no allowed host) no roots are read.
 fn notifier(
     config: &WebhookConfig,
-    common: &CommonConfig,
+    settings: &Settings,
     egress: &Egress,
 ) -> Result<Notifier, StartupError> {
     let egress = egress.with_fixed_hosts(&config.static_hosts);
     let guard = WebhookGuard::new(
         &config.allowed_hosts,
         egress.resolver(),
-        common.controls.clone(),
+        settings.controls.clone(),
     );
     let tls = if guard.is_on() {
         Some(

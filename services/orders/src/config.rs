@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use baton_platform::config::{ConfigError, Source, SourceExt};
-use baton_platform::{CommonConfig, Workload};
+use baton_platform::{Settings, Workload};
 use baton_workload::Transport;
 
 /// The default listen address (`ORDERS_LISTEN`).
@@ -14,7 +14,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8093";
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub common: CommonConfig,
+    pub settings: Settings,
     pub transport: Transport,
     /// `host:port` of the users service (`USERS_ADDR`, default `127.0.0.1:8091`).
     pub users_addr: String,
@@ -62,10 +62,10 @@ pub struct SupplierConfig {
 
 impl Config {
     pub fn from_source(source: &dyn Source) -> Result<Self, ConfigError> {
-        let common = CommonConfig::from_source(source, Workload::Orders, DEFAULT_LISTEN)?;
+        let settings = Settings::from_source(source, Workload::Orders, DEFAULT_LISTEN)?;
         Ok(Self {
-            transport: Transport::from_source(source, &common)?,
-            common,
+            transport: Transport::from_source(source, &settings)?,
+            settings,
             users_addr: source.parse_or("USERS_ADDR", "127.0.0.1:8091".to_owned())?,
             accounts_addr: source.parse_or("ACCOUNTS_ADDR", "127.0.0.1:8092".to_owned())?,
             limits: crate::domain::OrderLimits {

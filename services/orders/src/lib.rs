@@ -10,7 +10,8 @@
 //!
 //! Layout, in the order a request meets it:
 //! - [`config`]: what the service reads from its environment, including where its peers are;
-//! - [`app`]: the [`Application`] shape every component shares, and the router;
+//! - [`app`]: the service as the skeleton every service shares (`baton_service`) runs it: its
+//!   state, seeds, routes and peers, and the [`Application`] they make;
 //! - [`http`]: REST handlers, thin: scope check, parse, call the domain, shape the answer;
 //! - [`domain`]: items, pricing, orders, the ownership rule and the placing flow; no HTTP, no SQL;
 //! - [`upstream`]: the gRPC calls to users and accounts, and what their answers mean here;
@@ -32,5 +33,5 @@ pub mod supplier;
 pub mod upstream;
 pub mod webhook;
 
-pub use app::{AppState, Application, router};
+pub use app::{AppState, Application};
 pub use config::Config;

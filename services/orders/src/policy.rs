@@ -6,11 +6,8 @@
 //! `policy/policies.cedar` decides. The policy files are compiled into the binary, and can be
 //! overridden from a directory (`BATON_POLICY_DIR`) that is then watched for changes.
 
-use std::path::Path;
-use std::sync::Arc;
-
-use baton_platform::{Control, Controls};
-use baton_policy::{Action, Actor, PolicyEngine, PolicyError, PolicyText, Resource, reload};
+use baton_platform::Control;
+use baton_policy::{Action, Policy, PolicyText, Resource};
 use baton_token::Principal;
 
 use crate::domain::Order;
@@ -28,12 +25,6 @@ pub fn embedded() -> PolicyText {
     }
 }
 
-/// The engine: from `dir` if given (and then watched for changes), else the embedded policies.
-/// An error here must stop the start.
-pub fn engine(dir: Option<&Path>) -> Result<Arc<PolicyEngine>, PolicyError> {
-    reload::load("orders", &embedded(), dir)
-}
-
 /// An order as the policy sees it: its id, its stored buyer and its status.
 pub fn resource(order: &Order) -> Resource {
     Resource::new("Order", order.id.to_string())
@@ -44,38 +35,35 @@ pub fn resource(order: &Order) -> Resource {
 /// The questions the domain asks, each behind the lab switch that may skip it.
 #[derive(Debug, Clone)]
 pub struct Guard {
-    engine: Arc<PolicyEngine>,
-    controls: Controls,
+    policy: Policy,
 }
 
 impl Guard {
-    pub fn new(engine: Arc<PolicyEngine>, controls: Controls) -> Self {
-        Self { engine, controls }
+    pub fn new(policy: Policy) -> Self {
+        Self { policy }
     }
 
     /// Whether `principal` may see `order` (`buyer-reads-own-order`, `support-reads-any-order`,
     /// `admin-reads-any-order`). Skipped only when lab mode has switched `service.bola` off.
     pub fn may_see(&self, principal: &Principal, order: &Order) -> bool {
-        !self.controls.is_on(Control::ServiceBola) || self.decide(principal, READ, order)
+        self.policy
+            .allows(Control::ServiceBola, principal, READ, &resource(order))
     }
 
     /// Whether `principal` may refund `order` (`admin-refunds-orders`): a function-level check,
     /// skipped only when lab mode has switched `service.role` off.
     pub fn may_refund(&self, principal: &Principal, order: &Order) -> bool {
-        !self.controls.is_on(Control::ServiceRole) || self.decide(principal, REFUND, order)
-    }
-
-    fn decide(&self, principal: &Principal, action: Action, order: &Order) -> bool {
-        self.engine
-            .decide(&Actor::from_principal(principal), action, &resource(order))
-            .is_allow()
+        self.policy
+            .allows(Control::ServiceRole, principal, REFUND, &resource(order))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
     use std::sync::LazyLock;
 
+    use baton_policy::reload;
     use baton_policy_testing::{Outcome, Table, caller, object};
     use proptest::prelude::*;
     use proptest::sample::select;
@@ -86,7 +74,7 @@ mod tests {
 
     #[test]
     fn the_embedded_policies_validate_against_the_schema() {
-        assert!(engine(None).is_ok());
+        assert!(reload::load("orders", &embedded(), None).is_ok());
     }
 
     #[test]
@@ -107,8 +95,10 @@ mod tests {
     ];
 
     static TABLE: LazyLock<Table> = LazyLock::new(|| Table::from_doc().unwrap());
-    static GUARD: LazyLock<Guard> =
-        LazyLock::new(|| Guard::new(engine(None).unwrap(), Controls::enforcing()));
+    static GUARD: LazyLock<Guard> = LazyLock::new(|| {
+        let engine = baton_policy::reload::load("orders", &embedded(), None).unwrap();
+        Guard::new(Policy::new(engine, baton_platform::Controls::enforcing()))
+    });
 
     fn ask(guard: &Guard, function: &str, principal: &Principal, order: &Order) -> bool {
         match function {

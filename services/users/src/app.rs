@@ -1,129 +1,86 @@
-//! The `Application` every Baton component has, and the router that puts the pieces together.
+//! The users service as the skeleton runs it: what is its own, and nothing else.
 //!
-//! `Application::build` does everything that can fail before the first request: bind the
-//! listener (port 0 picks a free one), open and migrate the database, seed the demo users in
-//! development mode, build the token verifier. After that, running cannot fail for a reason of
-//! ours. REST and gRPC share the one port: gRPC is an HTTP/2 route like any other.
+//! [`baton_service`] does what every service does (bind, migrate, verify tokens, route, serve).
+//! What the users service adds: the demo users in development mode, the state its handlers
+//! share, its REST routes, the `Users` gRPC service beside them, and who may call that.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
-use baton_platform::controls::announce_lab_mode;
-use baton_platform::{
-    CommonConfig, Controls, StartupError, TrustMode, Workload, db, problem, shutdown,
-};
+use baton_platform::db::EmbeddedMigration;
+use baton_platform::{Controls, Settings, StartupError, Workload};
+use baton_policy::PolicyText;
 use baton_proto::users::v1::users_server::UsersServer;
-use baton_token::{Verifier, verifier};
+use baton_service::{Parts, Service};
+use baton_token::Verifier;
 use baton_workload::{PeerPolicy, Transport};
 use sqlx::AnyPool;
-use tokio::net::TcpListener;
+use tonic::service::Routes;
 
 use crate::config::Config;
 use crate::grpc::UsersService;
 use crate::{http, policy, seed, storage};
 
+/// The users service, built and run by the skeleton: `Application::build(config)`, `.port()`,
+/// `.run_until_stopped()`.
+pub type Application = baton_service::Application<Users>;
+
 /// What every handler needs, cloned into each request (every field is cheap to clone).
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub db: AnyPool,
+    /// For the gRPC service, which checks the token itself.
     pub verifier: Arc<Verifier>,
     pub controls: Controls,
-    pub trust_mode: TrustMode,
     /// The policy decision point, behind the lab switches that may skip it.
     pub guard: policy::Guard,
 }
 
-/// The whole service: REST routes behind the token check, the gRPC service (which checks the
-/// token itself, from metadata), `/health`, and problem+json fallbacks for everything else.
-pub fn router(state: AppState) -> Router {
-    let grpc = tonic::service::Routes::new(UsersServer::new(UsersService::new(state.clone())))
-        .into_axum_router()
-        // tonic's own fallback answers in gRPC; ours answers problem+json, and axum allows one.
-        .reset_fallback();
-    Router::new()
-        .merge(http::routes(state.clone()))
-        .merge(grpc)
-        .fallback(problem::not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state.controls,
-            announce_lab_mode,
-        ))
-}
-
-/// Who may call what: REST only from the gateway, `GetUser` only from orders.
-fn peer_policy(common: &CommonConfig) -> PeerPolicy {
-    PeerPolicy::deny_all(common.trust_domain.clone(), common.controls.clone())
-        .allow("/v1/", &[Workload::Gateway])
-        .allow("/baton.users.v1.Users/GetUser", &[Workload::Orders])
-        .allow_any_workload("/health")
-}
-
-/// A built service, ready to run.
+/// What the users service brings to the skeleton.
 #[derive(Debug)]
-pub struct Application {
-    port: u16,
-    listener: TcpListener,
-    router: Router,
-    transport: Transport,
-    common: CommonConfig,
-}
+pub struct Users;
 
-impl Application {
-    pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let Config { common, transport } = config;
-        let listener = baton_workload::bind(common.listen).await?;
-        let port = listener.local_addr()?.port();
-        let db = db::connect(&common.database_url, storage::MIGRATIONS).await?;
-        if common.seeds_demo_data() {
-            seed::demo_users(&db)
-                .await
-                .map_err(|err| StartupError::other("seeding the demo users", err))?;
-        }
-        let client = transport
-            .http_client(Workload::Sts)
-            .map_err(|err| StartupError::other("building the JWKS client", err))?;
-        let verifier =
-            verifier::for_service(client, &transport.base_url(&common.sts_addr), &common);
-        let state = AppState {
-            db,
-            verifier: Arc::new(verifier),
-            controls: common.controls.clone(),
-            trust_mode: common.trust_mode,
-            guard: policy::Guard::new(
-                policy::engine(common.policy_dir.as_deref())
-                    .map_err(|err| StartupError::other("loading the policies", err))?,
-                common.controls.clone(),
-            ),
-        };
-        Ok(Self {
-            port,
-            listener,
-            router: router(state),
-            transport,
-            common,
+impl Service for Users {
+    type Config = Config;
+    type State = AppState;
+
+    const MIGRATIONS: &'static [EmbeddedMigration] = storage::MIGRATIONS;
+
+    fn shared(config: &Config) -> (&Settings, &Transport) {
+        (&config.settings, &config.transport)
+    }
+
+    fn policies() -> PolicyText {
+        policy::embedded()
+    }
+
+    async fn seed_demo_data(db: &AnyPool) -> Result<(), StartupError> {
+        seed::demo_users(db)
+            .await
+            .map_err(|err| StartupError::other("seeding the demo users", err))
+    }
+
+    fn state(config: Config, parts: Parts) -> Result<AppState, StartupError> {
+        Ok(AppState {
+            db: parts.db,
+            verifier: parts.verifier,
+            controls: config.settings.controls,
+            guard: policy::Guard::new(parts.policy),
         })
     }
 
-    /// The port the listener is bound to (the real one, when the config asked for port 0).
-    pub fn port(&self) -> u16 {
-        self.port
+    fn routes() -> Router<AppState> {
+        http::routes()
     }
 
-    /// Serves until Ctrl-C or SIGTERM.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.run_until(shutdown::signal()).await
+    fn grpc(state: &AppState) -> Option<Routes> {
+        Some(Routes::new(UsersServer::new(UsersService::new(
+            state.clone(),
+        ))))
     }
 
-    /// Serves until `shutdown` resolves, then drains requests in flight. The test kit uses this.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        self.common.announce(self.port);
-        let policy = peer_policy(&self.common);
-        self.transport
-            .serve(self.listener, self.router, policy, shutdown)
-            .await
+    /// `GetUser` only from orders.
+    fn peer_policy(policy: PeerPolicy) -> PeerPolicy {
+        policy.allow("/baton.users.v1.Users/GetUser", &[Workload::Orders])
     }
 }

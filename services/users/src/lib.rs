@@ -7,7 +7,8 @@
 //!
 //! Layout, in the order a request meets it:
 //! - [`config`]: what the service reads from its environment;
-//! - [`app`]: the [`Application`] shape every component shares, and the router;
+//! - [`app`]: the service as the skeleton every service shares (`baton_service`) runs it: its
+//!   state, seeds, routes and peers, and the [`Application`] they make;
 //! - [`http`]: REST handlers, thin: scope check, parse, call the domain, shape the answer;
 //! - [`grpc`]: the `Users` gRPC service, the same checks over gRPC;
 //! - [`domain`]: user ids and the ownership rule; no HTTP, no SQL;
@@ -23,5 +24,5 @@ pub mod policy;
 pub mod seed;
 pub mod storage;
 
-pub use app::{AppState, Application, router};
+pub use app::{AppState, Application};
 pub use config::Config;

@@ -6,11 +6,8 @@
 //! files are compiled into the binary, and can be overridden from a directory (`BATON_POLICY_DIR`)
 //! that is then watched for changes.
 
-use std::path::Path;
-use std::sync::Arc;
-
-use baton_platform::{Control, Controls};
-use baton_policy::{Action, Actor, PolicyEngine, PolicyError, PolicyText, Resource, reload};
+use baton_platform::Control;
+use baton_policy::{Action, Policy, PolicyText, Resource};
 use baton_token::Principal;
 use uuid::Uuid;
 
@@ -31,22 +28,15 @@ pub fn embedded() -> PolicyText {
     }
 }
 
-/// The engine: from `dir` if given (and then watched for changes), else the embedded policies.
-/// An error here must stop the start.
-pub fn engine(dir: Option<&Path>) -> Result<Arc<PolicyEngine>, PolicyError> {
-    reload::load("users", &embedded(), dir)
-}
-
 /// The questions the domain asks, each behind the lab switch that may skip it.
 #[derive(Debug, Clone)]
 pub struct Guard {
-    engine: Arc<PolicyEngine>,
-    controls: Controls,
+    policy: Policy,
 }
 
 impl Guard {
-    pub fn new(engine: Arc<PolicyEngine>, controls: Controls) -> Self {
-        Self { engine, controls }
+    pub fn new(policy: Policy) -> Self {
+        Self { policy }
     }
 
     /// Whether `principal` may read the profile of user `user` (`user-reads-own-profile`,
@@ -54,13 +44,14 @@ impl Guard {
     /// describes, so this is decided before any read. Skipped only when lab mode has switched
     /// `service.bola` off.
     pub fn may_read_profile(&self, principal: &Principal, user: Uuid) -> bool {
-        self.decide(Control::ServiceBola, principal, READ, &profile(user))
+        self.policy
+            .allows(Control::ServiceBola, principal, READ, &profile(user))
     }
 
     /// Whether `principal` sees `user`'s contact details unmasked (the owner and admins; support
     /// sees them masked). Skipped only when lab mode has switched `service.field_masking` off.
     pub fn may_see_contact(&self, principal: &Principal, user: Uuid) -> bool {
-        self.decide(
+        self.policy.allows(
             Control::ServiceFieldMasking,
             principal,
             READ_CONTACT,
@@ -70,29 +61,16 @@ impl Guard {
 
     /// Whether `principal` may change `user`'s profile (only their own).
     pub fn may_update_profile(&self, principal: &Principal, user: Uuid) -> bool {
-        self.decide(Control::ServiceBola, principal, UPDATE, &profile(user))
+        self.policy
+            .allows(Control::ServiceBola, principal, UPDATE, &profile(user))
     }
 
     /// Whether `principal` may list every user (`admin-lists-users`): a function-level check,
     /// skipped only when lab mode has switched `service.role` off.
     pub fn may_list_users(&self, principal: &Principal) -> bool {
         let directory = Resource::new("Directory", "users");
-        self.decide(Control::ServiceRole, principal, LIST, &directory)
-    }
-
-    fn decide(
-        &self,
-        control: Control,
-        principal: &Principal,
-        action: Action,
-        resource: &Resource,
-    ) -> bool {
-        if !self.controls.is_on(control) {
-            return true;
-        }
-        self.engine
-            .decide(&Actor::from_principal(principal), action, resource)
-            .is_allow()
+        self.policy
+            .allows(Control::ServiceRole, principal, LIST, &directory)
     }
 }
 
@@ -103,8 +81,10 @@ fn profile(user: Uuid) -> Resource {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
     use std::sync::LazyLock;
 
+    use baton_policy::reload;
     use baton_policy_testing::{Object, Outcome, Table, caller, object};
     use proptest::prelude::*;
     use proptest::sample::select;
@@ -113,7 +93,7 @@ mod tests {
 
     #[test]
     fn the_embedded_policies_validate_against_the_schema() {
-        assert!(engine(None).is_ok());
+        assert!(reload::load("users", &embedded(), None).is_ok());
     }
 
     #[test]
@@ -131,8 +111,10 @@ mod tests {
     ];
 
     static TABLE: LazyLock<Table> = LazyLock::new(|| Table::from_doc().unwrap());
-    static GUARD: LazyLock<Guard> =
-        LazyLock::new(|| Guard::new(engine(None).unwrap(), Controls::enforcing()));
+    static GUARD: LazyLock<Guard> = LazyLock::new(|| {
+        let engine = baton_policy::reload::load("users", &embedded(), None).unwrap();
+        Guard::new(Policy::new(engine, baton_platform::Controls::enforcing()))
+    });
 
     /// The Guard questions the domain asks for `function` about `user`'s profile.
     fn ask(guard: &Guard, function: &str, principal: &Principal, user: Uuid) -> Outcome {

@@ -115,7 +115,7 @@ pub async fn start(State(state): State<AppState>, headers: HeaderMap, uri: Uri) 
         );
     }
     let challenge = match pkce::accept_challenge(
-        &state.config.common.controls,
+        &state.config.settings.controls,
         one("code_challenge"),
         one("code_challenge_method"),
     ) {
@@ -221,7 +221,7 @@ impl Step<'_> {
         if !self
             .state
             .config
-            .common
+            .settings
             .controls
             .is_on(Control::StsLoginThrottle)
         {
@@ -276,7 +276,7 @@ impl Step<'_> {
         .await;
         match checked {
             Ok(credentials)
-                if login::needs_second_factor(&state.config.common.controls, &credentials) =>
+                if login::needs_second_factor(&state.config.settings.controls, &credentials) =>
             {
                 let passed = storage::login_request_password_passed(
                     &state.pool,
@@ -318,7 +318,7 @@ impl Step<'_> {
         };
         let checked = login::check_second_factor(
             &state.pool,
-            &state.config.common.controls,
+            &state.config.settings.controls,
             &credentials,
             code,
             now_unix(),
@@ -349,7 +349,7 @@ impl Step<'_> {
         }
         let grants = Grants {
             pool: &state.pool,
-            controls: &state.config.common.controls,
+            controls: &state.config.settings.controls,
             access_ttl_secs: Config::secs(state.config.access_token_ttl),
             refresh_ttl_secs: Config::secs(state.config.refresh_token_ttl),
             now: now_unix(),

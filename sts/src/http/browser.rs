@@ -68,7 +68,7 @@ pub fn binding_of(headers: &HeaderMap) -> Option<String> {
 /// Who is trying: the client address the gateway vouches for, or the calling workload.
 pub fn client_source(headers: &HeaderMap, peer: Option<&Peer>, state: &AppState) -> String {
     let gateway =
-        baton_workload::SpiffeId::of(&state.config.common.trust_domain, Workload::Gateway);
+        baton_workload::SpiffeId::of(&state.config.settings.trust_domain, Workload::Gateway);
     match peer {
         Some(Peer::Workload(id)) if *id == gateway => headers
             .get(CLIENT_ADDR_HEADER)

@@ -62,7 +62,7 @@ pub async fn revoke(
     };
     let grants = Grants {
         pool: &state.pool,
-        controls: &state.config.common.controls,
+        controls: &state.config.settings.controls,
         access_ttl_secs: Config::secs(state.config.access_token_ttl),
         refresh_ttl_secs: Config::secs(state.config.refresh_token_ttl),
         now: now_unix(),

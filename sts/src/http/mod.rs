@@ -23,8 +23,8 @@ use std::sync::Arc;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use baton_platform::controls::announce_lab_mode;
-use baton_platform::problem;
+use baton_api::lab::announce_lab_mode;
+use baton_api::problem;
 use jsonwebtoken::jwk::JwkSet;
 use serde_json::{Value, json};
 use sqlx::AnyPool;
@@ -51,7 +51,7 @@ pub struct AppState {
 
 /// The STS's router, without a socket: tests can call it with `oneshot`.
 pub fn router(state: AppState) -> Router {
-    let controls = state.config.common.controls.clone();
+    let controls = state.config.settings.controls.clone();
     Router::new()
         .route(
             "/oauth2/authorize",
@@ -81,5 +81,5 @@ async fn jwks(State(state): State<AppState>) -> Json<JwkSet> {
 }
 
 async fn health(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({ "status": "ok", "trust_mode": state.config.common.trust_mode.to_string() }))
+    Json(json!({ "status": "ok", "trust_mode": state.config.settings.trust_mode.to_string() }))
 }

@@ -120,7 +120,7 @@ pub async fn authenticate_client(
     let auth = ClientAuth {
         pool: &state.pool,
         gateway_secret: &state.config.gateway_secret,
-        trust_domain: &state.config.common.trust_domain,
+        trust_domain: &state.config.settings.trust_domain,
     };
     match auth.authenticate(presented).await {
         Ok(client) => Ok(client),

@@ -91,7 +91,7 @@ pub async fn token(
 fn grants(state: &AppState) -> Grants<'_> {
     Grants {
         pool: &state.pool,
-        controls: &state.config.common.controls,
+        controls: &state.config.settings.controls,
         access_ttl_secs: Config::secs(state.config.access_token_ttl),
         refresh_ttl_secs: Config::secs(state.config.refresh_token_ttl),
         now: now_unix(),
@@ -192,16 +192,16 @@ async fn token_exchange(
     if requested_token_type.is_some_and(|t| t != TOKEN_TYPE_JWT) {
         return invalid_request("only JWTs can be issued");
     }
-    let common = &state.config.common;
+    let settings = &state.config.settings;
     let audience: Vec<String> = params.all("audience").map(str::to_owned).collect();
-    let Some(targets) = delegation::audience_services(&common.trust_domain, &audience) else {
+    let Some(targets) = delegation::audience_services(&settings.trust_domain, &audience) else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_target",
             "unknown audience",
         );
     };
-    let exchange_mode = common.trust_mode == TrustMode::Exchange;
+    let exchange_mode = settings.trust_mode == TrustMode::Exchange;
     match subject_token_type {
         Some(TOKEN_TYPE_ACCESS_TOKEN) if client.is_gateway() => {
             let first_hop = if exchange_mode {
@@ -214,7 +214,7 @@ async fn token_exchange(
                     );
                 };
                 Some(FirstHop {
-                    actor: common.trust_domain.id_of(Workload::Gateway),
+                    actor: settings.trust_domain.id_of(Workload::Gateway),
                     certificate: certificate.0.clone(),
                     audience_scopes: delegation::hop_scopes(Workload::Gateway, *target),
                 })
@@ -261,12 +261,12 @@ async fn next_hop_exchange(
     subject_token: &str,
     scope: &str,
 ) -> Response {
-    let common = &state.config.common;
+    let settings = &state.config.settings;
     let ctx = HopContext {
         signer: &state.signer,
-        controls: &common.controls,
-        trust_domain: &common.trust_domain,
-        issuer: &common.issuer,
+        controls: &settings.controls,
+        trust_domain: &settings.trust_domain,
+        issuer: &settings.issuer,
         internal_ttl_secs: Config::secs(state.config.internal_token_ttl),
         now: now_unix(),
     };
@@ -313,12 +313,12 @@ async fn first_hop_exchange(
     audience: Vec<String>,
     first_hop: Option<FirstHop>,
 ) -> Response {
-    let common = &state.config.common;
+    let settings = &state.config.settings;
     let ctx = ExchangeContext {
         pool: &state.pool,
         signer: &state.signer,
-        controls: &common.controls,
-        issuer: &common.issuer,
+        controls: &settings.controls,
+        issuer: &settings.issuer,
         internal_ttl_secs: Config::secs(state.config.internal_token_ttl),
         now: now_unix(),
     };

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use baton_platform::input::Page;
+use baton_platform::db::Page;
 use baton_platform::time::now_unix;
 use baton_token::Principal;
 use sqlx::AnyPool;

@@ -5,9 +5,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use baton_platform::input::{JsonBody, Page, PageParams, PageQuery, Valid};
-use baton_platform::problem::CONTENT_TYPE as PROBLEM;
-use baton_platform::{Control, Problem};
+use baton_api::input::{JsonBody, PageParams, PageQuery, Valid};
+use baton_api::openapi::{Forbidden, InvalidBody, InvalidPage, NotFound, Unauthorized};
+use baton_api::problem::CONTENT_TYPE as PROBLEM;
+use baton_api::{ApiError, Problem};
+use baton_platform::Control;
 use baton_token::Principal;
 use baton_token::claims::scope;
 use baton_token::http::require_scope;
@@ -16,7 +18,6 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::ApiError;
 use crate::app::AppState;
 use crate::domain::backoffice::{self, MAX_DEPOSIT_MINOR, deposit_reference};
 use crate::domain::{self, Account, AccountId, AccountStatus, Amount, Credit, Currency};
@@ -120,10 +121,7 @@ pub struct DepositView {
     params(PageQuery),
     responses(
         (status = 200, description = "One page of the caller's accounts, oldest first", body = AccountList),
-        (status = 400, description = "The query does not parse", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "No valid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks `accounts:read`", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "The page is past the limits", body = Problem, content_type = PROBLEM),
+        InvalidPage, Unauthorized, Forbidden,
     ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -131,7 +129,7 @@ pub async fn list(
     PageParams(query): PageParams,
 ) -> Result<Json<AccountList>, ApiError> {
     require_scope(&principal, scope::ACCOUNTS_READ)?;
-    let page = Page::checked(query, &state.controls)?;
+    let page = query.checked(&state.controls)?;
     let accounts = domain::account::list_own(&state.db, &principal, page).await?;
     Ok(Json(AccountList {
         accounts: accounts.into_iter().map(AccountView::from).collect(),
@@ -145,9 +143,7 @@ pub async fn list(
     params(("id" = String, Path, description = "The account's id (a UUID)")),
     responses(
         (status = 200, description = "The account", body = AccountView),
-        (status = 401, description = "No valid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks `accounts:read`", body = Problem, content_type = PROBLEM),
-        (status = 404, description = "No such account, or not one the caller may see", body = Problem, content_type = PROBLEM),
+        Unauthorized, Forbidden, NotFound,
     ))]
 pub async fn show(
     State(state): State<AppState>,
@@ -167,10 +163,7 @@ pub async fn show(
     responses(
         (status = 201, description = "The new, empty account", body = AccountView,
             headers(("location" = String, description = "The account's URL"))),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "No valid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks `accounts:write`", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "A field is unknown or breaks its rule", body = Problem, content_type = PROBLEM),
+        InvalidBody, Unauthorized, Forbidden,
     ))]
 pub async fn open(
     State(state): State<AppState>,
@@ -210,9 +203,7 @@ pub async fn open(
     params(("id" = String, Path, description = "The account's id (a UUID)")),
     responses(
         (status = 200, description = "The account, now frozen", body = AccountView),
-        (status = 401, description = "No valid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "Not an admin, on an account the caller may see", body = Problem, content_type = PROBLEM),
-        (status = 404, description = "No such account, or not one the caller may see", body = Problem, content_type = PROBLEM),
+        Unauthorized, Forbidden, NotFound,
     ))]
 pub async fn freeze(
     state: State<AppState>,
@@ -228,9 +219,7 @@ pub async fn freeze(
     params(("id" = String, Path, description = "The account's id (a UUID)")),
     responses(
         (status = 200, description = "The account, active again", body = AccountView),
-        (status = 401, description = "No valid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "Not an admin, on an account the caller may see", body = Problem, content_type = PROBLEM),
-        (status = 404, description = "No such account, or not one the caller may see", body = Problem, content_type = PROBLEM),
+        Unauthorized, Forbidden, NotFound,
     ))]
 pub async fn unfreeze(
     state: State<AppState>,
@@ -259,12 +248,8 @@ async fn set_frozen(
     request_body = Deposit,
     responses(
         (status = 201, description = "The deposit (made now, or the first time this reference was used)", body = DepositView),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "No valid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "Not an admin, on an account the caller may see", body = Problem, content_type = PROBLEM),
-        (status = 404, description = "No such account, or not one the caller may see", body = Problem, content_type = PROBLEM),
+        InvalidBody, Unauthorized, Forbidden, NotFound,
         (status = 409, description = "The reference was used for another amount", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "A field is unknown or breaks its rule", body = Problem, content_type = PROBLEM),
     ))]
 pub async fn deposit(
     State(state): State<AppState>,

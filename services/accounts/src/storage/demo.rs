@@ -87,7 +87,7 @@ mod tests {
         let owner = Uuid::new_v4();
         assert!(seed_account(&pool, owner, Currency::Eur, 5_000, 1).await?);
         assert!(!seed_account(&pool, owner, Currency::Eur, 5_000, 2).await?);
-        let page = baton_platform::input::Page {
+        let page = baton_platform::db::Page {
             limit: 10,
             offset: 0,
         };

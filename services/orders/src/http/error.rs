@@ -1,39 +1,21 @@
-//! The orders API's one error type: every failure becomes an RFC 9457 problem.
-//!
-//! This is also where each way an order can fail gets its status code, in one table a reader can
-//! check: invalid input is 422, a refused payment is 404/409/422, an unreachable peer is 503,
-//! too many orders is 429, a supplier answer orders will not use is 502.
-//! Bodies are fixed text; storage failures are logged here, once, and answered with a fixed 500.
+//! How each way an order can fail becomes a problem, in one table a reader can check: invalid
+//! input is 422, a refused payment is 404/409/422, an unreachable peer is 503, too many orders is
+//! 429, a supplier answer orders will not use is 502. Bodies are fixed text. The shared cases (a
+//! problem already chosen, a storage failure logged once and answered with a fixed 500) are
+//! `baton_api::ApiError`'s.
 
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use baton_platform::Problem;
+use axum::http::StatusCode;
+use baton_api::{ApiError, Problem};
 
 use crate::domain::{ItemsError, LimitError, PlaceError, PricingError, QuoteRefusal, RefundError};
 use crate::storage::StorageError;
 use crate::supplier::SupplierError;
 use crate::upstream::{BuyerError, DebitFailure, RefundFailure};
 
-#[derive(Debug)]
-pub enum ApiError {
-    /// A problem already chosen (404, 403, 422, ...).
-    Problem(Problem),
-    /// 429 with `Retry-After`: the buyer's order limit.
-    TooManyOrders { retry_after_secs: i64 },
-    /// Something broke below us; the cause stays in the log.
-    Storage(StorageError),
-}
-
-impl From<Problem> for ApiError {
-    fn from(problem: Problem) -> Self {
-        Self::Problem(problem)
-    }
-}
-
 impl From<RefundError> for ApiError {
     fn from(err: RefundError) -> Self {
         let problem = match err {
-            RefundError::Storage(err) => return Self::Storage(err),
+            RefundError::Storage(err) => return err.into(),
             RefundError::NotFound => Problem::not_found(),
             RefundError::Forbidden | RefundError::Upstream(RefundFailure::Refused) => {
                 Problem::forbidden()
@@ -49,22 +31,26 @@ impl From<RefundError> for ApiError {
             RefundError::Upstream(RefundFailure::Unknown) => Problem::unavailable()
                 .with_detail("the refund's outcome is unknown; asking again is safe"),
         };
-        Self::Problem(problem)
+        problem.into()
     }
 }
 
 impl From<StorageError> for ApiError {
     fn from(err: StorageError) -> Self {
-        Self::Storage(err)
+        ApiError::storage(err)
     }
 }
 
 impl From<PlaceError> for ApiError {
     fn from(err: PlaceError) -> Self {
         let problem = match err {
-            PlaceError::Storage(err) => return Self::Storage(err),
+            PlaceError::Storage(err) => return err.into(),
             PlaceError::Limit(LimitError::TooManyOrders { retry_after_secs }) => {
-                return Self::TooManyOrders { retry_after_secs };
+                Problem::too_many_requests()
+                    .with_detail(
+                        "too many orders in a short time; retry after `Retry-After` seconds",
+                    )
+                    .with_retry_after(u64::try_from(retry_after_secs).unwrap_or(1))
             }
             PlaceError::Limit(LimitError::TooManyItems { max }) => {
                 Problem::unprocessable(format!("an order holds at most {max} items in all"))
@@ -123,7 +109,7 @@ impl From<PlaceError> for ApiError {
                 )),
             },
         };
-        Self::Problem(problem)
+        problem.into()
     }
 }
 
@@ -143,28 +129,5 @@ fn items_detail(err: ItemsError) -> &'static str {
         ItemsError::Sku => "a sku is uppercase letters, digits and dashes",
         ItemsError::Quantity => "a quantity is 1 to 100",
         ItemsError::DuplicateSku => "each sku may appear once",
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        match self {
-            Self::Problem(problem) => problem.into_response(),
-            Self::TooManyOrders { retry_after_secs } => {
-                let mut headers = HeaderMap::new();
-                if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                    headers.insert(header::RETRY_AFTER, value);
-                }
-                Problem::too_many_requests()
-                    .with_detail(
-                        "too many orders in a short time; retry after `Retry-After` seconds",
-                    )
-                    .into_response_with(headers)
-            }
-            Self::Storage(err) => {
-                tracing::error!(error = %err, "storage failed");
-                Problem::internal().into_response()
-            }
-        }
     }
 }

@@ -5,9 +5,10 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use baton_platform::Problem;
-use baton_platform::input::{Page, PageParams, PageQuery, Valid};
-use baton_platform::problem::CONTENT_TYPE as PROBLEM;
+use baton_api::input::{PageParams, PageQuery, Valid};
+use baton_api::openapi::{Forbidden, InvalidPage, NotFound, Unauthorized};
+use baton_api::problem::CONTENT_TYPE as PROBLEM;
+use baton_api::{ApiError, Problem};
 use baton_token::Principal;
 use baton_token::claims::scope;
 use baton_token::http::require_scope;
@@ -15,7 +16,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::ApiError;
 use crate::app::AppState;
 use crate::domain::{
     self, IdempotencyKey, Line, NewOrder, Order, OrderId, OrderStatus, Placed, Placing,
@@ -111,9 +111,8 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
     responses(
         (status = 201, description = "The order, paid (or, for a repeated idempotency key, the order the first request placed)", body = OrderView,
             headers(("location" = String, description = "The order's URL"))),
+        Unauthorized, Forbidden,
         (status = 400, description = "The body is not JSON, or the `Idempotency-Key` is malformed", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "No valid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks `orders:write`", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such account, or not the caller's", body = Problem, content_type = PROBLEM),
         (status = 409, description = "Insufficient funds, the account is frozen, an item is out of stock, or a request with the same idempotency key is still in progress", body = Problem, content_type = PROBLEM),
         (status = 422, description = "A field is unknown or breaks its rule, too many items, the `notify_url` is refused, or the idempotency key was used for another request", body = Problem, content_type = PROBLEM),
@@ -193,10 +192,7 @@ fn order_paid(order: &Order) -> serde_json::Value {
     params(PageQuery),
     responses(
         (status = 200, description = "One page of the caller's orders, newest first", body = OrderList),
-        (status = 400, description = "The query does not parse", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "No valid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks `orders:read`", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "The page is past the limits", body = Problem, content_type = PROBLEM),
+        InvalidPage, Unauthorized, Forbidden,
     ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -204,7 +200,7 @@ pub async fn list(
     PageParams(query): PageParams,
 ) -> Result<Json<OrderList>, ApiError> {
     require_scope(&principal, scope::ORDERS_READ)?;
-    let page = Page::checked(query, &state.controls)?;
+    let page = query.checked(&state.controls)?;
     let orders = domain::order::list_own(&state.db, &principal, page).await?;
     Ok(Json(OrderList {
         orders: orders.into_iter().map(OrderView::from).collect(),
@@ -218,9 +214,7 @@ pub async fn list(
     params(("id" = String, Path, description = "The order's id (a UUID)")),
     responses(
         (status = 200, description = "The order", body = OrderView),
-        (status = 401, description = "No valid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks `orders:read`", body = Problem, content_type = PROBLEM),
-        (status = 404, description = "No such order, or not one the caller may see", body = Problem, content_type = PROBLEM),
+        Unauthorized, Forbidden, NotFound,
     ))]
 pub async fn show(
     State(state): State<AppState>,
@@ -241,9 +235,7 @@ pub async fn show(
     params(("id" = String, Path, description = "The order's id (a UUID)")),
     responses(
         (status = 200, description = "The order, refunded", body = OrderView),
-        (status = 401, description = "No valid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "Not an admin, on an order the caller may see", body = Problem, content_type = PROBLEM),
-        (status = 404, description = "No such order, or not one the caller may see", body = Problem, content_type = PROBLEM),
+        Unauthorized, Forbidden, NotFound,
         (status = 409, description = "The order is not paid (pending, or already refunded)", body = Problem, content_type = PROBLEM),
         (status = 503, description = "The refund's outcome is unknown; asking again is safe", body = Problem, content_type = PROBLEM),
     ))]

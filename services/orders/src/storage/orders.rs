@@ -1,6 +1,6 @@
 //! The `orders` and `order_lines` tables.
 
-use baton_platform::input::Page;
+use baton_platform::db::Page;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 use uuid::Uuid;

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use baton_platform::input::Page;
+use baton_platform::db::Page;
 use baton_token::Principal;
 use serde::Serialize;
 use sqlx::AnyPool;

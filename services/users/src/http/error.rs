@@ -1,52 +1,24 @@
-//! The users API's one error type: every failure becomes an RFC 9457 problem.
-//!
-//! A storage failure is logged here, once, in the request's span, and answered with a fixed
-//! 500 body: the caller never sees the database's words.
+//! How the users domain's failures become problems. The shared cases (a problem already chosen,
+//! a storage failure logged once and answered with a fixed 500) are `baton_api::ApiError`'s;
+//! what is here is the users service's own table.
 
-use axum::response::{IntoResponse, Response};
-use baton_platform::Problem;
+use baton_api::{ApiError, Problem};
 
 use crate::domain::LookupError;
 use crate::storage::StorageError;
 
-#[derive(Debug)]
-pub enum ApiError {
-    /// A problem already chosen by the handler (404, 403, ...).
-    Problem(Problem),
-    /// Something broke below us; the cause stays in the log.
-    Storage(StorageError),
-}
-
-impl From<Problem> for ApiError {
-    fn from(problem: Problem) -> Self {
-        Self::Problem(problem)
-    }
-}
-
 impl From<StorageError> for ApiError {
     fn from(err: StorageError) -> Self {
-        Self::Storage(err)
+        ApiError::storage(err)
     }
 }
 
 impl From<LookupError> for ApiError {
     fn from(err: LookupError) -> Self {
         match err {
-            LookupError::NotFound => Self::Problem(Problem::not_found()),
-            LookupError::Forbidden => Self::Problem(Problem::forbidden()),
-            LookupError::Storage(err) => Self::Storage(err),
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        match self {
-            Self::Problem(problem) => problem.into_response(),
-            Self::Storage(err) => {
-                tracing::error!(error = %err, "storage failed");
-                Problem::internal().into_response()
-            }
+            LookupError::NotFound => Problem::not_found().into(),
+            LookupError::Forbidden => Problem::forbidden().into(),
+            LookupError::Storage(err) => err.into(),
         }
     }
 }

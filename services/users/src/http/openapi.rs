@@ -1,7 +1,7 @@
 //! The users service's API description, generated from its handlers and types.
 
-use baton_platform::Problem;
-use baton_platform::openapi::BearerAuth;
+use baton_api::Problem;
+use baton_api::openapi::BearerAuth;
 use utoipa::OpenApi;
 
 use super::users::{self, ContactView, ProfileView, UpdateProfile, UserList};

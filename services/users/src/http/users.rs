@@ -5,9 +5,10 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use baton_platform::input::{JsonBody, Page, PageParams, PageQuery};
-use baton_platform::problem::CONTENT_TYPE as PROBLEM;
-use baton_platform::{Control, Problem};
+use baton_api::input::{JsonBody, PageParams, PageQuery};
+use baton_api::openapi::{Forbidden, InvalidBody, InvalidPage, NotFound, Unauthorized};
+use baton_api::{ApiError, Problem};
+use baton_platform::Control;
 use baton_token::Principal;
 use baton_token::claims::scope;
 use baton_token::http::require_scope;
@@ -15,7 +16,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::ApiError;
 use crate::app::AppState;
 use crate::domain::{self, Contact, ProfileChanges, UserId, Visible, mask_email, mask_phone};
 
@@ -111,8 +111,7 @@ struct CarelessProfileBinding {
     security(("bearer" = ["users:read"])),
     responses(
         (status = 200, description = "The caller's own profile, in full", body = ProfileView),
-        (status = 401, description = "No valid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks `users:read`", body = Problem, content_type = PROBLEM),
+        Unauthorized, Forbidden,
     ))]
 pub async fn me(
     State(state): State<AppState>,
@@ -130,10 +129,7 @@ pub async fn me(
     request_body = UpdateProfile,
     responses(
         (status = 200, description = "The profile as it now is", body = ProfileView),
-        (status = 400, description = "The body is not JSON", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "No valid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks `users:write`", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "A field is unknown or breaks its rule", body = Problem, content_type = PROBLEM),
+        InvalidBody, Unauthorized, Forbidden,
     ))]
 pub async fn update_me(
     State(state): State<AppState>,
@@ -168,9 +164,7 @@ pub async fn update_me(
     params(("id" = String, Path, description = "The user's id (a UUID)")),
     responses(
         (status = 200, description = "The profile; masked for support", body = ProfileView),
-        (status = 401, description = "No valid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "The token lacks `users:read`", body = Problem, content_type = PROBLEM),
-        (status = 404, description = "No such user, or not one the caller may see", body = Problem, content_type = PROBLEM),
+        Unauthorized, Forbidden, NotFound,
     ))]
 pub async fn by_id(
     State(state): State<AppState>,
@@ -189,10 +183,7 @@ pub async fn by_id(
     params(PageQuery),
     responses(
         (status = 200, description = "One page of users, in username order", body = UserList),
-        (status = 400, description = "The query does not parse", body = Problem, content_type = PROBLEM),
-        (status = 401, description = "No valid token", body = Problem, content_type = PROBLEM),
-        (status = 403, description = "Not an admin", body = Problem, content_type = PROBLEM),
-        (status = 422, description = "The page is past the limits", body = Problem, content_type = PROBLEM),
+        InvalidPage, Unauthorized, Forbidden,
     ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -200,7 +191,7 @@ pub async fn list(
     PageParams(query): PageParams,
 ) -> Result<Json<UserList>, ApiError> {
     require_scope(&principal, scope::USERS_ADMIN)?;
-    let page = Page::checked(query, &state.controls)?;
+    let page = query.checked(&state.controls)?;
     let users = domain::list(&state.db, &principal, &state.guard, page).await?;
     Ok(Json(UserList {
         users: users.into_iter().map(ProfileView::from).collect(),

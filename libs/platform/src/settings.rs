@@ -14,7 +14,7 @@ pub const DEFAULT_ISSUER: &str = "https://sts.baton.local";
 
 /// Settings shared by every component.
 #[derive(Debug, Clone)]
-pub struct CommonConfig {
+pub struct Settings {
     pub workload: Workload,
     /// Where this component listens (`<NAME>_LISTEN`); port 0 picks a free port.
     pub listen: SocketAddr,
@@ -33,7 +33,7 @@ pub struct CommonConfig {
     pub policy_dir: Option<PathBuf>,
 }
 
-impl CommonConfig {
+impl Settings {
     /// Reads the shared settings for `workload`, whose listener defaults to `default_listen`.
     pub fn from_source(
         source: &dyn Source,

@@ -30,6 +30,9 @@ pub struct Problem {
     /// Set on 401 answers: the `WWW-Authenticate` challenge (RFC 6750).
     #[serde(skip)]
     pub challenge: Option<&'static str>,
+    /// Set on answers that know when asking again may work: the `Retry-After` seconds.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 fn serialize_status<S: serde::Serializer>(status: &StatusCode, s: S) -> Result<S::Ok, S::Error> {
@@ -44,12 +47,19 @@ impl Problem {
             status,
             detail: None,
             challenge: None,
+            retry_after: None,
         }
     }
 
     /// Adds a human-readable explanation. Keep it fixed text or validated input only.
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
+        self
+    }
+
+    /// Tells the caller when to ask again: a `Retry-After` of `secs` seconds.
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
         self
     }
 
@@ -145,7 +155,7 @@ impl Problem {
     }
 
     /// 429: the caller sent more than its rate limit allows. Pair with a `Retry-After` header
-    /// (see [`Problem::into_response_with`]).
+    /// ([`Problem::with_retry_after`], or among other headers [`Problem::into_response_with`]).
     pub fn too_many_requests() -> Self {
         Self::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -196,7 +206,7 @@ impl Problem {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = self.status;
-        let challenge = self.challenge;
+        let (challenge, retry_after) = (self.challenge, self.retry_after);
         let mut response = (status, Json(self)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
@@ -205,6 +215,9 @@ impl IntoResponse for Problem {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(challenge),
             );
+        }
+        if let Some(secs) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

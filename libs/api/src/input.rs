@@ -15,8 +15,10 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use validator::{Validate, ValidationErrors};
 
+use baton_platform::db::Page;
+use baton_platform::{Control, Controls};
+
 use crate::problem::Problem;
-use crate::{Control, Controls};
 
 /// A JSON body that parsed, but is not yet bound to a type. Services use it where lab mode offers
 /// a deliberately careless binding next to the strict one ([`JsonBody::bind`]).
@@ -94,23 +96,15 @@ pub struct PageQuery {
     pub offset: Option<u32>,
 }
 
-/// A page of a listing, within the hard limits (or, with `service.page_limit` switched off in lab
-/// mode, whatever the caller asked for).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Page {
-    pub limit: i64,
-    pub offset: i64,
-}
-
-impl Page {
-    /// Checks `query` against the limits; `service.page_limit` off skips the check.
-    pub fn checked(query: PageQuery, controls: &Controls) -> Result<Self, Problem> {
+impl PageQuery {
+    /// The page asked for, checked against the limits (`service.page_limit` off skips the check).
+    pub fn checked(self, controls: &Controls) -> Result<Page, Problem> {
         if controls.is_on(Control::ServicePageLimit) {
-            query.validate().map_err(invalid)?;
+            self.validate().map_err(invalid)?;
         }
-        Ok(Self {
-            limit: i64::from(query.limit.unwrap_or(DEFAULT_PAGE_SIZE)),
-            offset: i64::from(query.offset.unwrap_or(0)),
+        Ok(Page {
+            limit: i64::from(self.limit.unwrap_or(DEFAULT_PAGE_SIZE)),
+            offset: i64::from(self.offset.unwrap_or(0)),
         })
     }
 }
@@ -132,9 +126,10 @@ impl<S: Send + Sync> FromRequestParts<S> for PageParams {
 
 #[cfg(test)]
 mod tests {
+    use baton_platform::RunMode;
+    use baton_platform::config::Map;
+
     use super::*;
-    use crate::config::Map;
-    use crate::mode::RunMode;
 
     #[derive(Debug, Deserialize, Validate)]
     #[serde(deny_unknown_fields)]
@@ -181,12 +176,12 @@ mod tests {
             limit: Some(1_000_000),
             offset: None,
         };
-        assert!(Page::checked(query, &Controls::enforcing()).is_err());
+        assert!(query.checked(&Controls::enforcing()).is_err());
     }
 
     #[test]
     fn no_page_size_means_the_default() {
-        let page = Page::checked(PageQuery::default(), &Controls::enforcing());
+        let page = PageQuery::default().checked(&Controls::enforcing());
         assert_eq!(
             page.ok(),
             Some(Page {
@@ -206,7 +201,7 @@ mod tests {
             limit: Some(1_000_000),
             offset: None,
         };
-        let page = controls.map(|c| Page::checked(query, &c).map(|p| p.limit));
+        let page = controls.map(|c| query.checked(&c).map(|p| p.limit));
         assert!(matches!(page, Ok(Ok(1_000_000))));
     }
 }
