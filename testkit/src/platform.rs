@@ -10,6 +10,7 @@ use anyhow::Context;
 use baton_orders::egress::{Egress, NoResolver};
 use baton_platform::config::Map;
 use baton_platform::demo::DemoUser;
+use baton_platform::faults::Script;
 use baton_platform::time::now_unix;
 use baton_platform::{Control, TrustDomain, TrustMode, Workload};
 use baton_sts::domain::issue::scopes_for;
@@ -39,6 +40,8 @@ pub struct PlatformBuilder {
     /// How the fake supplier answers at first (see [`TestPlatform::supplier`]).
     supplier_mode: baton_supplier::Mode,
     trust_mode: TrustMode,
+    /// What the flows that move money do at their fault points (nothing, unless a test says).
+    faults: Script,
 }
 
 /// The trust mode a platform starts in unless a test says otherwise: `BATON_TEST_TRUST_MODE`
@@ -75,6 +78,7 @@ impl Default for PlatformBuilder {
             settings: Vec::new(),
             supplier_mode: baton_supplier::Mode::Honest,
             trust_mode: default_trust_mode(),
+            faults: Script::new(),
         }
     }
 }
@@ -116,6 +120,13 @@ impl PlatformBuilder {
     /// [`TestPlatform::supplier`].
     pub fn supplier_mode(mut self, mode: baton_supplier::Mode) -> Self {
         self.supplier_mode = mode;
+        self
+    }
+
+    /// Lets `script` pause or fail the components at their fault points
+    /// ([`baton_platform::faults`]): how a test drives a race or a crash deterministically.
+    pub fn faults(mut self, script: &Script) -> Self {
+        self.faults = script.clone();
         self
     }
 
@@ -309,10 +320,11 @@ impl TestPlatform {
         run_in_background(&stop, |shutdown| users.run_until(shutdown));
         config.set("USERS_ADDR", format!("127.0.0.1:{users_port}"));
 
-        let accounts =
-            baton_accounts::Application::build(baton_accounts::Config::from_source(&config)?)
-                .await
-                .context("accounts")?;
+        let mut accounts_config = baton_accounts::Config::from_source(&config)?;
+        accounts_config.settings.faults = builder.faults.faults();
+        let accounts = baton_accounts::Application::build(accounts_config)
+            .await
+            .context("accounts")?;
         let accounts_port = accounts.port();
         run_in_background(&stop, |shutdown| accounts.run_until(shutdown));
         config.set("ACCOUNTS_ADDR", format!("127.0.0.1:{accounts_port}"));
@@ -358,6 +370,7 @@ impl TestPlatform {
         .await?;
 
         let mut orders_config = baton_orders::Config::from_source(&config)?;
+        orders_config.settings.faults = builder.faults.faults();
         // Orders reaches third parties through the hermetic dialer, and resolves names only from
         // ORDERS_WEBHOOK_RESOLVE's table: no connection and no DNS query leaves the machine.
         orders_config.egress = Egress::new(

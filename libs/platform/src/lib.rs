@@ -13,6 +13,7 @@
 //! - [`db`]: connecting to a component's own database (SQLite or PostgreSQL), migrating it, and
 //!   the page of a listing storage reads.
 //! - [`demo`]: the demo users every component seeds in development mode.
+//! - [`faults`]: named points where a test may pause or fail the flows that move money.
 //! - [`startup`]: what can stop a component from starting.
 //! - [`shutdown`]: the signal every server stops on.
 //! - [`telemetry`]: structured logs with `tracing`.
@@ -25,6 +26,7 @@ pub mod config;
 pub mod controls;
 pub mod db;
 pub mod demo;
+pub mod faults;
 pub mod mode;
 pub mod settings;
 pub mod shutdown;

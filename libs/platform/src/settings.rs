@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use crate::config::{ConfigError, Source, SourceExt};
 use crate::controls::Controls;
+use crate::faults::Faults;
 use crate::mode::{RunMode, TrustMode};
 use crate::workload::{TrustDomain, Workload};
 
@@ -31,6 +32,9 @@ pub struct Settings {
     /// A directory holding `schema.cedarschema` and `policies.cedar` that replaces the policies
     /// built into a service, and is watched for changes (`BATON_POLICY_DIR`; unset: built-in).
     pub policy_dir: Option<PathBuf>,
+    /// Where the flows that move money may be paused or failed by a test ([`crate::faults`]).
+    /// Never read from the environment: none in production; the test kit installs a script.
+    pub faults: Faults,
 }
 
 impl Settings {
@@ -56,6 +60,7 @@ impl Settings {
             sts_addr: source.parse_or("STS_ADDR", "127.0.0.1:8090".to_owned())?,
             database_url: crate::db::database_url(source, workload.name(), &data_dir),
             policy_dir: source.get("BATON_POLICY_DIR").map(PathBuf::from),
+            faults: Faults::none(),
         })
     }
 
