@@ -104,6 +104,9 @@ pub enum Control {
     /// Orders bounds the supplier's answers in size and time, refuses redirects, parses them with
     /// a strict schema and accepts a price only within a sane band of the catalogue's (API10).
     OrdersSupplierValidation,
+    /// Accounts refunds an order only against a debit of that order on the same account, at most
+    /// its amount, once: a refund puts back what was paid, and never mints money.
+    AccountsRefundMatchesDebit,
     /// Every listener caps its connections (in all and per source), and closes one that is too
     /// slow to send a request's head or sits idle (slowloris, API4).
     TransportConnectionLimits,
@@ -143,6 +146,7 @@ impl Control {
         Control::OrdersOrderLimits,
         Control::OrdersSsrfGuard,
         Control::OrdersSupplierValidation,
+        Control::AccountsRefundMatchesDebit,
         Control::TransportConnectionLimits,
     ];
 
@@ -180,6 +184,7 @@ impl Control {
             Control::OrdersOrderLimits => "orders.order_limits",
             Control::OrdersSsrfGuard => "orders.ssrf_guard",
             Control::OrdersSupplierValidation => "orders.supplier_validation",
+            Control::AccountsRefundMatchesDebit => "accounts.refund_matches_debit",
             Control::TransportConnectionLimits => "transport.connection_limits",
         }
     }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use baton_platform::db::EmbeddedMigration;
+use baton_platform::faults::Faults;
 use baton_platform::{Controls, Settings, StartupError, Workload};
 use baton_policy::PolicyText;
 use baton_proto::accounts::v1::accounts_server::AccountsServer;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub controls: Controls,
     /// The policy decision point, behind the lab switches that may skip it.
     pub guard: policy::Guard,
+    /// Where a test may pause or fail a debit (none in production).
+    pub faults: Faults,
 }
 
 /// What the accounts service brings to the skeleton.
@@ -65,6 +68,7 @@ impl Service for Accounts {
         Ok(AppState {
             db: parts.db,
             verifier: parts.verifier,
+            faults: config.settings.faults.clone(),
             controls: config.settings.controls,
             guard: policy::Guard::new(parts.policy),
         })

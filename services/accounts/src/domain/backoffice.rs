@@ -6,9 +6,14 @@
 //! not use the function is told 403; anyone else gets the same 404 as for a missing account.
 //!
 //! Money only ever comes in through [`storage::ledger::credit`], once per reference: a deposit
-//! or refund retried after a timeout is answered again, never paid twice.
+//! or refund retried after a timeout is answered again, never paid twice. A refund gives back
+//! only what was paid: it must name a debit recorded on the same account under the order's
+//! reference, it may not exceed that debit, and there is one per order ([`refund`];
+//! `accounts.refund_matches_debit`). A frozen account still receives its refunds: freezing stops
+//! money leaving an account, and a refund only puts back what left it.
 
 use baton_platform::time::now_unix;
+use baton_platform::{Control, Controls};
 use baton_token::Principal;
 use sqlx::AnyPool;
 
@@ -81,6 +86,15 @@ pub enum CreditError {
     /// The reference was used before for a different amount: a client bug, never a retry.
     #[error("reference already used for another amount")]
     ReferenceReused,
+    /// A refund for an order that never debited this account.
+    #[error("no debit of this order on this account")]
+    NoMatchingDebit,
+    /// A refund of more than the order's debit took.
+    #[error("more than the order's debit took")]
+    MoreThanDebited,
+    /// The balance would pass its ceiling ([`super::money::MAX_BALANCE_MINOR`]).
+    #[error("the balance would pass its ceiling")]
+    AboveCeiling,
 }
 
 impl From<StorageError> for CreditError {
@@ -113,16 +127,29 @@ pub async fn deposit(
     credit_once(db, &account, credit).await
 }
 
-/// Gives an order's money back into the account that paid (`admin-runs-the-back-office`).
+/// Gives an order's money back into the account that paid (`admin-runs-the-back-office`): at
+/// most what the debit recorded under `paid_with` (the order's reference) took from this very
+/// account, and once.
 pub async fn refund(
     db: &AnyPool,
     principal: &Principal,
     guard: &Guard,
+    controls: &Controls,
     credit: &Credit,
+    paid_with: &Reference,
 ) -> Result<Credited, CreditError> {
     let account = load(db, credit.account).await?;
     if !guard.may_refund(principal, &account) {
         return Err(refusal(principal, guard, &account).into());
+    }
+    if controls.is_on(Control::AccountsRefundMatchesDebit) {
+        let debit = storage::ledger::find(db, credit.account, paid_with)
+            .await?
+            .filter(|entry| entry.amount_minor < 0)
+            .ok_or(CreditError::NoMatchingDebit)?;
+        if credit.amount.minor() > -debit.amount_minor {
+            return Err(CreditError::MoreThanDebited);
+        }
     }
     credit_once(db, &account, credit).await
 }
@@ -147,7 +174,7 @@ async fn credit_once(
     let outcome = storage::ledger::credit(
         db,
         credit.account,
-        credit.amount.minor(),
+        credit.amount,
         &credit.reference,
         now_unix(),
     )
@@ -162,6 +189,7 @@ async fn credit_once(
             );
             Ok(credited(entry))
         }
+        CreditOutcome::AboveCeiling => Err(CreditError::AboveCeiling),
         CreditOutcome::ReferenceTaken => {
             let entry = storage::ledger::find(db, credit.account, &credit.reference)
                 .await?

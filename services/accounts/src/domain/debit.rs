@@ -1,10 +1,19 @@
 //! The debit: taking money from an account to pay for something, exactly once per reference.
 //!
-//! The checks, in order: the account exists and belongs to the caller (else "not found"), the
-//! currency matches, the reference was not used before (if it was, for the same amount, the
-//! first answer is given again: a retry after a timeout must not pay twice). The money moves in
-//! [`storage::ledger::debit`], one conditional `UPDATE` and one ledger row in one transaction.
+//! The ledger is the truth about a reference, so it is asked first. The checks, in order:
+//! 1. the account exists and the caller may see it (else "not found", whatever the reason);
+//! 2. the reference: if a debit was already recorded under it, the first answer is given again
+//!    (for the same amount; another amount is a caller's bug) — before the balance, the account's
+//!    status or its currency are judged, because a retry of a debit that happened must hear that
+//!    it happened, even if the money has since been spent or the account frozen;
+//! 3. the caller may spend from the account (its owner, the account not frozen, the call made
+//!    for an order), and the currency matches;
+//! 4. the money moves in [`storage::ledger::debit`]: one conditional `UPDATE` and one ledger row,
+//!    in one transaction. If it moved nothing, the ledger is asked once more: a concurrent debit
+//!    with the same reference may have committed in between, and taken the money this one found
+//!    missing; then this one answers with that entry too.
 
+use baton_platform::faults::Faults;
 use baton_platform::time::now_unix;
 use baton_token::Principal;
 use sqlx::AnyPool;
@@ -76,43 +85,51 @@ pub async fn debit(
     db: &AnyPool,
     principal: &Principal,
     guard: &Guard,
+    faults: &Faults,
     order: &DebitOrder,
 ) -> Result<Debited, DebitError> {
     let account = storage::accounts::find(db, order.account)
         .await?
         .ok_or(DebitError::NoSuchAccount)?;
+    if !guard.may_see(principal, &account) {
+        return Err(DebitError::NoSuchAccount);
+    }
+    if let Some(entry) = storage::ledger::find(db, order.account, &order.reference).await? {
+        return replay(order, entry);
+    }
+    faults
+        .reach("accounts.debit.after_lookup")
+        .await
+        .map_err(StorageError::from)?;
     if !guard.may_spend(principal, &account) {
-        // The owner of a frozen account is told why; anyone else learns nothing about it.
-        let frozen_and_theirs = account.is_frozen() && guard.may_see(principal, &account);
-        return Err(if frozen_and_theirs {
+        return Err(if account.is_frozen() {
             DebitError::Frozen
         } else {
+            // The caller may see the account but not spend from it (an admin, or a call that
+            // was not made for an order): the same answer as for an account it cannot see.
             DebitError::NoSuchAccount
         });
     }
     if account.currency != order.currency {
         return Err(DebitError::CurrencyMismatch);
     }
-    // A retry finds its entry here and is answered without touching the balance: checking before
-    // the UPDATE matters, because a retry must succeed even if the balance has since run low.
+    let outcome = storage::ledger::debit(db, order, now_unix()).await?;
+    if let DebitOutcome::Debited(entry) = outcome {
+        return Ok(debited(entry));
+    }
+    // Nothing moved. A concurrent debit with our reference may have committed in between (its
+    // money is what our UPDATE found missing, or its ledger row is why ours was refused): then it
+    // is our debit, and its entry is our answer.
     if let Some(entry) = storage::ledger::find(db, order.account, &order.reference).await? {
         return replay(order, entry);
     }
-    match storage::ledger::debit(db, order, now_unix()).await? {
-        DebitOutcome::Debited(entry) => Ok(debited(entry)),
+    match outcome {
+        DebitOutcome::ReferenceTaken => Err(StorageError::Vanished("ledger").into()),
         // Either the money ran out, or an admin froze the account since we loaded it.
-        DebitOutcome::NotDebited => match storage::accounts::find(db, order.account).await? {
+        _ => match storage::accounts::find(db, order.account).await? {
             Some(now) if now.is_frozen() => Err(DebitError::Frozen),
             _ => Err(DebitError::InsufficientFunds),
         },
-        // A concurrent call with the same reference won; its transaction committed first and
-        // ours was rolled back, so answer with the winner's entry.
-        DebitOutcome::ReferenceTaken => {
-            let entry = storage::ledger::find(db, order.account, &order.reference)
-                .await?
-                .ok_or(StorageError::Vanished("ledger"))?;
-            replay(order, entry)
-        }
     }
 }
 

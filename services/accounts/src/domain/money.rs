@@ -60,6 +60,10 @@ impl fmt::Display for Currency {
     }
 }
 
+/// The most an account may hold, in minor units (ten billion in major units): far past any real
+/// balance, and far below what an `i64` holds, so no sum of a balance and an amount can overflow.
+pub const MAX_BALANCE_MINOR: i64 = 1_000_000_000_000;
+
 /// An amount of money that is strictly positive, in minor units. A debit of zero or of a
 /// negative amount (a credit in disguise) cannot be expressed with this type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -4,16 +4,18 @@
 //! The call carries the customer's own token in the `authorization` metadata entry, verified
 //! here: the user is the token's subject, never a field of the message, so orders cannot spend
 //! from an account its caller does not own. Every field is parsed before anything else happens,
-//! and errors are fixed messages. The orders service tells the two FAILED_PRECONDITION cases
-//! apart by their message, so [`INSUFFICIENT_FUNDS`] and [`CURRENCY_MISMATCH`] are part of the
-//! contract.
+//! and errors are fixed messages. A refusal the caller must act on (insufficient funds, a frozen
+//! account, another currency, a reused reference, a refund with no debit to match) carries its
+//! reason as a code in the status's details (`baton_proto::refusal`): that code, not the
+//! message's words, is the contract.
 
 use baton_proto::accounts::v1::accounts_server::Accounts;
 use baton_proto::accounts::v1::{DebitReply, DebitRequest, RefundReply, RefundRequest};
+use baton_proto::refusal::{self, Reason};
 use baton_token::Principal;
 use baton_token::claims::scope;
 use baton_token::grpc::authenticate;
-use tonic::{Request, Response, Status};
+use tonic::{Code, Request, Response, Status};
 
 use crate::app::AppState;
 use crate::domain::backoffice::{self, refund_reference};
@@ -22,13 +24,6 @@ use crate::domain::{
     AccountError, AccountId, Amount, Credit, CreditError, Currency, DebitError, DebitOrder,
     Reference,
 };
-
-/// The FAILED_PRECONDITION message when the balance is too low.
-pub const INSUFFICIENT_FUNDS: &str = "insufficient funds";
-/// The FAILED_PRECONDITION message when the currency is not the account's.
-pub const CURRENCY_MISMATCH: &str = "currency does not match the account";
-/// The FAILED_PRECONDITION message when the account is frozen.
-pub const ACCOUNT_FROZEN: &str = "account frozen";
 
 /// The gRPC face of the accounts service.
 #[derive(Debug, Clone)]
@@ -48,7 +43,8 @@ impl Accounts for AccountsService {
         let principal = authenticate(&self.state.verifier, &request).await?;
         require_scope(&principal, scope::ACCOUNTS_WRITE)?;
         let order = parse(request.get_ref())?;
-        let debited = debit(&self.state.db, &principal, &self.state.guard, &order)
+        let state = &self.state;
+        let debited = debit(&state.db, &principal, &state.guard, &state.faults, &order)
             .await
             .map_err(status_of)?;
         tracing::info!(
@@ -69,10 +65,18 @@ impl Accounts for AccountsService {
     ) -> Result<Response<RefundReply>, Status> {
         let principal = authenticate(&self.state.verifier, &request).await?;
         require_scope(&principal, scope::ACCOUNTS_ADMIN)?;
-        let credit = parse_refund(request.get_ref())?;
-        let credited = backoffice::refund(&self.state.db, &principal, &self.state.guard, &credit)
-            .await
-            .map_err(refund_status)?;
+        let (credit, paid_with) = parse_refund(request.get_ref())?;
+        let state = &self.state;
+        let credited = backoffice::refund(
+            &state.db,
+            &principal,
+            &state.guard,
+            &state.controls,
+            &credit,
+            &paid_with,
+        )
+        .await
+        .map_err(refund_status)?;
         Ok(Response::new(RefundReply {
             entry_id: credited.entry_id,
         }))
@@ -91,19 +95,25 @@ fn require_scope(principal: &Principal, scope: &str) -> Result<(), Status> {
     }
 }
 
-fn parse_refund(request: &RefundRequest) -> Result<Credit, Status> {
-    Ok(Credit {
+/// The refund's credit, and the reference of the order's debit it reverses (the order id).
+fn parse_refund(request: &RefundRequest) -> Result<(Credit, Reference), Status> {
+    let order_id = uuid::Uuid::try_parse(&request.order_id)
+        .map(|order| order.hyphenated().to_string())
+        .map_err(|_| Status::invalid_argument("order_id must be a UUID"))?;
+    let invalid_order = || Status::invalid_argument("order_id must be a UUID");
+    let credit = Credit {
         account: AccountId::parse(&request.account_id)
             .ok_or_else(|| Status::not_found("no such account"))?,
         amount: Amount::parse(request.amount_minor)
             .ok_or_else(|| Status::invalid_argument("amount_minor must be positive"))?,
         currency: Currency::parse(&request.currency)
             .map_err(|_| Status::invalid_argument("currency is not a supported ISO 4217 code"))?,
-        reference: uuid::Uuid::try_parse(&request.order_id)
-            .ok()
-            .and_then(|order| refund_reference(&order.hyphenated().to_string()))
-            .ok_or_else(|| Status::invalid_argument("order_id must be a UUID"))?,
-    })
+        reference: refund_reference(&order_id).ok_or_else(invalid_order)?,
+    };
+    Ok((
+        credit,
+        Reference::parse(&order_id).ok_or_else(invalid_order)?,
+    ))
 }
 
 fn refund_status(err: CreditError) -> Status {
@@ -116,9 +126,29 @@ fn refund_status(err: CreditError) -> Status {
             tracing::error!(error = %err, "storage failed");
             Status::internal("internal error")
         }
-        CreditError::CurrencyMismatch => Status::failed_precondition(CURRENCY_MISMATCH),
-        CreditError::ReferenceReused => {
-            Status::already_exists("order already refunded for another amount")
+        CreditError::CurrencyMismatch => refusal::status(
+            Code::FailedPrecondition,
+            "currency does not match the account",
+            Reason::CurrencyMismatch,
+        ),
+        CreditError::ReferenceReused => refusal::status(
+            Code::AlreadyExists,
+            "order already refunded for another amount",
+            Reason::ReferenceReused,
+        ),
+        CreditError::NoMatchingDebit => refusal::status(
+            Code::FailedPrecondition,
+            "no debit of this order on this account",
+            Reason::NoMatchingDebit,
+        ),
+        CreditError::MoreThanDebited => refusal::status(
+            Code::FailedPrecondition,
+            "more than the order's debit took",
+            Reason::MoreThanDebited,
+        ),
+        // A refund never exceeds a debit, so it cannot pass the ceiling the debit came under.
+        CreditError::AboveCeiling => {
+            Status::failed_precondition("the balance would pass its ceiling")
         }
     }
 }
@@ -142,12 +172,26 @@ fn parse(request: &DebitRequest) -> Result<DebitOrder, Status> {
 fn status_of(err: DebitError) -> Status {
     match err {
         DebitError::NoSuchAccount => Status::not_found("no such account"),
-        DebitError::CurrencyMismatch => Status::failed_precondition(CURRENCY_MISMATCH),
-        DebitError::InsufficientFunds => Status::failed_precondition(INSUFFICIENT_FUNDS),
-        DebitError::Frozen => Status::failed_precondition(ACCOUNT_FROZEN),
-        DebitError::ReferenceReused => {
-            Status::already_exists("reference already used for another debit")
-        }
+        DebitError::CurrencyMismatch => refusal::status(
+            Code::FailedPrecondition,
+            "currency does not match the account",
+            Reason::CurrencyMismatch,
+        ),
+        DebitError::InsufficientFunds => refusal::status(
+            Code::FailedPrecondition,
+            "insufficient funds",
+            Reason::InsufficientFunds,
+        ),
+        DebitError::Frozen => refusal::status(
+            Code::FailedPrecondition,
+            "account frozen",
+            Reason::AccountFrozen,
+        ),
+        DebitError::ReferenceReused => refusal::status(
+            Code::AlreadyExists,
+            "reference already used for another debit",
+            Reason::ReferenceReused,
+        ),
         DebitError::Storage(err) => {
             tracing::error!(error = %err, "storage failed");
             Status::internal("internal error")

@@ -35,6 +35,13 @@ impl From<CreditError> for ApiError {
                 "This reference was already used for a different amount",
             )
             .into(),
+            CreditError::AboveCeiling => {
+                Problem::unprocessable("amount_minor: the balance would pass its ceiling").into()
+            }
+            // Refunds come over gRPC only; a deposit never meets these.
+            CreditError::NoMatchingDebit | CreditError::MoreThanDebited => {
+                Problem::unprocessable("amount_minor: no debit this credit may reverse").into()
+            }
         }
     }
 }

@@ -16,7 +16,8 @@ use sqlx::{AnyPool, Row};
 use uuid::Uuid;
 
 use super::StorageError;
-use crate::domain::{AccountId, DebitOrder, Reference};
+use crate::domain::money::MAX_BALANCE_MINOR;
+use crate::domain::{AccountId, Amount, DebitOrder, Reference};
 
 /// A ledger entry as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,31 +110,45 @@ pub enum CreditOutcome {
     Credited(Entry),
     /// An earlier credit with the same reference exists; nothing changed.
     ReferenceTaken,
+    /// The balance would pass [`MAX_BALANCE_MINOR`]; nothing changed.
+    AboveCeiling,
 }
 
-/// Adds `amount_minor` (strictly positive) to `account` and records it under `reference`,
-/// atomically and once per reference: the same shape as [`debit`], without the balance condition.
+/// Adds `amount` to `account` and records it under `reference`, atomically and once per
+/// reference: the same shape as [`debit`]. The sum is bounded before it reaches SQL: the
+/// `UPDATE` only matches while the balance is at most the ceiling minus the amount, a bound
+/// computed (and checked) here, so the database never adds its way past what an `i64` holds.
 #[tracing::instrument(skip(db, reference), fields(account_id = %account), err)]
 pub async fn credit(
     db: &AnyPool,
     account: AccountId,
-    amount_minor: i64,
+    amount: Amount,
     reference: &Reference,
     now: i64,
 ) -> Result<CreditOutcome, StorageError> {
+    let Some(highest_before) = MAX_BALANCE_MINOR.checked_sub(amount.minor()) else {
+        return Ok(CreditOutcome::AboveCeiling);
+    };
     let mut tx = db.begin().await?;
     let updated = sqlx::query(
-        "UPDATE accounts SET balance_minor = balance_minor + $1 WHERE id = $2 \
-         RETURNING balance_minor",
+        "UPDATE accounts SET balance_minor = balance_minor + $1 \
+         WHERE id = $2 AND balance_minor <= $3 RETURNING balance_minor",
     )
-    .bind(amount_minor)
+    .bind(amount.minor())
     .bind(account.to_string())
+    .bind(highest_before)
     .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(StorageError::Vanished("account"))?;
+    .await?;
+    let Some(updated) = updated else {
+        tx.rollback().await?;
+        return match super::accounts::find(db, account).await? {
+            Some(_) => Ok(CreditOutcome::AboveCeiling),
+            None => Err(StorageError::Vanished("account")),
+        };
+    };
     let entry = Entry {
         id: Uuid::new_v4().hyphenated().to_string(),
-        amount_minor,
+        amount_minor: amount.minor(),
         balance_after_minor: updated.try_get("balance_minor")?,
     };
     let inserted = sqlx::query(
@@ -248,15 +263,40 @@ mod tests {
     async fn a_second_credit_with_the_same_reference_adds_nothing() -> Result<(), StorageError> {
         let (_dir, pool, id) = account_with(100).await?;
         let reference = Reference::parse("deposit-1").ok_or(StorageError::Vanished("ref"))?;
-        let first = credit(&pool, id, 50, &reference, 1).await?;
+        let fifty = Amount::parse(50).ok_or(StorageError::Vanished("amount"))?;
+        let first = credit(&pool, id, fifty, &reference, 1).await?;
         assert!(
             matches!(first, CreditOutcome::Credited(entry) if entry.balance_after_minor == 150)
         );
         assert_eq!(
-            credit(&pool, id, 50, &reference, 2).await?,
+            credit(&pool, id, fifty, &reference, 2).await?,
             CreditOutcome::ReferenceTaken
         );
         assert_eq!(balance(&pool, id).await, Some(150));
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_credit_that_would_pass_the_ceiling_changes_nothing() -> Result<(), StorageError> {
+        let (_dir, pool, id) = account_with(MAX_BALANCE_MINOR - 10).await?;
+        let reference = Reference::parse("deposit-1").ok_or(StorageError::Vanished("ref"))?;
+        let eleven = Amount::parse(11).ok_or(StorageError::Vanished("amount"))?;
+        assert_eq!(
+            credit(&pool, id, eleven, &reference, 1).await?,
+            CreditOutcome::AboveCeiling
+        );
+        let most = Amount::parse(i64::MAX).ok_or(StorageError::Vanished("amount"))?;
+        assert_eq!(
+            credit(&pool, id, most, &reference, 1).await?,
+            CreditOutcome::AboveCeiling,
+            "an amount past the ceiling on its own is refused before any SQL"
+        );
+        assert_eq!(balance(&pool, id).await, Some(MAX_BALANCE_MINOR - 10));
+        let ten = Amount::parse(10).ok_or(StorageError::Vanished("amount"))?;
+        assert!(matches!(
+            credit(&pool, id, ten, &reference, 1).await?,
+            CreditOutcome::Credited(entry) if entry.balance_after_minor == MAX_BALANCE_MINOR
+        ));
         Ok(())
     }
 

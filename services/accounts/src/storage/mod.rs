@@ -38,4 +38,7 @@ pub enum StorageError {
     /// A row that was just reported to exist could not be read back.
     #[error("a row in `{0}` vanished")]
     Vanished(&'static str),
+    /// A test made this step fail ([`baton_platform::faults`]); never in production.
+    #[error(transparent)]
+    Injected(#[from] baton_platform::faults::Injected),
 }
