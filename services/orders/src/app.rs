@@ -9,6 +9,7 @@
 
 use axum::Router;
 use baton_platform::db::EmbeddedMigration;
+use baton_platform::faults::Faults;
 use baton_platform::{Controls, Settings, StartupError, Workload};
 use baton_policy::PolicyText;
 use baton_proto::accounts::v1::accounts_client::AccountsClient;
@@ -19,7 +20,7 @@ use baton_workload::Transport;
 use sqlx::AnyPool;
 
 use crate::config::{Config, SupplierConfig, WebhookConfig};
-use crate::domain::OrderLimits;
+use crate::domain::{OrderLimits, Placing};
 use crate::egress::Egress;
 use crate::supplier::SupplierClient;
 use crate::upstream::Upstreams;
@@ -43,6 +44,24 @@ pub struct AppState {
     /// Order notifications, behind the SSRF guard.
     pub notifier: Notifier,
     pub limits: OrderLimits,
+    /// How long `POST /v1/orders` waits for the payment before answering `202 Accepted`.
+    pub answer_within: std::time::Duration,
+    /// Where a test may pause or fail the payment (none in production).
+    pub faults: Faults,
+}
+
+impl AppState {
+    /// What placing an order needs, owned, for the task the payment runs on.
+    pub fn placing(&self) -> Placing {
+        Placing {
+            db: self.db.clone(),
+            upstreams: self.upstreams.clone(),
+            supplier: self.supplier.clone(),
+            limits: self.limits,
+            controls: self.controls.clone(),
+            faults: self.faults.clone(),
+        }
+    }
 }
 
 /// What the orders service brings to the skeleton.
@@ -79,6 +98,7 @@ impl Service for Orders {
             webhooks,
             supplier,
             egress,
+            answer_within,
         } = config;
         let channel = |addr: &str, peer: Workload| {
             transport
@@ -105,6 +125,8 @@ impl Service for Orders {
             supplier: supplier_client(&supplier, &settings, &egress)?,
             notifier: notifier(&webhooks, &settings, &egress)?,
             limits,
+            answer_within,
+            faults: settings.faults.clone(),
         })
     }
 

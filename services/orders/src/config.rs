@@ -29,6 +29,10 @@ pub struct Config {
     /// production uses the system's resolver and direct connections, and the test kit puts its
     /// hermetic dialer here (see [`crate::egress`]).
     pub egress: crate::egress::Egress,
+    /// `ORDERS_ANSWER_WITHIN_MS`: how long `POST /v1/orders` waits for the payment before it
+    /// answers `202 Accepted` and lets the payment finish on its own (default 10 000: inside the
+    /// gateway's 15 s, so the client always hears from orders, never from a timeout).
+    pub answer_within: Duration,
 }
 
 /// Where order notifications may go (see [`crate::webhook`]).
@@ -94,6 +98,7 @@ impl Config {
                 timeout: millis(source, "ORDERS_SUPPLIER_TIMEOUT_MS", 2000)?,
             },
             egress: crate::egress::Egress::default(),
+            answer_within: millis(source, "ORDERS_ANSWER_WITHIN_MS", 10_000)?,
         })
     }
 }

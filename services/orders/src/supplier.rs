@@ -69,6 +69,7 @@ pub struct SupplierClient {
     strict: HttpsClient,
     careless: HttpsClient,
     controls: Controls,
+    timeout: Duration,
 }
 
 impl SupplierClient {
@@ -91,7 +92,13 @@ impl SupplierClient {
             strict: egress.client(&tls, Some(timeout), None),
             careless: egress.client(&tls, None, None),
             controls,
+            timeout,
         })
+    }
+
+    /// How long one price request may take, connect to last byte.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// Whether answers are checked (always, outside lab mode).

@@ -17,6 +17,7 @@
 
 use baton_proto::accounts::v1::accounts_client::AccountsClient;
 use baton_proto::accounts::v1::{DebitRequest, RefundRequest};
+use baton_proto::refusal::{self, Reason};
 use baton_proto::users::v1::users_client::UsersClient;
 use baton_proto::users::v1::{GetUserRequest, User};
 use baton_token::Principal;
@@ -27,12 +28,6 @@ use std::future::Future;
 
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
-
-/// The accounts service's FAILED_PRECONDITION message for a balance that is too low; part of its
-/// contract (see its `grpc` module), since a status code alone cannot tell the two cases apart.
-const INSUFFICIENT_FUNDS: &str = "insufficient funds";
-/// The accounts service's FAILED_PRECONDITION message for a frozen account.
-const ACCOUNT_FROZEN: &str = "account frozen";
 
 /// The clients for the services orders calls. Channels connect lazily and are cheap to clone.
 #[derive(Debug, Clone)]
@@ -137,19 +132,7 @@ impl Upstreams {
             Ok(_) => return Ok(()),
             Err(status) => status,
         };
-        let failure = match status.code() {
-            Code::NotFound => DebitFailure::NoSuchAccount,
-            Code::FailedPrecondition if status.message() == INSUFFICIENT_FUNDS => {
-                DebitFailure::InsufficientFunds
-            }
-            Code::FailedPrecondition if status.message() == ACCOUNT_FROZEN => DebitFailure::Frozen,
-            Code::FailedPrecondition => DebitFailure::CurrencyMismatch,
-            // Refused before anything happened: a bad request, or a token accounts would not take.
-            Code::InvalidArgument | Code::PermissionDenied | Code::Unauthenticated => {
-                DebitFailure::Invalid
-            }
-            _ => DebitFailure::Unknown,
-        };
+        let failure = debit_failure(&status);
         tracing::info!(code = ?status.code(), %failure, "debit did not succeed");
         Err(failure)
     }
@@ -178,11 +161,9 @@ impl Upstreams {
             Err(status) => status,
         };
         tracing::info!(code = ?status.code(), "refund did not succeed");
-        Err(match status.code() {
-            Code::PermissionDenied | Code::NotFound => RefundFailure::Refused,
-            Code::FailedPrecondition | Code::InvalidArgument | Code::AlreadyExists => {
-                RefundFailure::Invalid
-            }
+        Err(match (status.code(), refusal::reason(&status)) {
+            (Code::PermissionDenied | Code::NotFound, _) => RefundFailure::Refused,
+            (Code::InvalidArgument, _) | (_, Some(_)) => RefundFailure::Invalid,
             _ => RefundFailure::Unknown,
         })
     }
@@ -199,6 +180,25 @@ impl Upstreams {
             .inspect_err(|status| {
                 tracing::error!(code = ?status.code(), "could not get the token for the next hop");
             })
+    }
+}
+
+/// What a failed debit means, decided on the status's code and the refusal it carries, never on
+/// its words. Only an answer that proves nothing was taken is a refusal; anything else (a
+/// timeout, an outage, an answer this build does not know) leaves the outcome unknown.
+fn debit_failure(status: &Status) -> DebitFailure {
+    match (status.code(), refusal::reason(status)) {
+        (Code::NotFound, _) => DebitFailure::NoSuchAccount,
+        (_, Some(Reason::InsufficientFunds)) => DebitFailure::InsufficientFunds,
+        (_, Some(Reason::AccountFrozen)) => DebitFailure::Frozen,
+        (_, Some(Reason::CurrencyMismatch)) => DebitFailure::CurrencyMismatch,
+        // Refused before anything happened: a bad request, a reference used for another amount,
+        // or a token accounts would not take.
+        (_, Some(Reason::ReferenceReused))
+        | (Code::InvalidArgument | Code::PermissionDenied | Code::Unauthenticated, _) => {
+            DebitFailure::Invalid
+        }
+        _ => DebitFailure::Unknown,
     }
 }
 
@@ -231,5 +231,40 @@ where
             call(Request::from_parts(metadata, Default::default(), message)).await
         }
         answered => answered,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_debit_failure_is_read_from_its_code_and_refusal_never_from_its_words() {
+        let refused = |reason| refusal::status(Code::FailedPrecondition, "reworded", reason);
+        assert_eq!(
+            debit_failure(&refused(Reason::InsufficientFunds)),
+            DebitFailure::InsufficientFunds
+        );
+        assert_eq!(
+            debit_failure(&refused(Reason::AccountFrozen)),
+            DebitFailure::Frozen
+        );
+        assert_eq!(
+            debit_failure(&refused(Reason::CurrencyMismatch)),
+            DebitFailure::CurrencyMismatch
+        );
+        // The old message without its code proves nothing: the money may have been taken.
+        assert_eq!(
+            debit_failure(&Status::failed_precondition("insufficient funds")),
+            DebitFailure::Unknown
+        );
+        assert_eq!(
+            debit_failure(&Status::internal("oops")),
+            DebitFailure::Unknown
+        );
+        assert_eq!(
+            debit_failure(&Status::not_found("gone")),
+            DebitFailure::NoSuchAccount
+        );
     }
 }

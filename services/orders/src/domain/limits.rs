@@ -4,9 +4,10 @@
 //! A bot that buys up stock, or a script that turns a stolen token into a thousand orders, uses
 //! exactly the API a person uses; what gives it away is volume. The gateway's rate limits count
 //! requests; these count *orders*, per buyer, in the orders database itself, so every replica
-//! of the service sees the same count. The count is of orders written (pending, paid or
-//! refunded) since the start of the window; an order the accounts service refused is deleted
-//! and does not count, since it bought nothing.
+//! of the service sees the same count. The count is of orders written (pending, paid, failed or
+//! refunded) since the start of the window: a failed order is an attempt at the flow too. The
+//! count and the insert of a new order are one step (`storage::orders::insert_within`), so
+//! concurrent orders cannot all find room under the limit.
 
 use super::items::OrderItems;
 
@@ -65,10 +66,16 @@ impl OrderLimits {
         if recent < self.max_orders_per_window {
             return Ok(());
         }
+        Err(self.too_many(oldest, now))
+    }
+
+    /// The refusal for a buyer at the limit whose oldest order in the window was written at
+    /// `oldest`: retry once that one leaves the window.
+    pub fn too_many(&self, oldest: Option<i64>, now: i64) -> LimitError {
         let frees_at = oldest.unwrap_or(now) + self.window_secs;
-        Err(LimitError::TooManyOrders {
+        LimitError::TooManyOrders {
             retry_after_secs: (frees_at - now).max(1),
-        })
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! - [`order`]: order ids, statuses, the ownership rule, reading orders;
 //! - [`limits`]: how many orders per buyer and window, how many items per order (API6);
 //! - [`idempotency`]: `Idempotency-Key`s, so a retried order is placed and charged once;
+//! - [`payment`]: the payment's state machine, pending → paid | failed, paid → refunded;
 //! - [`place`]: placing an order, from parsed request to paid (or refused) order;
 //! - [`refund`]: the back office giving an order's money back, once.
 
@@ -12,6 +13,7 @@ pub mod idempotency;
 pub mod items;
 pub mod limits;
 pub mod order;
+pub mod payment;
 pub mod place;
 pub mod pricing;
 pub mod refund;

@@ -35,15 +35,22 @@ impl fmt::Display for OrderId {
     }
 }
 
-/// Where an order is in its life. There is no "failed": a refused payment deletes the order.
+/// Where an order's payment is: `pending` → `paid` | `failed`, and `paid` → `refunded`. Every
+/// move is a conditional update from the state it leaves ([`crate::storage::orders::transition`]),
+/// so of two racing moves one wins and the other finds it done. An order is never deleted: one
+/// that may have been charged must stay to show for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OrderStatus {
     /// Written, and the debit not (yet) confirmed. An order left here after an outage may or may
-    /// not have been paid; debiting again with its id as the reference settles it safely.
+    /// not have been paid; asking the debit again with its id as the reference, or the reconciler
+    /// asking the accounts service what became of that reference, settles it safely.
     Pending,
     /// The accounts service confirmed the debit.
     Paid,
+    /// The accounts service refused the debit, or confirmed that none happened: nothing was
+    /// taken. The order stays as a record; placing it again is a new order.
+    Failed,
     /// An admin gave the money back; the accounts service confirmed the credit.
     Refunded,
 }
@@ -53,6 +60,7 @@ impl OrderStatus {
         match self {
             OrderStatus::Pending => "pending",
             OrderStatus::Paid => "paid",
+            OrderStatus::Failed => "failed",
             OrderStatus::Refunded => "refunded",
         }
     }
@@ -61,6 +69,7 @@ impl OrderStatus {
         match stored {
             "pending" => Some(OrderStatus::Pending),
             "paid" => Some(OrderStatus::Paid),
+            "failed" => Some(OrderStatus::Failed),
             "refunded" => Some(OrderStatus::Refunded),
             _ => None,
         }

@@ -1,19 +1,24 @@
-//! Placing an order: check the limits, claim the idempotency key, price (catalogue, then the
-//! supplier's quote), read the buyer, write it `pending`, debit, mark it `paid`.
+//! Placing an order: check the limits, claim the idempotency key, price (the catalogue, then the
+//! supplier's quotes, all at once under one deadline), read the buyer, write it `pending` within
+//! the buyer's limit, debit, and settle ([`super::payment`]).
 //!
 //! The order is written before the debit so its id can be the debit's idempotency reference, and
-//! so that if we crash or lose the answer mid-debit, a `pending` order remains as evidence. After
-//! a refusal (the accounts service answered "no") nothing was taken and the order is deleted;
-//! after an unknown outcome it stays `pending`: deleting it could hide money that was taken.
+//! so that whatever interrupts the payment, a `pending` order remains as evidence for the
+//! reconciler. Everything that can fail before the write (limits, pricing, the buyer, the token
+//! for the debit) fails with nothing to undo.
 //!
 //! With an `Idempotency-Key` ([`super::idempotency`]) the key is claimed, with the order id it
 //! will use, before anything else is written. A retry finds the claim: if the order is paid it
 //! gets it back; if it is still `pending` the debit is asked again under the same reference,
 //! which the accounts service answers once whatever the number of askings; if the order is not
-//! written yet the first request is still working, and the retry is told so (409).
+//! written yet the first request is still working, and the retry is told so (409). The key is
+//! released exactly when nothing can have been charged: the request failed before the order was
+//! written, or the debit was refused.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
+use baton_platform::faults::Faults;
 use baton_platform::time::now_unix;
 use baton_platform::{Control, Controls};
 use baton_proto::accounts::v1::DebitRequest;
@@ -22,13 +27,15 @@ use sqlx::AnyPool;
 use uuid::Uuid;
 
 use super::idempotency::{self, IdempotencyKey, KEY_LIFETIME_SECS};
-use super::items::{ItemsError, OrderItems};
+use super::items::{ItemsError, OrderItems, Sku};
 use super::limits::{LimitError, OrderLimits};
 use super::order::{Order, OrderId, OrderStatus};
+use super::payment::{self, Settled};
 use super::pricing::{self, CatalogEntry, PricingError, QuoteRefusal};
 use crate::storage::idempotency::Claim;
+use crate::storage::orders::{Inserted, Window};
 use crate::storage::{self, StorageError};
-use crate::supplier::{SupplierClient, SupplierError};
+use crate::supplier::{SupplierClient, SupplierError, UnverifiedQuote};
 use crate::upstream::{BuyerError, DebitFailure, Upstreams};
 
 /// An order request whose every field has been parsed.
@@ -41,14 +48,16 @@ pub struct NewOrder {
 }
 
 /// What placing needs besides the request: the database, the services and the supplier it
-/// calls, the limits, and the switches.
-#[derive(Debug, Clone, Copy)]
-pub struct Placing<'a> {
-    pub db: &'a AnyPool,
-    pub upstreams: &'a Upstreams,
-    pub supplier: &'a SupplierClient,
-    pub limits: &'a OrderLimits,
-    pub controls: &'a Controls,
+/// calls, the limits, the switches and the fault points. Owned (every field is cheap to clone),
+/// so the payment can run on its own task, beyond the reach of the client's patience.
+#[derive(Debug, Clone)]
+pub struct Placing {
+    pub db: AnyPool,
+    pub upstreams: Upstreams,
+    pub supplier: SupplierClient,
+    pub limits: OrderLimits,
+    pub controls: Controls,
+    pub faults: Faults,
 }
 
 /// A placed order, and whether it was placed by an earlier request with the same key.
@@ -81,31 +90,32 @@ pub enum PlaceError {
     Quote(#[from] QuoteRefusal),
     #[error(transparent)]
     Buyer(#[from] BuyerError),
-    /// The accounts service refused the debit, or its outcome is unknown (`order` then names the
-    /// order left `pending`).
-    #[error("payment failed: {failure}")]
+    /// The accounts service refused the debit: the order is `failed`, nothing was taken.
+    #[error("payment refused: {failure}")]
     Payment {
         failure: DebitFailure,
         order: OrderId,
     },
-    /// The token could not be attached to the next call; nothing was written.
+    /// The key's order failed earlier; the key is released now, for a fresh attempt.
+    #[error("the order this key placed was not paid")]
+    PreviouslyFailed(OrderId),
+    /// The order is written and its payment not settled (an unknown outcome, an interruption):
+    /// it is `pending`, and a retry with the same key or the reconciler settles it.
+    #[error("order {0} is pending")]
+    Pending(OrderId),
+    /// The token could not be attached to the debit call; nothing was written.
     #[error("could not prepare the debit call")]
     Prepare,
+    /// A storage failure before the order was written.
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
 
 impl PlaceError {
-    /// Whether the request may have taken money: only a debit whose outcome is unknown (and a
-    /// storage failure after it, which this cannot tell apart, so it says yes).
+    /// Whether the request may have taken money, so its key must stay: only an order left
+    /// pending. Everything else failed before the order was written, or was refused.
     fn may_have_charged(&self) -> bool {
-        matches!(
-            self,
-            PlaceError::Payment {
-                failure: DebitFailure::Unknown,
-                ..
-            } | PlaceError::Storage(_)
-        )
+        matches!(self, PlaceError::Pending(_))
     }
 }
 
@@ -124,26 +134,35 @@ impl NewOrder {
     }
 }
 
-/// Places `new` for `principal`, paying from the account it names; with `key`, at most once.
+/// Places `new` as order `id` for `principal`, paying from the account it names; with `key`, at
+/// most once.
 pub async fn place(
-    ctx: Placing<'_>,
+    ctx: &Placing,
     principal: &Principal,
     new: NewOrder,
+    id: OrderId,
     key: Option<IdempotencyKey>,
 ) -> Result<Placed, PlaceError> {
     let limits_on = ctx.controls.is_on(Control::OrdersOrderLimits);
     if limits_on {
         ctx.limits.check_items(&new.items)?;
     }
-    let id = OrderId::random();
     let buyer = principal.user_id();
     let key = key.filter(|_| ctx.controls.is_on(Control::OrdersIdempotency));
     if let Some(key) = &key {
         let now = now_unix();
         let fingerprint = idempotency::fingerprint(&new);
         let expired_before = now - KEY_LIFETIME_SECS;
-        match storage::idempotency::claim(ctx.db, buyer, key, &fingerprint, id, now, expired_before)
-            .await?
+        match storage::idempotency::claim(
+            &ctx.db,
+            buyer,
+            key,
+            &fingerprint,
+            id,
+            now,
+            expired_before,
+        )
+        .await?
         {
             Claim::New => {}
             Claim::Existing {
@@ -158,7 +177,7 @@ pub async fn place(
         && !err.may_have_charged()
     {
         // Nothing was taken: forget the key, so the client's retry is a fresh attempt.
-        if let Err(err) = storage::idempotency::release(ctx.db, buyer, key).await {
+        if let Err(err) = storage::idempotency::release(&ctx.db, buyer, key).await {
             tracing::error!(error = %err, "could not release an idempotency key");
         }
     }
@@ -170,29 +189,33 @@ pub async fn place(
 
 /// Answers a retry of the request that claimed the key for `order_id`.
 async fn replay(
-    ctx: Placing<'_>,
+    ctx: &Placing,
     principal: &Principal,
     order_id: OrderId,
     key: &IdempotencyKey,
 ) -> Result<Placed, PlaceError> {
-    let order = storage::orders::find(ctx.db, order_id)
+    let order = storage::orders::find(&ctx.db, order_id)
         .await?
         .ok_or(PlaceError::KeyInProgress)?;
     tracing::info!(order_id = %order.id, status = order.status.as_str(), "idempotent retry");
     let order = match order.status {
         // The first attempt lost the debit's answer, or is still waiting for it: ask again under
-        // the same reference. The accounts service takes the money once per reference.
-        OrderStatus::Pending => match pay(ctx, principal, order).await {
-            Ok(order) => order,
-            Err(err) => {
-                if !err.may_have_charged() {
-                    // Refused after all: the order is gone, and so is the key.
-                    let _ = storage::idempotency::release(ctx.db, principal.user_id(), key).await;
-                }
-                return Err(err);
-            }
-        },
+        // the same reference. The accounts service takes the money once per reference. A failure
+        // here leaves the order pending and the key held: this order may have been charged.
+        OrderStatus::Pending => {
+            let prepared = match ctx.faults.reach("orders.payment.prepare").await {
+                Ok(()) => debit_request(&ctx.upstreams, principal, &order).await.ok(),
+                Err(_) => None,
+            };
+            let request = prepared.ok_or(PlaceError::Pending(order.id))?;
+            settle(ctx, order, request).await?
+        }
         OrderStatus::Paid | OrderStatus::Refunded => order,
+        OrderStatus::Failed => {
+            // Its key should have been released when it failed; release it now.
+            let _ = storage::idempotency::release(&ctx.db, principal.user_id(), key).await;
+            return Err(PlaceError::PreviouslyFailed(order.id));
+        }
     };
     Ok(Placed {
         order,
@@ -201,23 +224,25 @@ async fn replay(
 }
 
 async fn place_new(
-    ctx: Placing<'_>,
+    ctx: &Placing,
     principal: &Principal,
     new: NewOrder,
     id: OrderId,
     limits_on: bool,
 ) -> Result<Order, PlaceError> {
-    if limits_on {
-        let now = now_unix();
-        let since = ctx.limits.window_start(now);
+    let window = limits_on.then(|| Window {
+        max: ctx.limits.max_orders_per_window,
+        since: ctx.limits.window_start(now_unix()),
+    });
+    if let Some(window) = window {
+        // A quick refusal before any pricing; the insert below is what holds the limit.
         let (recent, oldest) =
-            storage::orders::count_since(ctx.db, principal.user_id(), since).await?;
-        ctx.limits.check_rate(recent, oldest, now)?;
+            storage::orders::count_since(&ctx.db, principal.user_id(), window.since).await?;
+        ctx.limits.check_rate(recent, oldest, now_unix())?;
     }
     let catalog = price_list(ctx, &new.items).await?;
     let priced = pricing::price(&new.items, &catalog)?;
-    let upstreams = ctx.upstreams;
-    let buyer = upstreams.buyer(principal).await?;
+    let buyer = ctx.upstreams.buyer(principal).await?;
     let order = Order {
         id,
         buyer_id: principal.user_id(),
@@ -229,35 +254,99 @@ async fn place_new(
         lines: priced.lines,
     };
     // Built before the order is written: a failure here leaves nothing to undo.
-    let request = debit_request(upstreams, principal, &order).await?;
-    storage::orders::insert(ctx.db, &order).await?;
+    let request = debit_request(&ctx.upstreams, principal, &order)
+        .await
+        .map_err(|_| PlaceError::Prepare)?;
+    ctx.faults
+        .reach("orders.place.before_insert")
+        .await
+        .map_err(StorageError::from)?;
+    match storage::orders::insert_within(&ctx.db, &order, window).await? {
+        Inserted::Written => {}
+        Inserted::AtLimit { oldest, .. } => {
+            return Err(ctx.limits.too_many(oldest, now_unix()).into());
+        }
+    }
     tracing::info!(order_id = %order.id, buyer = %buyer.username, "order pending payment");
-    debit(ctx, order, request).await
+    if ctx.faults.reach("orders.place.after_insert").await.is_err() {
+        // A test stopped the flow here, as a crash would: the order is written, nothing asked.
+        return Err(PlaceError::Pending(order.id));
+    }
+    settle(ctx, order, request).await
 }
 
+/// Charges `order` and turns where the payment ended into the answer.
+async fn settle(
+    ctx: &Placing,
+    order: Order,
+    request: tonic::Request<DebitRequest>,
+) -> Result<Order, PlaceError> {
+    match payment::charge(&ctx.db, &ctx.upstreams, &ctx.faults, order, request).await {
+        Settled::Paid(order) => Ok(order),
+        Settled::Refused { order, failure } => {
+            payment::release_key(&ctx.db, order).await;
+            Err(PlaceError::Payment { failure, order })
+        }
+        Settled::Pending(order) => Err(PlaceError::Pending(order)),
+    }
+}
+
+/// How much longer than one quote all the quotes of an order may take together.
+const QUOTES_SLACK: Duration = Duration::from_millis(250);
+
 /// The catalogue's entries for `items`, with each unit price replaced by the supplier's quote
-/// where the quote is acceptable. Any refusal refuses the order, before anything is written.
+/// where the quote is acceptable. The quotes are asked all at once and must all be in within one
+/// deadline (one quote's timeout, and a little), so an order of twenty lines waits as long as an
+/// order of one. Any refusal refuses the order, before anything is written.
 async fn price_list(
-    ctx: Placing<'_>,
+    ctx: &Placing,
     items: &OrderItems,
-) -> Result<HashMap<super::Sku, CatalogEntry>, PlaceError> {
+) -> Result<HashMap<Sku, CatalogEntry>, PlaceError> {
     let mut catalog = HashMap::new();
     for (sku, _) in items.iter() {
-        // One small lookup per line; at most twenty, and the catalogue may grow without every
-        // order reading all of it.
-        let Some(mut entry) = storage::catalog::find(ctx.db, sku).await? else {
+        if let Some(entry) = storage::catalog::find(&ctx.db, sku).await? {
+            catalog.insert(sku.clone(), entry);
+        }
+    }
+    let mut quotes = tokio::task::JoinSet::new();
+    for entry in catalog.values() {
+        let (supplier, entry) = (ctx.supplier.clone(), entry.clone());
+        quotes.spawn(async move {
+            let quote = if supplier.validates() {
+                supplier.quote(&entry.sku).await
+            } else {
+                supplier
+                    .danger_trusting_quote(&entry.sku, &entry.currency)
+                    .await
+            };
+            (entry.sku, quote)
+        });
+    }
+    let all_in = async {
+        let mut answered: Vec<(Sku, Result<UnverifiedQuote, SupplierError>)> = Vec::new();
+        while let Some(joined) = quotes.join_next().await {
+            answered.push(joined.map_err(|_| SupplierError::Unavailable)?);
+        }
+        Ok::<_, SupplierError>(answered)
+    };
+    let answered = if ctx.supplier.validates() {
+        tokio::time::timeout(ctx.supplier.timeout() + QUOTES_SLACK, all_in)
+            .await
+            .map_err(|_| SupplierError::Unavailable)??
+    } else {
+        // Lab mode (`orders.supplier_validation` off): as long as the supplier likes.
+        all_in.await?
+    };
+    for (sku, quote) in answered {
+        let quote = quote?;
+        let Some(entry) = catalog.get_mut(&sku) else {
             continue;
         };
         entry.unit_price_minor = if ctx.supplier.validates() {
-            let quote = ctx.supplier.quote(sku).await?;
-            pricing::accept_quote(&entry, &quote)?
+            pricing::accept_quote(entry, &quote)?
         } else {
-            ctx.supplier
-                .danger_trusting_quote(sku, &entry.currency)
-                .await?
-                .unit_price_minor
+            quote.unit_price_minor
         };
-        catalog.insert(sku.clone(), entry);
     }
     Ok(catalog)
 }
@@ -266,7 +355,7 @@ async fn debit_request(
     upstreams: &Upstreams,
     principal: &Principal,
     order: &Order,
-) -> Result<tonic::Request<DebitRequest>, PlaceError> {
+) -> Result<tonic::Request<DebitRequest>, tonic::Status> {
     upstreams
         .debit_request(
             principal,
@@ -278,44 +367,6 @@ async fn debit_request(
             },
         )
         .await
-        .map_err(|_| PlaceError::Prepare)
-}
-
-/// Asks again for the debit of a `pending` order, under its own id as the reference.
-async fn pay(ctx: Placing<'_>, principal: &Principal, order: Order) -> Result<Order, PlaceError> {
-    let request = debit_request(ctx.upstreams, principal, &order).await?;
-    debit(ctx, order, request).await
-}
-
-async fn debit(
-    ctx: Placing<'_>,
-    mut order: Order,
-    request: tonic::Request<DebitRequest>,
-) -> Result<Order, PlaceError> {
-    let db = ctx.db;
-    match ctx.upstreams.debit(request).await {
-        Ok(()) => {
-            storage::orders::set_status(db, order.id, OrderStatus::Paid).await?;
-            order.status = OrderStatus::Paid;
-            tracing::info!(order_id = %order.id, total_minor = order.total_minor, "order paid");
-            Ok(order)
-        }
-        Err(DebitFailure::Unknown) => Err(PlaceError::Payment {
-            failure: DebitFailure::Unknown,
-            order: order.id,
-        }),
-        Err(refused) => {
-            // Refused means nothing was taken, so the order has nothing to show for itself. If
-            // the delete fails, a stray `pending` order is harmless; the refusal is the answer.
-            if let Err(err) = storage::orders::delete(db, order.id).await {
-                tracing::error!(order_id = %order.id, error = %err, "could not delete a refused order");
-            }
-            Err(PlaceError::Payment {
-                failure: refused,
-                order: order.id,
-            })
-        }
-    }
 }
 
 #[cfg(test)]
@@ -336,5 +387,25 @@ mod tests {
             parsed,
             Err(PlaceError::Items(ItemsError::Quantity))
         ));
+    }
+
+    #[test]
+    fn only_an_order_left_pending_keeps_its_key() {
+        let order = OrderId::random();
+        assert!(PlaceError::Pending(order).may_have_charged());
+        for released in [
+            PlaceError::Prepare,
+            PlaceError::Payment {
+                failure: DebitFailure::InsufficientFunds,
+                order,
+            },
+            PlaceError::Supplier(SupplierError::Unavailable),
+            PlaceError::Storage(StorageError::Corrupt {
+                table: "orders",
+                column: "id",
+            }),
+        ] {
+            assert!(!released.may_have_charged(), "{released:?}");
+        }
     }
 }

@@ -87,8 +87,19 @@ impl From<PlaceError> for ApiError {
             }
             PlaceError::Buyer(BuyerError::Unavailable) | PlaceError::Prepare => {
                 Problem::unavailable()
+                    .with_detail("a service orders needs did not answer; nothing was charged")
             }
-            PlaceError::Payment { failure, order } => match failure {
+            PlaceError::PreviouslyFailed(order) => {
+                Problem::conflict("payment-failed", "The order was not paid").with_detail(format!(
+                    "order {order}, which this key placed, was not paid; the key is free again"
+                ))
+            }
+            // The handler answers a pending order with 202 and the order itself; this is only
+            // reached where no order can be shown.
+            PlaceError::Pending(order) => Problem::unavailable().with_detail(format!(
+                "order {order} is pending: its payment is not settled yet"
+            )),
+            PlaceError::Payment { failure, .. } => match failure {
                 DebitFailure::NoSuchAccount => Problem::not_found().with_detail("no such account"),
                 DebitFailure::Frozen => Problem::conflict("account-frozen", "Account frozen")
                     .with_detail("the account is frozen; nothing can be paid from it"),
@@ -102,11 +113,8 @@ impl From<PlaceError> for ApiError {
                 DebitFailure::Invalid => {
                     Problem::unprocessable("the payment was refused as invalid")
                 }
-                // The id is ours and well formed; telling the client lets it look the order up
-                // later instead of placing it again.
-                DebitFailure::Unknown => Problem::unavailable().with_detail(format!(
-                    "order {order} is pending: its payment is not confirmed"
-                )),
+                // Never a refusal: an unknown outcome leaves the order pending.
+                DebitFailure::Unknown => Problem::unavailable(),
             },
         };
         problem.into()

@@ -18,8 +18,9 @@ use validator::Validate;
 
 use crate::app::AppState;
 use crate::domain::{
-    self, IdempotencyKey, Line, NewOrder, Order, OrderId, OrderStatus, Placed, Placing,
+    self, IdempotencyKey, Line, NewOrder, Order, OrderId, OrderStatus, PlaceError, Placed,
 };
+use crate::storage;
 
 /// The body of `POST /v1/orders`. There is no buyer, status or total: the buyer is whoever the
 /// token says, the status is the payment's, and the total is the catalogue's. A body naming any of
@@ -103,6 +104,10 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// Send an `Idempotency-Key` (1 to 64 printable characters, kept 24 hours) to make a retry safe:
 /// the same key with the same body answers the first order again, charged once; the same key
 /// with another body is refused. The key is optional; without it a retry is a new order.
+///
+/// The payment runs on its own, whatever the client does: an answer that takes too long, or a
+/// payment whose outcome is not known yet, is a `202 Accepted` with the order's `Location`;
+/// reading the order then shows how its payment went (`pending`, then `paid` or `failed`).
 #[utoipa::path(post, path = "/v1/orders", tag = "orders",
     security(("bearer" = ["orders:write"])),
     params(("Idempotency-Key" = Option<String>, Header,
@@ -111,15 +116,17 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
     responses(
         (status = 201, description = "The order, paid (or, for a repeated idempotency key, the order the first request placed)", body = OrderView,
             headers(("location" = String, description = "The order's URL"))),
+        (status = 202, description = "The order is written and its payment not settled yet (still running, or its outcome unknown after an interruption): it is `pending`; read it at `Location` until it is `paid` or `failed`, or retry with the same `Idempotency-Key`", body = OrderView,
+            headers(("location" = String, description = "The order's URL"))),
         Unauthorized, Forbidden,
         (status = 400, description = "The body is not JSON, or the `Idempotency-Key` is malformed", body = Problem, content_type = PROBLEM),
         (status = 404, description = "No such account, or not the caller's", body = Problem, content_type = PROBLEM),
-        (status = 409, description = "Insufficient funds, the account is frozen, an item is out of stock, or a request with the same idempotency key is still in progress", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "Insufficient funds, the account is frozen, an item is out of stock, a request with the same idempotency key is still in progress, or the order that key placed was not paid", body = Problem, content_type = PROBLEM),
         (status = 422, description = "A field is unknown or breaks its rule, too many items, the `notify_url` is refused, or the idempotency key was used for another request", body = Problem, content_type = PROBLEM),
         (status = 429, description = "The buyer placed the most orders the window allows", body = Problem, content_type = PROBLEM,
             headers(("retry-after" = String, description = "Seconds until another order is allowed"))),
         (status = 502, description = "The supplier answered with something orders does not accept; nothing was charged", body = Problem, content_type = PROBLEM),
-        (status = 503, description = "A service it needs did not answer; the order may be pending", body = Problem, content_type = PROBLEM),
+        (status = 503, description = "A service it needs did not answer before the order was written; nothing was charged", body = Problem, content_type = PROBLEM),
     ))]
 pub async fn place(
     State(state): State<AppState>,
@@ -141,25 +148,61 @@ pub async fn place(
         .collect();
     let mut new = NewOrder::parse(&body.account_id, items)?;
     new.notify_url = body.notify_url;
-    let notify_url = new.notify_url.clone();
-    let placing = Placing {
-        db: &state.db,
-        upstreams: &state.upstreams,
-        supplier: &state.supplier,
-        limits: &state.limits,
-        controls: &state.controls,
+    let id = OrderId::random();
+    // The payment runs on a task of its own: the client hanging up, or the gateway's timeout
+    // dropping this handler, cannot cancel a debit half way.
+    let payment = tokio::spawn(pay(state.clone(), principal, new, id, key));
+    let placed = match tokio::time::timeout(state.answer_within, payment).await {
+        Ok(Ok(placed)) => placed,
+        Ok(Err(_)) => return Err(Problem::internal().into()),
+        Err(_) => Err(PlaceError::Pending(id)),
     };
-    let Placed { order, replayed } = domain::place::place(placing, &principal, new, key).await?;
-    if let (Some(url), false) = (notify_url, replayed) {
-        state.notifier.notify_in_background(url, order_paid(&order));
+    match placed {
+        Ok(Placed { order, .. }) => Ok(answer(StatusCode::CREATED, order)),
+        Err(PlaceError::Pending(id)) => match storage::orders::find(&state.db, id).await? {
+            Some(order) => Ok(answer(StatusCode::ACCEPTED, order)),
+            // Not written yet: still pricing past the wait. Nothing has been charged.
+            None => Err(Problem::unavailable()
+                .with_detail(
+                    "the order is still being priced; retry with the same `Idempotency-Key`",
+                )
+                .into()),
+        },
+        Err(err) => Err(err.into()),
     }
+}
+
+/// Places the order on behalf of `principal` and, once it is paid, notifies its webhook.
+async fn pay(
+    state: AppState,
+    principal: Principal,
+    new: NewOrder,
+    id: OrderId,
+    key: Option<IdempotencyKey>,
+) -> Result<Placed, PlaceError> {
+    let notify_url = new.notify_url.clone();
+    let placed = domain::place::place(&state.placing(), &principal, new, id, key).await;
+    if let (
+        Ok(Placed {
+            order,
+            replayed: false,
+        }),
+        Some(url),
+    ) = (&placed, notify_url)
+    {
+        state.notifier.notify_in_background(url, order_paid(order));
+    }
+    placed
+}
+
+fn answer(status: StatusCode, order: Order) -> Response {
     let location = format!("/v1/orders/{}", order.id);
-    Ok((
-        StatusCode::CREATED,
+    (
+        status,
         [(header::LOCATION, location)],
         Json(OrderView::from(order)),
     )
-        .into_response())
+        .into_response()
 }
 
 /// The `Idempotency-Key` header, if sent; a malformed one is a 400.

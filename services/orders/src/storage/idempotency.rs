@@ -84,6 +84,16 @@ pub async fn release(db: &AnyPool, buyer: Uuid, key: &IdempotencyKey) -> Result<
     Ok(())
 }
 
+/// Forgets the key that placed `order`, if one did.
+#[tracing::instrument(skip(db), fields(order_id = %order), err)]
+pub async fn release_for_order(db: &AnyPool, order: OrderId) -> Result<(), StorageError> {
+    sqlx::query("DELETE FROM order_idempotency WHERE order_id = $1")
+        .bind(order.to_string())
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 /// Deletes every claim older than `expired_before`; returns how many.
 #[tracing::instrument(skip(db), err)]
 pub async fn purge(db: &AnyPool, expired_before: i64) -> Result<u64, StorageError> {

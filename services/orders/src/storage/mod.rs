@@ -21,6 +21,11 @@ pub const MIGRATIONS: &[EmbeddedMigration] = &[
         "idempotency keys for placing orders",
         include_str!("../../migrations/0002_order_flow_limits.sql"),
     ),
+    (
+        3,
+        "the payment's states, and the per-buyer lock",
+        include_str!("../../migrations/0003_payment_state.sql"),
+    ),
 ];
 
 /// Why a storage call failed. Never shown to a caller: it is logged and answered with fixed text.
@@ -34,4 +39,7 @@ pub enum StorageError {
         table: &'static str,
         column: &'static str,
     },
+    /// A test made this step fail ([`baton_platform::faults`]); never in production.
+    #[error(transparent)]
+    Injected(#[from] baton_platform::faults::Injected),
 }

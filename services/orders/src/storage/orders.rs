@@ -8,17 +8,70 @@ use uuid::Uuid;
 use super::StorageError;
 use crate::domain::{Line, Order, OrderId, OrderStatus};
 
-/// Writes `order` and its lines, all or nothing.
+/// What [`insert_within`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    Written,
+    /// The buyer is at the limit already, the oldest of their orders in the window written at
+    /// `oldest`. Nothing was written.
+    AtLimit {
+        oldest: Option<i64>,
+    },
+}
+
+/// The per-buyer limit [`insert_within`] holds to: at most `max` orders since `since`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub max: i64,
+    pub since: i64,
+}
+
+/// Writes `order` and its lines, all or nothing, and, with `window`, only while its buyer has
+/// placed fewer than `window.max` orders since `window.since`.
+///
+/// The transaction's first statement writes the buyer's row in `order_buyers`. That write is the
+/// lock: a second placement by the same buyer waits for this transaction to end (PostgreSQL's row
+/// lock; SQLite's one writer), so counting the buyer's recent orders and inserting the new one
+/// happen as one step, and concurrent placements cannot all see room under the limit.
 #[tracing::instrument(skip(db, order), fields(order_id = %order.id), err)]
-pub async fn insert(db: &AnyPool, order: &Order) -> Result<(), StorageError> {
+pub async fn insert_within(
+    db: &AnyPool,
+    order: &Order,
+    window: Option<Window>,
+) -> Result<Inserted, StorageError> {
     let id = order.id.to_string();
+    let buyer = order.buyer_id.hyphenated().to_string();
     let mut tx = db.begin().await?;
+    sqlx::query(
+        "INSERT INTO order_buyers (buyer_id, orders_placed) VALUES ($1, 1) \
+         ON CONFLICT (buyer_id) DO UPDATE SET orders_placed = order_buyers.orders_placed + 1",
+    )
+    .bind(&buyer)
+    .execute(&mut *tx)
+    .await?;
+    if let Some(window) = window {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS recent, MIN(created_at) AS oldest FROM orders \
+             WHERE buyer_id = $1 AND created_at > $2",
+        )
+        .bind(&buyer)
+        .bind(window.since)
+        .fetch_one(&mut *tx)
+        .await?;
+        let recent: i64 = row.try_get("recent")?;
+        if recent >= window.max {
+            tx.rollback().await?;
+            return Ok(Inserted::AtLimit {
+                oldest: row.try_get("oldest")?,
+            });
+        }
+    }
     sqlx::query(
         "INSERT INTO orders (id, buyer_id, account_id, status, total_minor, currency, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&id)
-    .bind(order.buyer_id.hyphenated().to_string())
+    .bind(&buyer)
     .bind(order.account_id.hyphenated().to_string())
     .bind(order.status.as_str())
     .bind(order.total_minor)
@@ -39,38 +92,7 @@ pub async fn insert(db: &AnyPool, order: &Order) -> Result<(), StorageError> {
         .await?;
     }
     tx.commit().await?;
-    Ok(())
-}
-
-#[tracing::instrument(skip(db), fields(order_id = %id), err)]
-pub async fn set_status(
-    db: &AnyPool,
-    id: OrderId,
-    status: OrderStatus,
-) -> Result<(), StorageError> {
-    sqlx::query("UPDATE orders SET status = $1 WHERE id = $2")
-        .bind(status.as_str())
-        .bind(id.to_string())
-        .execute(db)
-        .await?;
-    Ok(())
-}
-
-/// Deletes an order and its lines, all or nothing.
-#[tracing::instrument(skip(db), fields(order_id = %id), err)]
-pub async fn delete(db: &AnyPool, id: OrderId) -> Result<(), StorageError> {
-    let mut tx = db.begin().await?;
-    for sql in [
-        "DELETE FROM order_lines WHERE order_id = $1",
-        "DELETE FROM orders WHERE id = $1",
-    ] {
-        sqlx::query(sql)
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
-    Ok(())
+    Ok(Inserted::Written)
 }
 
 /// The order `id` with its lines, if there is one.
@@ -89,7 +111,8 @@ pub async fn find(db: &AnyPool, id: OrderId) -> Result<Option<Order>, StorageErr
 }
 
 /// Moves order `id` from `from` to `to`; false if it was not in `from` (someone else moved it
-/// first). The condition in the `UPDATE` is what makes two concurrent refunds refund once.
+/// first). The condition in the `UPDATE` is what makes every move of the payment's state machine
+/// happen once: two concurrent refunds refund once, a retry and the reconciler settle once.
 #[tracing::instrument(skip(db), fields(order_id = %id), err)]
 pub async fn transition(
     db: &AnyPool,
@@ -126,6 +149,29 @@ pub async fn list_by_buyer(
     .bind(buyer.hyphenated().to_string())
     .bind(page.limit)
     .bind(page.offset)
+    .fetch_all(db)
+    .await?;
+    group(&rows)
+}
+
+/// Orders still `pending` that were placed at or before `placed_by`, oldest first, at most
+/// `limit`: what the reconciler settles.
+#[tracing::instrument(skip(db), err)]
+pub async fn pending_since(
+    db: &AnyPool,
+    placed_by: i64,
+    limit: i64,
+) -> Result<Vec<Order>, StorageError> {
+    let rows = sqlx::query(
+        "SELECT o.id, o.buyer_id, o.account_id, o.status, o.total_minor, o.currency, o.created_at, \
+                l.sku, l.quantity, l.unit_price_minor \
+         FROM orders o JOIN order_lines l ON l.order_id = o.id \
+         WHERE o.id IN (SELECT id FROM orders WHERE status = 'pending' AND created_at <= $1 \
+                        ORDER BY created_at, id LIMIT $2) \
+         ORDER BY o.created_at, o.id, l.sku",
+    )
+    .bind(placed_by)
+    .bind(limit)
     .fetch_all(db)
     .await?;
     group(&rows)
