@@ -4,7 +4,7 @@
 use baton_platform::demo::{ALICE, BOB, CAROL};
 use baton_testkit::TestPlatform;
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::{assert_problem, call, first_account};
 
@@ -67,12 +67,13 @@ async fn an_order_bigger_than_the_balance_is_refused_and_moves_no_money() {
     .await;
     assert_problem(status, &content_type, &body, StatusCode::CONFLICT);
     assert_eq!(first_account(&platform, &bob).await.1, before);
+    // The refused order stays, `failed`, as the record of an attempt that took nothing.
     let (_, _, orders) = call(&platform, Method::GET, "/v1/orders", Some(&bob), None).await;
-    assert_eq!(
-        orders["orders"].as_array().map(Vec::len),
-        Some(0),
-        "{orders}"
-    );
+    let statuses: Vec<&Value> = orders["orders"]
+        .as_array()
+        .map(|orders| orders.iter().map(|order| &order["status"]).collect())
+        .unwrap_or_default();
+    assert_eq!(statuses, [&json!("failed")], "{orders}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

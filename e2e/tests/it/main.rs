@@ -21,5 +21,6 @@ mod journey;
 mod layering;
 mod mtls;
 mod orders_edge;
+mod payments;
 mod support;
 mod tokens;
