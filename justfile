@@ -16,7 +16,7 @@ default:
 build:
     cargo build --workspace --bins
 
-# Start every component on localhost (SQLite, plaintext loopback); `--detach` returns at once.
+# Start every component on localhost (SQLite, mTLS from a development CA); `--detach` returns once all are healthy.
 [no-exit-message]
 up *args:
     @scripts/up.sh {{ args }}

@@ -5,10 +5,16 @@
 #   just up --detach   returns once every component is healthy; `just down` stops them
 #
 # Each component runs as its own process, straight from target/debug, on its own SQLite file
-# (PostgreSQL when DATABASE_URL or a per-component URL is set). Today every internal hop is
-# plaintext on loopback; workload certificates and mTLS come with the workload-identity work.
+# (PostgreSQL when DATABASE_URL or a per-component URL is set), listening on loopback. The
+# development CA, baton-ca, starts first: it issues every component a short-lived X.509 SVID
+# naming its SPIFFE ID and renews it at half its lifetime (BATON_SVID_LIFETIME_SECS, default an
+# hour) while the platform runs. Every internal hop is mutual TLS, and the gateway serves TLS with
+# a certificate from the same CA (docs/workload-identity.md). Only in lab mode, with mtls.peer_id
+# switched off, does BATON_TRANSPORT=insecure-plaintext run every hop in plain HTTP and gRPC.
 #
 # Everything this script makes lives in .baton/ (gitignored):
+#   certs/     the development CA (ca/), the trust bundle, and each component's SVID (<component>/)
+#   supplier/  the fake supplier's own CA certificate, which orders trusts for it
 #   data/      one SQLite file per component
 #   logs/      <component>.log, rewritten on every start
 #   pids/      <component>.pid, what `just down` stops
