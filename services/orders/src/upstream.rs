@@ -6,7 +6,7 @@
 //! `accounts:write` for a debit, `accounts:admin` for a refund). Either way users and accounts
 //! verify it and apply their own ownership rules: orders never asks on anyone's behalf but its
 //! caller's. This module also decides what each answer *means* for an order: in particular,
-//! which failures prove the debit did not happen (the order can be dropped) and which leave it
+//! which failures prove the debit did not happen (the order is `failed`) and which leave it
 //! unknown (the order must stay `pending`).
 //!
 //! Every call here is safe to repeat (a read, or a debit or refund the accounts service performs

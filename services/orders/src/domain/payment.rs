@@ -1,18 +1,19 @@
-//! The order's payment as a state machine, and the one place each of its moves happens.
+//! The order's payment as a state machine, and the place each of its moves happens (the refund's,
+//! `paid` → `refunded`, is in [`super::refund`]).
 //!
 //! ```text
 //!              debit confirmed              refund confirmed
 //!   pending ───────────────────▶ paid ───────────────────────▶ refunded
 //!      │
-//!      │  debit refused, or the accounts service settled the reference as never debited
+//!      │  debit refused: nothing was taken
 //!      └───────────────────────▶ failed
 //! ```
 //!
 //! An order is written `pending` before its debit is asked for, under a reference (its id) the
 //! accounts service debits at most once. Whatever happens after that, the order stays: deleting
 //! one that may have been charged would hide money. Each move is a conditional update from the
-//! state it leaves, so a retry, a concurrent request and the reconciler ([`super::reconcile`])
-//! can all try the same move and exactly one makes it.
+//! state it leaves, so a retry and a concurrent request can both try the same move and exactly
+//! one makes it.
 //!
 //! What each way a debit can end leaves behind:
 //! - **confirmed** → `paid`;
@@ -21,7 +22,8 @@
 //!   retry is a fresh attempt;
 //! - **unknown** (a timeout, an outage, a lost answer, a crash of orders or accounts, or a storage
 //!   failure in orders after the debit) → still `pending`; the key is kept. A retry with the same
-//!   key asks the debit again under the same reference; the reconciler settles it otherwise.
+//!   key asks the debit again under the same reference. Nothing else settles it yet: there is no
+//!   reconciler (`docs/payments.md`, "Not yet").
 
 use baton_platform::faults::Faults;
 use baton_proto::accounts::v1::DebitRequest;

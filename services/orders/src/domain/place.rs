@@ -3,9 +3,9 @@
 //! the buyer's limit, debit, and settle ([`super::payment`]).
 //!
 //! The order is written before the debit so its id can be the debit's idempotency reference, and
-//! so that whatever interrupts the payment, a `pending` order remains as evidence for the
-//! reconciler. Everything that can fail before the write (limits, pricing, the buyer, the token
-//! for the debit) fails with nothing to undo.
+//! so that whatever interrupts the payment, a `pending` order remains as evidence, which a retry
+//! with the same key settles. Everything that can fail before the write (limits, pricing, the
+//! buyer, the token for the debit) fails with nothing to undo.
 //!
 //! With an `Idempotency-Key` ([`super::idempotency`]) the key is claimed, with the order id it
 //! will use, before anything else is written. A retry finds the claim: if the order is paid it
