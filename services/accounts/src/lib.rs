@@ -11,8 +11,9 @@
 //! - [`app`]: the service as the skeleton every service shares (`baton_service`) runs it: its
 //!   state, seeds, routes and peers, and the [`Application`] they make;
 //! - [`http`]: REST handlers, thin: scope check, parse, call the domain, shape the answer;
-//! - [`grpc`]: the `Accounts` gRPC service (`Debit`);
-//! - [`domain`]: ids, currencies, amounts, the ownership rules, the debit; no HTTP, no SQL;
+//! - [`grpc`]: the `Accounts` gRPC service (`Debit`, and `Refund` for the back office);
+//! - [`domain`]: ids, currencies, amounts, the ownership rules, the debit, the back office (freeze,
+//!   deposit, refund); no HTTP, no SQL;
 //! - [`storage`]: the SQL, and the embedded migrations;
 //! - [`seed`]: the demo accounts, development mode only.
 
