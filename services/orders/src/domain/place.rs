@@ -106,6 +106,10 @@ pub enum PlaceError {
     /// The token could not be attached to the debit call; nothing was written.
     #[error("could not prepare the debit call")]
     Prepare,
+    /// No token for the debit call may be had for this caller (in exchange mode the STS refused
+    /// the exchange: the user's token does not carry what paying needs); nothing was written.
+    #[error("the debit call is not allowed for this caller")]
+    PaymentNotAllowed,
     /// A storage failure before the order was written.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -256,7 +260,10 @@ async fn place_new(
     // Built before the order is written: a failure here leaves nothing to undo.
     let request = debit_request(&ctx.upstreams, principal, &order)
         .await
-        .map_err(|_| PlaceError::Prepare)?;
+        .map_err(|status| match status.code() {
+            tonic::Code::PermissionDenied => PlaceError::PaymentNotAllowed,
+            _ => PlaceError::Prepare,
+        })?;
     ctx.faults
         .reach("orders.place.before_insert")
         .await
@@ -395,6 +402,7 @@ mod tests {
         assert!(PlaceError::Pending(order).may_have_charged());
         for released in [
             PlaceError::Prepare,
+            PlaceError::PaymentNotAllowed,
             PlaceError::Payment {
                 failure: DebitFailure::InsufficientFunds,
                 order,

@@ -85,6 +85,7 @@ impl From<PlaceError> for ApiError {
             PlaceError::Buyer(BuyerError::NoProfile) => {
                 Problem::unprocessable("the buyer has no profile")
             }
+            PlaceError::PaymentNotAllowed => Problem::forbidden(),
             PlaceError::Buyer(BuyerError::Unavailable) | PlaceError::Prepare => {
                 Problem::unavailable()
                     .with_detail("a service orders needs did not answer; nothing was charged")
