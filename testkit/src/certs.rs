@@ -109,6 +109,16 @@ impl TestCa {
         caller: Workload,
         target: Workload,
     ) -> anyhow::Result<(reqwest::Client, CertThumbprint)> {
+        let (transport, thumbprint) = self.transport_as_bound(caller)?;
+        Ok((transport.http_client(target)?, thumbprint))
+    }
+
+    /// A transport that is the workload `caller` with a certificate of its own, and that
+    /// certificate's RFC 8705 thumbprint: for REST clients and gRPC channels alike.
+    pub fn transport_as_bound(
+        &self,
+        caller: Workload,
+    ) -> anyhow::Result<(Transport, CertThumbprint)> {
         let label = format!("{}-bound-{}", caller.name(), uuid::Uuid::new_v4().simple());
         let dir = self.dir.path().join(format!("client-{label}"));
         let spec = LeafSpec::workload(self.ca.trust_domain(), caller.name(), self.lifetime);
@@ -119,7 +129,7 @@ impl TestCa {
         let thumbprint = baton_workload::server::thumbprint_of(leaf.as_ref());
         write_svid(&dir, &svid)?;
         let source = SvidSource::load(SvidPaths::in_dir(&dir), TrustDomain::default())?;
-        Ok((Transport::mtls(source).http_client(target)?, thumbprint))
+        Ok((Transport::mtls(source), thumbprint))
     }
 
     /// A client that is the workload `caller`, for calling `target` directly.

@@ -448,6 +448,15 @@ impl TestPlatform {
         self.ca.client_as_bound(caller, target)
     }
 
+    /// A transport that is the workload `caller`, for gRPC channels straight to a service, with
+    /// the thumbprint a token bound to it carries.
+    pub fn transport_as_bound(
+        &self,
+        caller: Workload,
+    ) -> anyhow::Result<(baton_workload::Transport, baton_platform::CertThumbprint)> {
+        self.ca.transport_as_bound(caller)
+    }
+
     /// The base URL of a service, for calling it directly (bypassing the gateway).
     pub fn service_url(&self, workload: Workload) -> &str {
         match workload {
