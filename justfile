@@ -54,11 +54,15 @@ test:
     else
         "${sqlite[@]}" "${runner[@]}"
     fi
+    # The attack suite proves each attack in both trust modes itself; the whole-platform suite
+    # follows BATON_TEST_TRUST_MODE, so it runs once per mode.
     echo "== whole-platform tests, on SQLite, trust mode exchange =="
     "${sqlite[@]}" BATON_TEST_TRUST_MODE=exchange "${runner[@]}" "${platform_suite[@]}"
     if [[ -n "$postgres_url" ]]; then
-        echo "== whole-platform tests, on PostgreSQL =="
-        DATABASE_URL="$postgres_url" "${runner[@]}" "${platform_suites[@]}"
+        echo "== whole-platform and attack suites, on PostgreSQL, trust mode e2e (attacks: both) =="
+        DATABASE_URL="$postgres_url" BATON_TEST_TRUST_MODE=e2e "${runner[@]}" "${platform_suites[@]}"
+        echo "== whole-platform tests, on PostgreSQL, trust mode exchange =="
+        DATABASE_URL="$postgres_url" BATON_TEST_TRUST_MODE=exchange "${runner[@]}" "${platform_suite[@]}"
     fi
 
 # Run the attack suite (OWASP API Top 10) against an in-process platform.

@@ -8,10 +8,14 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use baton_api::input::MAX_PAGE_SIZE;
+use baton_platform::CertThumbprint;
 use baton_platform::demo::{ALICE, BOB, DAVE, DemoUser};
 use baton_platform::time::now_unix;
-use baton_platform::{Control, Workload};
+use baton_platform::{Control, TrustMode, Workload};
 use baton_testkit::TestPlatform;
+use baton_token::Claims;
+use baton_token::claims::{Act, Confirmation};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -21,13 +25,23 @@ use crate::risk::OwaspRisk;
 /// What an attack achieved, with the evidence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
+    /// The platform refused: a 4xx answer, or the attacker's goal observably not reached.
     Blocked(String),
+    /// The attacker got what it was after.
     Succeeded(String),
+    /// The platform failed rather than refused (a 500, the answer to a fault of its own): this
+    /// proves nothing either way, so a proof that meets it fails. A 502 or 503 is a refusal:
+    /// the platform judged a third party's answer, or kept a promise not to wait.
+    Broken(String),
 }
 
 impl Outcome {
     pub fn is_blocked(&self) -> bool {
         matches!(self, Outcome::Blocked(_))
+    }
+
+    pub fn is_success(&self) -> bool {
+        matches!(self, Outcome::Succeeded(_))
     }
 }
 
@@ -41,7 +55,74 @@ pub struct Attack {
     pub risk: OwaspRisk,
     /// Every control that stands in its way; with all of them off it must succeed.
     pub controls: &'static [Control],
+    /// The trust modes it is proven in, and what more stands in its way in exchange mode.
+    pub modes: Modes,
+    /// Settings its platforms start with, besides the test kit's: a shorter patience, so that
+    /// a proof need not wait out production's.
+    pub settings: &'static [(&'static str, &'static str)],
     pub run: for<'a> fn(&'a TestPlatform) -> AttackFuture<'a>,
+}
+
+/// The trust modes an attack is proven in.
+///
+/// Most attacks mean the same in both modes and are proven in each. Some stop at a different
+/// control in exchange mode as well (a service refuses a token bound to no certificate before it
+/// reads its claims): those controls are added to the attack's own there, and its proof switches
+/// them off together. The attacks on the exchange itself run only in exchange mode.
+#[derive(Debug, Clone, Copy)]
+pub struct Modes {
+    pub e2e: bool,
+    pub exchange: bool,
+    /// Controls that stand in the attack's way in exchange mode, on top of its own.
+    pub exchange_adds: &'static [Control],
+}
+
+impl Modes {
+    pub const BOTH: Modes = Modes {
+        e2e: true,
+        exchange: true,
+        exchange_adds: &[],
+    };
+    pub const EXCHANGE_ONLY: Modes = Modes {
+        e2e: false,
+        exchange: true,
+        exchange_adds: &[],
+    };
+
+    /// Both modes, with `controls` also in the way in exchange mode.
+    pub const fn both_and_in_exchange(controls: &'static [Control]) -> Modes {
+        Modes {
+            e2e: true,
+            exchange: true,
+            exchange_adds: controls,
+        }
+    }
+}
+
+impl Attack {
+    pub fn runs_in(&self, mode: TrustMode) -> bool {
+        match mode {
+            TrustMode::E2e => self.modes.e2e,
+            TrustMode::Exchange => self.modes.exchange,
+        }
+    }
+
+    /// Every control that stands in the attack's way in `mode`.
+    pub fn controls_in(&self, mode: TrustMode) -> Vec<Control> {
+        let mut controls = self.controls.to_vec();
+        if mode == TrustMode::Exchange {
+            controls.extend(self.modes.exchange_adds);
+        }
+        controls
+    }
+
+    /// The modes the attack is proven in.
+    pub fn trust_modes(&self) -> Vec<TrustMode> {
+        [TrustMode::E2e, TrustMode::Exchange]
+            .into_iter()
+            .filter(|mode| self.runs_in(*mode))
+            .collect()
+    }
 }
 
 /// Every attack, grouped by risk.
@@ -53,138 +134,184 @@ pub fn catalogue() -> Vec<Attack> {
             name: "read another user's account by id",
             risk: Api1ObjectLevelAuthorization,
             controls: &[ServiceBola],
+            modes: Modes::BOTH,
+            settings: &[],
             run: read_others_account,
         },
         Attack {
             name: "read another user's order by id",
             risk: Api1ObjectLevelAuthorization,
             controls: &[ServiceBola],
+            modes: Modes::BOTH,
+            settings: &[],
             run: read_others_order,
         },
         Attack {
             name: "pay for an order from another user's account",
             risk: Api1ObjectLevelAuthorization,
             controls: &[ServiceBola],
+            modes: Modes::BOTH,
+            settings: &[],
             run: pay_from_others_account,
         },
         Attack {
             name: "self-signed JWT sent through the gateway",
             risk: Api2Authentication,
             controls: &[GatewayPhantomToken, TokenSignature],
+            modes: Modes::both_and_in_exchange(&[TokenBinding]),
+            settings: &[],
             run: forged_jwt_through_gateway,
         },
         Attack {
             name: "self-signed JWT sent straight to a service",
             risk: Api2Authentication,
             controls: &[TokenSignature],
+            modes: Modes::BOTH,
+            settings: &[],
             run: forged_jwt_direct,
         },
         Attack {
             name: "token for another audience replayed at a service",
             risk: Api2Authentication,
             controls: &[TokenAudience],
+            modes: Modes::BOTH,
+            settings: &[],
             run: wrong_audience,
         },
         Attack {
             name: "expired internal token replayed at a service",
             risk: Api2Authentication,
             controls: &[TokenExpiry],
+            modes: Modes::BOTH,
+            settings: &[],
             run: expired_internal_token,
         },
         Attack {
             name: "token from another issuer",
             risk: Api2Authentication,
             controls: &[TokenIssuer],
+            modes: Modes::BOTH,
+            settings: &[],
             run: other_issuer,
         },
         Attack {
             name: "expired access token replayed at the gateway",
             risk: Api2Authentication,
             controls: &[StsTokenExpiry],
+            modes: Modes::BOTH,
+            settings: &[],
             run: expired_access_token,
         },
         Attack {
             name: "valid token presented to a service by a workload not allowed to call it",
             risk: Api2Authentication,
             controls: &[MtlsPeerId],
+            modes: Modes::BOTH,
+            settings: &[],
             run: gateway_bypass,
         },
         Attack {
             name: "read-only token places an order",
             risk: Api5FunctionLevelAuthorization,
             controls: &[GatewayScope, ServiceScope],
+            modes: Modes::both_and_in_exchange(&[StsExchangePolicy]),
+            settings: &[],
             run: read_only_token_writes,
         },
         Attack {
             name: "tell another user's order from a missing one by its answer",
             risk: Api1ObjectLevelAuthorization,
             controls: &[ServiceBola],
+            modes: Modes::BOTH,
+            settings: &[],
             run: probe_order_ids,
         },
         Attack {
             name: "customer freezes another user's account",
             risk: Api5FunctionLevelAuthorization,
             controls: BACK_OFFICE_CONTROLS,
+            modes: Modes::BOTH,
+            settings: &[],
             run: customer_freezes_account,
         },
         Attack {
             name: "customer deposits money into their own account",
             risk: Api5FunctionLevelAuthorization,
             controls: BACK_OFFICE_CONTROLS,
+            modes: Modes::BOTH,
+            settings: &[],
             run: customer_deposits,
         },
         Attack {
             name: "customer refunds their own paid order",
             risk: Api5FunctionLevelAuthorization,
             controls: BACK_OFFICE_CONTROLS,
+            modes: Modes::both_and_in_exchange(&[StsExchangePolicy]),
+            settings: &[],
             run: customer_refunds,
         },
         Attack {
             name: "customer lists every user",
             risk: Api5FunctionLevelAuthorization,
             controls: BACK_OFFICE_CONTROLS,
+            modes: Modes::BOTH,
+            settings: &[],
             run: customer_lists_users,
         },
         Attack {
             name: "support refunds a customer's order",
             risk: Api5FunctionLevelAuthorization,
             controls: BACK_OFFICE_CONTROLS,
+            modes: Modes::both_and_in_exchange(&[StsExchangePolicy]),
+            settings: &[],
             run: support_refunds,
         },
         Attack {
             name: "mass-assign balance, owner and status when opening an account",
             risk: Api3PropertyLevelAuthorization,
             controls: &[ServiceMassAssignment],
+            modes: Modes::BOTH,
+            settings: &[],
             run: mass_assign_account,
         },
         Attack {
             name: "mass-assign email and role when updating a profile",
             risk: Api3PropertyLevelAuthorization,
             controls: &[ServiceMassAssignment],
+            modes: Modes::BOTH,
+            settings: &[],
             run: mass_assign_profile,
         },
         Attack {
             name: "mass-assign status, buyer and total when placing an order",
             risk: Api3PropertyLevelAuthorization,
             controls: &[],
+            modes: Modes::BOTH,
+            settings: &[],
             run: mass_assign_order,
         },
         Attack {
             name: "support reads a customer's unmasked email and phone",
             risk: Api3PropertyLevelAuthorization,
             controls: &[ServiceFieldMasking],
+            modes: Modes::BOTH,
+            settings: &[],
             run: support_reads_contact_details,
         },
         Attack {
             name: "responses scanned for secrets and internal fields",
             risk: Api3PropertyLevelAuthorization,
             controls: &[],
+            modes: Modes::BOTH,
+            settings: &[],
             run: scan_responses,
         },
         Attack {
             name: "page size of a million",
             risk: Api4ResourceConsumption,
             controls: &[ServicePageLimit],
+            modes: Modes::BOTH,
+            settings: &[],
             run: huge_page,
         },
     ];
@@ -194,6 +321,7 @@ pub fn catalogue() -> Vec<Attack> {
     attacks.extend(crate::exchange::catalogue());
     attacks.extend(crate::forgery::catalogue());
     attacks.extend(crate::inventory::catalogue());
+    attacks.extend(crate::money::catalogue());
     attacks
 }
 
@@ -232,6 +360,9 @@ async fn send(
     Ok((status, response.json().await.unwrap_or(Value::Null)))
 }
 
+/// The outcome of an attack whose last answer was `status` with `evidence`: it succeeded if the
+/// attacker got what it wanted; otherwise it was blocked, unless the platform failed instead of
+/// refusing (a 500).
 pub(crate) fn outcome(succeeded: bool, status: StatusCode, evidence: &Value) -> Outcome {
     let text = format!(
         "{status}: {}",
@@ -239,6 +370,8 @@ pub(crate) fn outcome(succeeded: bool, status: StatusCode, evidence: &Value) -> 
     );
     if succeeded {
         Outcome::Succeeded(text)
+    } else if status == StatusCode::INTERNAL_SERVER_ERROR {
+        Outcome::Broken(text)
     } else {
         Outcome::Blocked(text)
     }
@@ -344,45 +477,84 @@ fn pay_from_others_account(platform: &TestPlatform) -> AttackFuture<'_> {
     })
 }
 
-/// A token claiming to be alice, signed with a key the attacker made up.
-fn self_signed_as_alice(platform: &TestPlatform) -> anyhow::Result<String> {
+/// Alice's claims as an attacker inside would forge them for a call from `caller` to the users
+/// service: in E2E mode the trust token as the STS mints it; in exchange mode shaped for that
+/// one hop (addressed to users, acted on by `caller`, bound to `bound_to`), so that the only
+/// thing wrong with the token is what the attack breaks.
+fn alice_inside(
+    platform: &TestPlatform,
+    caller: Workload,
+    bound_to: Option<&CertThumbprint>,
+) -> Claims {
+    let mut claims = platform.claims_for(ALICE);
+    if let Some(thumbprint) = bound_to {
+        let id = |w| platform.trust_domain.id_of(w);
+        claims.aud = vec![id(Workload::Users)];
+        let gateway = Act::new(id(Workload::Gateway), None);
+        claims.act = Some(if caller == Workload::Gateway {
+            gateway
+        } else {
+            Act::new(id(caller), Some(gateway))
+        });
+        claims.cnf = Some(Confirmation {
+            x5t_s256: thumbprint.0.clone(),
+        });
+    }
+    claims
+}
+
+/// `claims` signed with a key the attacker made up.
+fn self_signed(claims: &Claims) -> anyhow::Result<String> {
     let mut header = Header::new(Algorithm::HS256);
     header.kid = Some("attacker".to_owned());
     Ok(jsonwebtoken::encode(
         &header,
-        &platform.claims_for(ALICE),
+        claims,
         &EncodingKey::from_secret(b"attacker-chosen-secret"),
     )?)
 }
 
-/// Does `/v1/users/me` at `base_url` with `token` answer as alice?
 /// Where an attack sends its token: through the front door, or straight to the users service
 /// from inside, as a workload (the attacker got that far).
 #[derive(Debug, Clone, Copy)]
-enum Door {
+pub(crate) enum Door {
     Gateway,
     UsersServiceAs(Workload),
 }
 
 /// The inside door an attacker with a stolen or forged token would use: the gateway's identity,
 /// which the users service does accept.
-const INSIDE: Door = Door::UsersServiceAs(Workload::Gateway);
+pub(crate) const INSIDE: Door = Door::UsersServiceAs(Workload::Gateway);
 
-/// Does `/v1/users/me` behind `door` with `token` answer as alice?
-async fn answers_as_alice(
+/// Does `/v1/users/me` behind `door` answer as alice to the token `forge` makes from alice's
+/// claims (shaped for the door and the trust mode, see [`alice_inside`])?
+pub(crate) async fn answers_as_alice(
     platform: &TestPlatform,
     door: Door,
-    token: &str,
+    forge: impl FnOnce(Claims) -> anyhow::Result<String>,
 ) -> anyhow::Result<Outcome> {
-    let (client, base_url) = match door {
-        Door::Gateway => (platform.http.clone(), platform.gateway_url.clone()),
-        Door::UsersServiceAs(caller) => (
-            platform.client_as(caller, Workload::Users)?,
-            platform.users_url.clone(),
+    let (client, base_url, claims) = match door {
+        Door::Gateway => (
+            platform.http.clone(),
+            platform.gateway_url.clone(),
+            platform.claims_for(ALICE),
         ),
+        Door::UsersServiceAs(caller) => {
+            let (client, claims) = match platform.trust_mode {
+                TrustMode::E2e => (
+                    platform.client_as(caller, Workload::Users)?,
+                    alice_inside(platform, caller, None),
+                ),
+                TrustMode::Exchange => {
+                    let (client, thumbprint) = platform.client_as_bound(caller, Workload::Users)?;
+                    (client, alice_inside(platform, caller, Some(&thumbprint)))
+                }
+            };
+            (client, platform.users_url.clone(), claims)
+        }
     };
     let url = format!("{base_url}/v1/users/me");
-    let (status, body) = send(&client, Method::GET, url, token, None).await?;
+    let (status, body) = send(&client, Method::GET, url, &forge(claims)?, None).await?;
     Ok(outcome(
         status.is_success() && body["username"] == "alice",
         status,
@@ -392,54 +564,60 @@ async fn answers_as_alice(
 
 fn forged_jwt_through_gateway(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
-        answers_as_alice(platform, Door::Gateway, &self_signed_as_alice(platform)?).await
+        answers_as_alice(platform, Door::Gateway, |claims| self_signed(&claims)).await
     })
 }
 
 fn forged_jwt_direct(platform: &TestPlatform) -> AttackFuture<'_> {
-    Box::pin(
-        async move { answers_as_alice(platform, INSIDE, &self_signed_as_alice(platform)?).await },
-    )
+    Box::pin(async move { answers_as_alice(platform, INSIDE, |claims| self_signed(&claims)).await })
 }
 
-/// A genuine token for alice, presented straight to the users service by the accounts
-/// workload, which may not call users' REST API at all: the gateway-bypass attack.
 fn gateway_bypass(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
-        let token = platform.mint(&platform.claims_for(ALICE))?;
-        answers_as_alice(platform, Door::UsersServiceAs(Workload::Accounts), &token).await
+        answers_as_alice(
+            platform,
+            Door::UsersServiceAs(Workload::Accounts),
+            |claims| platform.mint(&claims),
+        )
+        .await
     })
 }
 
 fn wrong_audience(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
-        let mut claims = platform.claims_for(ALICE);
-        claims.aud = vec![platform.trust_domain.id_of(Workload::Gateway)];
-        answers_as_alice(platform, INSIDE, &platform.mint(&claims)?).await
+        answers_as_alice(platform, INSIDE, |mut claims| {
+            claims.aud = vec![platform.trust_domain.id_of(Workload::Gateway)];
+            platform.mint(&claims)
+        })
+        .await
     })
 }
 
 fn expired_internal_token(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
-        let mut claims = platform.claims_for(ALICE);
-        (claims.iat, claims.nbf, claims.exp) =
-            (now_unix() - 3600, now_unix() - 3600, now_unix() - 1800);
-        answers_as_alice(platform, INSIDE, &platform.mint(&claims)?).await
+        answers_as_alice(platform, INSIDE, |mut claims| {
+            (claims.iat, claims.nbf, claims.exp) =
+                (now_unix() - 3600, now_unix() - 3600, now_unix() - 1800);
+            platform.mint(&claims)
+        })
+        .await
     })
 }
 
 fn other_issuer(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
-        let mut claims = platform.claims_for(ALICE);
-        claims.iss = "https://sts.attacker.example".to_owned();
-        answers_as_alice(platform, INSIDE, &platform.mint(&claims)?).await
+        answers_as_alice(platform, INSIDE, |mut claims| {
+            claims.iss = "https://sts.attacker.example".to_owned();
+            platform.mint(&claims)
+        })
+        .await
     })
 }
 
 fn expired_access_token(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
         let token = platform.expired_opaque_token(ALICE, 3600).await?;
-        answers_as_alice(platform, Door::Gateway, &token).await
+        answers_as_alice(platform, Door::Gateway, |_| Ok(token)).await
     })
 }
 
@@ -490,7 +668,11 @@ async fn alices_paid_order(platform: &TestPlatform, alice: &str) -> anyhow::Resu
 }
 
 /// The balance of `account` as its owner sees it.
-async fn balance_of(platform: &TestPlatform, owner: &str, account: &str) -> anyhow::Result<i64> {
+pub(crate) async fn balance_of(
+    platform: &TestPlatform,
+    owner: &str,
+    account: &str,
+) -> anyhow::Result<i64> {
     let (_, body) = call(
         platform,
         Method::GET,
@@ -807,17 +989,36 @@ fn scan_responses(platform: &TestPlatform) -> AttackFuture<'_> {
     })
 }
 
+/// Alice opens one account more than a page may hold, then asks for all of them at once: the
+/// attack succeeds only if more rows than the maximum page came back.
 fn huge_page(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
         let alice = platform.login(ALICE).await?;
+        for _ in 0..MAX_PAGE_SIZE {
+            let (status, opened) = call(
+                platform,
+                Method::POST,
+                url(platform, "/v1/accounts"),
+                &alice,
+                Some(json!({ "currency": "EUR" })),
+            )
+            .await?;
+            anyhow::ensure!(
+                status == StatusCode::CREATED,
+                "alice could not open an account: {opened}"
+            );
+        }
         let (status, body) = call(
             platform,
             Method::GET,
-            url(platform, "/v1/orders?limit=1000000"),
+            url(platform, "/v1/accounts?limit=1000000"),
             &alice,
             None,
         )
         .await?;
-        Ok(outcome(status.is_success(), status, &body))
+        let rows = body["accounts"].as_array().map_or(0, Vec::len);
+        let evidence =
+            json!({ "rows": rows, "page_maximum": MAX_PAGE_SIZE, "answer": body.get("type") });
+        Ok(outcome(rows > MAX_PAGE_SIZE as usize, status, &evidence))
     })
 }

@@ -17,7 +17,7 @@ use baton_testkit::TestPlatform;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::attacks::{Attack, AttackFuture, Outcome, outcome};
+use crate::attacks::{Attack, AttackFuture, Modes, Outcome, outcome};
 use crate::risk::OwaspRisk;
 
 /// The authorization server's attacks.
@@ -29,18 +29,24 @@ pub fn catalogue() -> Vec<Attack> {
             name: "refresh token used twice",
             risk: Api2Authentication,
             controls: &[StsRefreshRotation],
+            modes: Modes::BOTH,
+            settings: &[],
             run: refresh_token_reuse,
         },
         Attack {
             name: "revoked token used after the documented bound",
             risk: Api2Authentication,
             controls: &[StsRevocation],
+            modes: Modes::BOTH,
+            settings: &[],
             run: revoked_token_reuse,
         },
         Attack {
             name: "PKCE downgraded to plain",
             risk: Api2Authentication,
             controls: &[StsPkce],
+            modes: Modes::BOTH,
+            settings: &[],
             run: pkce_downgrade,
         },
         Attack {
@@ -48,24 +54,32 @@ pub fn catalogue() -> Vec<Attack> {
             risk: Api2Authentication,
             // Exact matching has no switch: there is no lenient matcher to fall back to.
             controls: &[],
+            modes: Modes::BOTH,
+            settings: &[],
             run: redirect_uri_near_miss,
         },
         Attack {
             name: "stolen password with a wrong TOTP code",
             risk: Api2Authentication,
             controls: &[StsTotp],
+            modes: Modes::BOTH,
+            settings: &[],
             run: wrong_totp_code,
         },
         Attack {
             name: "TOTP code replayed",
             risk: Api2Authentication,
             controls: &[StsTotpReplay],
+            modes: Modes::BOTH,
+            settings: &[],
             run: totp_replay,
         },
         Attack {
             name: "login brute force",
             risk: Api2Authentication,
             controls: &[StsLoginThrottle],
+            modes: Modes::BOTH,
+            settings: &[],
             run: brute_force,
         },
     ]

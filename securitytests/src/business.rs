@@ -23,7 +23,7 @@ use baton_testkit::{TEST_ORDER_LIMIT, TestPlatform};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::attacks::{Attack, AttackFuture, Outcome, outcome};
+use crate::attacks::{Attack, AttackFuture, Modes, Outcome, outcome};
 use crate::risk::OwaspRisk;
 
 /// How many orders the bot places: past the test kit's per-buyer limit, as a real bot would go
@@ -45,78 +45,104 @@ pub fn catalogue() -> Vec<Attack> {
             name: "the same order submitted twice with one idempotency key",
             risk: Api6SensitiveBusinessFlows,
             controls: &[OrdersIdempotency],
+            modes: Modes::BOTH,
+            settings: &[],
             run: same_key_twice,
         },
         Attack {
             name: "an order bot over the per-user limit",
             risk: Api6SensitiveBusinessFlows,
             controls: &[OrdersOrderLimits],
+            modes: Modes::BOTH,
+            settings: &[],
             run: order_bot,
         },
         Attack {
             name: "webhook URL at 127.0.0.1",
             risk: Api7Ssrf,
             controls: &[OrdersSsrfGuard],
+            modes: Modes::BOTH,
+            settings: &[],
             run: webhook_at_ipv4_loopback,
         },
         Attack {
             name: "webhook URL at 169.254.169.254",
             risk: Api7Ssrf,
             controls: &[OrdersSsrfGuard],
+            modes: Modes::BOTH,
+            settings: &[],
             run: webhook_at_metadata,
         },
         Attack {
             name: "webhook URL at [::1]",
             risk: Api7Ssrf,
             controls: &[OrdersSsrfGuard],
+            modes: Modes::BOTH,
+            settings: &[],
             run: webhook_at_ipv6_loopback,
         },
         Attack {
             name: "webhook URL whose DNS name resolves to a private address",
             risk: Api7Ssrf,
             controls: &[OrdersSsrfGuard],
+            modes: Modes::BOTH,
+            settings: &[],
             run: webhook_name_resolving_inside,
         },
         Attack {
             name: "webhook URL that redirects to an internal address",
             risk: Api7Ssrf,
             controls: &[OrdersSsrfGuard],
+            modes: Modes::BOTH,
+            settings: &[],
             run: webhook_redirecting_inside,
         },
         Attack {
             name: "webhook URL at a permitted public host that redirects to the metadata address",
             risk: Api7Ssrf,
             controls: &[OrdersSsrfGuard],
+            modes: Modes::BOTH,
+            settings: &[],
             run: webhook_public_host_redirecting_to_metadata,
         },
         Attack {
             name: "malicious supplier: absurd price",
             risk: Api10UnsafeConsumption,
             controls: &[OrdersSupplierValidation],
+            modes: Modes::BOTH,
+            settings: &[],
             run: supplier_absurd_price,
         },
         Attack {
             name: "malicious supplier: wrong types",
             risk: Api10UnsafeConsumption,
             controls: &[OrdersSupplierValidation],
+            modes: Modes::BOTH,
+            settings: &[],
             run: supplier_wrong_types,
         },
         Attack {
             name: "malicious supplier: huge body",
             risk: Api10UnsafeConsumption,
             controls: &[OrdersSupplierValidation],
+            modes: Modes::BOTH,
+            settings: &[],
             run: supplier_huge_body,
         },
         Attack {
             name: "malicious supplier: slow drip",
             risk: Api10UnsafeConsumption,
             controls: &[OrdersSupplierValidation],
+            modes: Modes::BOTH,
+            settings: &[],
             run: supplier_slow_drip,
         },
         Attack {
             name: "malicious supplier: redirect to an internal address",
             risk: Api10UnsafeConsumption,
             controls: &[OrdersSupplierValidation],
+            modes: Modes::BOTH,
+            settings: &[],
             run: supplier_redirect,
         },
     ]

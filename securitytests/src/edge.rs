@@ -1,21 +1,26 @@
-//! Attacks on the gateway's edge (issue 6): floods past each rate-limit class, oversized and
+//! Attacks on the gateway's edge: floods past each rate-limit class, a slowloris, oversized and
 //! over-nested bodies, undeclared verbs, traversal paths, a foreign origin's preflight, and
 //! answers a browser would mishandle without the security headers.
 //!
 //! A flood succeeds when every request of a burst larger than the platform's limit was served
 //! (none refused with 429); a body succeeds when it got past the edge to a service; a verb or a
-//! path succeeds when it reached a handler; a preflight when the foreign origin was granted.
+//! path succeeds when it reached a handler; a preflight when the foreign origin was granted; a
+//! slowloris when its connection is still held open long after its head should have ended.
 //! The bursts are sized from the test kit's limits ([`TEST_API_RATE_LIMIT`],
 //! [`TEST_LOGIN_RATE_LIMIT`]), what a real attacker would read from `RateLimit-Policy`.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
 
 use baton_platform::Control;
 use baton_platform::demo::BOB;
 use baton_testkit::{TEST_API_RATE_LIMIT, TEST_LOGIN_RATE_LIMIT, TestPlatform};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinSet;
 
-use crate::attacks::{Attack, AttackFuture, Outcome, outcome};
+use crate::attacks::{Attack, AttackFuture, Modes, Outcome, outcome};
 use crate::risk::OwaspRisk;
 
 /// Requests in flight at once during a burst.
@@ -32,18 +37,24 @@ pub fn catalogue() -> Vec<Attack> {
             name: "request burst past the API rate limit",
             risk: Api4ResourceConsumption,
             controls: &[GatewayRateLimit],
+            modes: Modes::BOTH,
+            settings: &[],
             run: api_burst,
         },
         Attack {
             name: "token endpoint flood",
             risk: Api4ResourceConsumption,
             controls: &[GatewayRateLimit],
+            modes: Modes::BOTH,
+            settings: &[],
             run: token_endpoint_flood,
         },
         Attack {
             name: "login page flood",
             risk: Api4ResourceConsumption,
             controls: &[GatewayRateLimit],
+            modes: Modes::BOTH,
+            settings: &[],
             run: login_page_flood,
         },
         Attack {
@@ -51,12 +62,25 @@ pub fn catalogue() -> Vec<Attack> {
             risk: Api4ResourceConsumption,
             // The proxy reads at most 64 KiB of any body; there is no unbounded read to switch to.
             controls: &[],
+            modes: Modes::BOTH,
+            settings: &[],
             run: ten_megabyte_body,
+        },
+        Attack {
+            name: "slowloris: a request head dripped a byte at a time",
+            risk: Api4ResourceConsumption,
+            controls: &[TransportConnectionLimits],
+            modes: Modes::BOTH,
+            // Production gives a head 10 s; the proof would wait that out twice per mode.
+            settings: &[("BATON_HEADER_READ_TIMEOUT_MS", "1000")],
+            run: slowloris,
         },
         Attack {
             name: "JSON nested 10,000 deep",
             risk: Api4ResourceConsumption,
             controls: &[GatewayJsonLimits],
+            modes: Modes::BOTH,
+            settings: &[],
             run: deeply_nested_json,
         },
         Attack {
@@ -64,6 +88,8 @@ pub fn catalogue() -> Vec<Attack> {
             risk: Api8Misconfiguration,
             // The route table is the router: an undeclared verb has no handler to reach.
             controls: &[],
+            modes: Modes::BOTH,
+            settings: &[],
             run: undeclared_verbs,
         },
         Attack {
@@ -71,18 +97,24 @@ pub fn catalogue() -> Vec<Attack> {
             risk: Api8Misconfiguration,
             // Routing matches the raw path and non-normal paths are refused outright.
             controls: &[],
+            modes: Modes::BOTH,
+            settings: &[],
             run: path_traversal,
         },
         Attack {
             name: "CORS preflight from a foreign origin",
             risk: Api8Misconfiguration,
             controls: &[GatewayCors],
+            modes: Modes::BOTH,
+            settings: &[],
             run: foreign_preflight,
         },
         Attack {
             name: "answers without security headers",
             risk: Api8Misconfiguration,
             controls: &[GatewaySecurityHeaders],
+            modes: Modes::BOTH,
+            settings: &[],
             run: missing_security_headers,
         },
     ]
@@ -197,6 +229,51 @@ fn deeply_nested_json(platform: &TestPlatform) -> AttackFuture<'_> {
         // What the attacker wants is a parser behind the edge spending itself on the body.
         let stopped_at_the_edge = answer["type"] == "urn:baton:problem:json-limits";
         Ok(outcome(!stopped_at_the_edge, status, &answer))
+    })
+}
+
+/// How long the slowloris keeps dripping: well past the head's allowance in its settings.
+const SLOWLORIS_FOR: Duration = Duration::from_secs(4);
+
+/// Opens a connection to the gateway and sends its request head a byte at a time, for ever: the
+/// attack succeeds if the connection is still held open after [`SLOWLORIS_FOR`], which is how a
+/// few thousand such clients keep a server from anyone else.
+fn slowloris(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let mut stream = platform
+            .tls_to_gateway(IpAddr::from([127, 0, 0, 1]))
+            .await?;
+        let started = Instant::now();
+        stream
+            .write_all(b"GET /health HTTP/1.1\r\nHost: gateway\r\n")
+            .await?;
+        let mut answer = Vec::new();
+        let mut closed = false;
+        while started.elapsed() < SLOWLORIS_FOR {
+            if stream.write_all(b"x").await.is_err() {
+                closed = true;
+                break;
+            }
+            let mut chunk = [0u8; 256];
+            match tokio::time::timeout(Duration::from_millis(200), stream.read(&mut chunk)).await {
+                Ok(Ok(0) | Err(_)) => {
+                    closed = true;
+                    break;
+                }
+                Ok(Ok(read)) => answer.extend_from_slice(&chunk[..read]),
+                Err(_) => {}
+            }
+        }
+        let held_ms = started.elapsed().as_millis() as u64;
+        let first_line = String::from_utf8_lossy(&answer)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let evidence =
+            json!({ "held_ms": held_ms, "closed_by_server": closed, "answer": first_line });
+        let held = !closed && held_ms >= SLOWLORIS_FOR.as_millis() as u64;
+        Ok(outcome(held, StatusCode::OK, &evidence))
     })
 }
 

@@ -2,7 +2,7 @@
 //! not issued for, presenting one stolen from another workload's traffic, tampering with the
 //! delegation chain, and asking the STS for more than the exchange policy allows.
 //!
-//! Every attack here runs against a platform in exchange mode ([`NEEDS_EXCHANGE_MODE`]).
+//! Every attack here runs only against a platform in exchange mode ([`Modes::EXCHANGE_ONLY`]).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -14,18 +14,8 @@ use baton_token::claims::{Act, Confirmation};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::attacks::{Attack, AttackFuture, Outcome};
+use crate::attacks::{Attack, AttackFuture, Modes, Outcome};
 use crate::risk::OwaspRisk;
-
-/// The attacks that only mean something in exchange mode; [`crate::prove`] starts their
-/// platforms in it.
-pub const NEEDS_EXCHANGE_MODE: &[&str] = &[
-    TOKEN_FOR_ACCOUNTS_AT_ORDERS,
-    STOLEN_BOUND_TOKEN,
-    STRIPPED_ACT_CHAIN,
-    WIDER_SCOPES,
-    ACTOR_NOT_ALLOWED,
-];
 
 pub const TOKEN_FOR_ACCOUNTS_AT_ORDERS: &str =
     "exchange mode: a token for accounts replayed at orders";
@@ -46,30 +36,40 @@ pub fn catalogue() -> Vec<Attack> {
             name: TOKEN_FOR_ACCOUNTS_AT_ORDERS,
             risk: Api2Authentication,
             controls: &[TokenAudience],
+            modes: Modes::EXCHANGE_ONLY,
+            settings: &[],
             run: token_for_accounts_at_orders,
         },
         Attack {
             name: STOLEN_BOUND_TOKEN,
             risk: Api2Authentication,
             controls: &[TokenBinding],
+            modes: Modes::EXCHANGE_ONLY,
+            settings: &[],
             run: stolen_bound_token,
         },
         Attack {
             name: STRIPPED_ACT_CHAIN,
             risk: Api2Authentication,
             controls: &[TokenSignature],
+            modes: Modes::EXCHANGE_ONLY,
+            settings: &[],
             run: stripped_act_chain,
         },
         Attack {
             name: WIDER_SCOPES,
             risk: Api2Authentication,
             controls: &[StsExchangePolicy],
+            modes: Modes::EXCHANGE_ONLY,
+            settings: &[],
             run: wider_scopes,
         },
         Attack {
             name: ACTOR_NOT_ALLOWED,
             risk: Api2Authentication,
             controls: &[StsExchangePolicy],
+            modes: Modes::EXCHANGE_ONLY,
+            settings: &[],
             run: actor_not_allowed,
         },
     ]
@@ -99,16 +99,9 @@ fn hop_claims(
     claims
 }
 
+/// The exchange attacks judge as every other attack does.
 fn judged(succeeded: bool, status: StatusCode, body: &Value) -> Outcome {
-    let evidence = format!(
-        "{status}: {}",
-        body.to_string().chars().take(160).collect::<String>()
-    );
-    if succeeded {
-        Outcome::Succeeded(evidence)
-    } else {
-        Outcome::Blocked(evidence)
-    }
+    crate::attacks::outcome(succeeded, status, body)
 }
 
 async fn get(

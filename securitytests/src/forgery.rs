@@ -14,17 +14,14 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use baton_platform::Control;
-use baton_platform::Workload;
-use baton_platform::demo::ALICE;
 use baton_testkit::TestPlatform;
+use baton_token::Claims;
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use reqwest::StatusCode;
-use serde_json::Value;
 
-use crate::attacks::{Attack, AttackFuture, Outcome};
+use crate::attacks::{Attack, AttackFuture, Modes, Outcome};
 use crate::risk::OwaspRisk;
 
 /// The forgery attacks, for the catalogue.
@@ -34,6 +31,8 @@ pub fn catalogue() -> Vec<Attack> {
         name,
         risk: Api2Authentication,
         controls: &[Control::TokenSignature],
+        modes: Modes::BOTH,
+        settings: &[],
         run,
     };
     vec![
@@ -43,6 +42,8 @@ pub fn catalogue() -> Vec<Attack> {
             name: "JWT with alg none",
             risk: Api2Authentication,
             controls: &[],
+            modes: Modes::BOTH,
+            settings: &[],
             run: alg_none,
         },
         attack(
@@ -54,25 +55,13 @@ pub fn catalogue() -> Vec<Attack> {
     ]
 }
 
-/// Does users' `/v1/users/me`, called from inside with `token`, answer as alice?
-async fn answers_as_alice(platform: &TestPlatform, token: &str) -> anyhow::Result<Outcome> {
-    let client = platform.client_as(Workload::Gateway, Workload::Users)?;
-    let response = client
-        .get(format!("{}/v1/users/me", platform.users_url))
-        .bearer_auth(token)
-        .send()
-        .await?;
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    let evidence = format!(
-        "{status}: {}",
-        body.to_string().chars().take(160).collect::<String>()
-    );
-    Ok(if status == StatusCode::OK && body["username"] == "alice" {
-        Outcome::Succeeded(evidence)
-    } else {
-        Outcome::Blocked(evidence)
-    })
+/// Does users' `/v1/users/me`, called from inside with the token `forge` makes of alice's
+/// claims, answer as alice?
+async fn answers_as_alice(
+    platform: &TestPlatform,
+    forge: impl FnOnce(Claims) -> anyhow::Result<String>,
+) -> anyhow::Result<Outcome> {
+    crate::attacks::answers_as_alice(platform, crate::attacks::INSIDE, forge).await
 }
 
 /// The STS's published keys, as anyone can fetch them through the gateway.
@@ -107,12 +96,14 @@ fn alg_none(platform: &TestPlatform) -> AttackFuture<'_> {
             .and_then(|key| key.common.key_id.clone())
             .unwrap_or_default();
         let header = serde_json::json!({ "alg": "none", "typ": "JWT", "kid": kid });
-        let token = format!(
-            "{}.{}.",
-            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?),
-            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&platform.claims_for(ALICE))?)
-        );
-        answers_as_alice(platform, &token).await
+        answers_as_alice(platform, |claims| {
+            Ok(format!(
+                "{}.{}.",
+                URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?),
+                URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims)?)
+            ))
+        })
+        .await
     })
 }
 
@@ -128,12 +119,11 @@ fn hmac_with_public_key(platform: &TestPlatform) -> AttackFuture<'_> {
         };
         let mut header = Header::new(Algorithm::HS256);
         header.kid = key.common.key_id.clone();
-        let token = jsonwebtoken::encode(
-            &header,
-            &platform.claims_for(ALICE),
-            &EncodingKey::from_secret(params.x.as_bytes()),
-        )?;
-        answers_as_alice(platform, &token).await
+        let secret = EncodingKey::from_secret(params.x.as_bytes());
+        answers_as_alice(platform, |claims| {
+            Ok(jsonwebtoken::encode(&header, &claims, &secret)?)
+        })
+        .await
     })
 }
 
@@ -142,8 +132,10 @@ fn unknown_kid(platform: &TestPlatform) -> AttackFuture<'_> {
         let (key, _) = attackers_key()?;
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some("attacker-key".to_owned());
-        let token = jsonwebtoken::encode(&header, &platform.claims_for(ALICE), &key)?;
-        answers_as_alice(platform, &token).await
+        answers_as_alice(platform, |claims| {
+            Ok(jsonwebtoken::encode(&header, &claims, &key)?)
+        })
+        .await
     })
 }
 
@@ -154,7 +146,9 @@ fn embedded_key(platform: &TestPlatform) -> AttackFuture<'_> {
         header.jwk = Some(jwk);
         header.jku = Some("https://attacker.example/jwks.json".to_owned());
         header.x5u = Some("https://attacker.example/cert.pem".to_owned());
-        let token = jsonwebtoken::encode(&header, &platform.claims_for(ALICE), &key)?;
-        answers_as_alice(platform, &token).await
+        answers_as_alice(platform, |claims| {
+            Ok(jsonwebtoken::encode(&header, &claims, &key)?)
+        })
+        .await
     })
 }

@@ -7,7 +7,7 @@ use baton_testkit::TestPlatform;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::attacks::{Attack, AttackFuture, Outcome};
+use crate::attacks::{Attack, AttackFuture, Modes, Outcome};
 use crate::risk::OwaspRisk;
 
 /// The inventory attacks, for the catalogue.
@@ -16,6 +16,8 @@ pub fn catalogue() -> Vec<Attack> {
         name: "a call to the retired /v0 API",
         risk: OwaspRisk::Api9Inventory,
         controls: &[],
+        modes: Modes::BOTH,
+        settings: &[],
         run: retired_version,
     }]
 }

@@ -1,7 +1,8 @@
 //! The attack suite: every attack names the control it defeats and the OWASP API risk it
 //! belongs to, and is proven both ways.
 //!
-//! [`prove`] runs an attack against fresh in-process platforms:
+//! [`prove`] runs an attack in one trust mode against fresh in-process platforms (every attack is
+//! proven in each mode it applies to; see [`Modes`]):
 //! 1. with every control on: it must be **blocked**;
 //! 2. if it needs more than one mistake, with each of its controls off alone: still **blocked**
 //!    (the other layer holds: "two mistakes high");
@@ -12,8 +13,9 @@
 //! catalogue, and the object- and function-level attacks), with the rest by theme:
 //! [`authorization_server`] (logins, PKCE, refresh tokens), [`edge`] (limits, headers, verbs,
 //! paths, CORS), [`business`] (order flow, webhooks, the supplier), [`exchange`] (token-exchange
-//! mode), [`forgery`] (forged JWTs), [`inventory`] (the retired API version); [`proof`] (the
-//! runner above).
+//! mode), [`forgery`] (forged JWTs), [`inventory`] (the retired API version), [`money`] (money moved from
+//! inside); [`proof`] (the
+//! runner above) and [`report`] (what `baton-attack` writes for people and CI).
 
 pub mod attacks;
 pub mod authorization_server;
@@ -22,9 +24,11 @@ pub mod edge;
 pub mod exchange;
 pub mod forgery;
 pub mod inventory;
+pub mod money;
 pub mod proof;
+pub mod report;
 pub mod risk;
 
-pub use attacks::{Attack, Outcome, catalogue};
+pub use attacks::{Attack, Modes, Outcome, catalogue};
 pub use proof::{Proof, prove};
 pub use risk::OwaspRisk;

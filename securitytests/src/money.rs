@@ -1,0 +1,97 @@
+//! Attacks on money moving between services, by an attacker who is already inside with orders'
+//! identity (a compromised orders, or its stolen key): what stops it is accounts' own judgement
+//! of each request, not the edge.
+//!
+//! What counts as success: alice's balance, as she sees it through the gateway, changed in the
+//! attacker's favour.
+
+use baton_platform::demo::{ALICE, CAROL, DemoUser};
+use baton_platform::{Control, TrustMode, Workload};
+use baton_proto::accounts::v1::RefundRequest;
+use baton_proto::accounts::v1::accounts_client::AccountsClient;
+use baton_testkit::TestPlatform;
+use baton_token::Claims;
+use baton_token::claims::{Act, Confirmation};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::attacks::{Attack, AttackFuture, Modes, balance_of, first_account_of};
+use crate::risk::OwaspRisk;
+
+/// What the attacker asks to be refunded: far more than any demo order costs.
+const MINTED_MINOR: i64 = 1_000_000;
+
+pub fn catalogue() -> Vec<Attack> {
+    vec![Attack {
+        name: "refund from inside for an order that was never paid",
+        risk: OwaspRisk::Api6SensitiveBusinessFlows,
+        controls: &[Control::AccountsRefundMatchesDebit],
+        modes: Modes::BOTH,
+        settings: &[],
+        run: refund_without_a_debit,
+    }]
+}
+
+/// `user`'s claims as orders would present them to accounts: in E2E mode the trust token; in
+/// exchange mode the token orders got for accounts (acting after the gateway, bound to the
+/// certificate `bound_to`).
+fn as_orders_to_accounts(
+    platform: &TestPlatform,
+    user: DemoUser,
+    bound_to: &baton_platform::CertThumbprint,
+) -> Claims {
+    let mut claims = platform.claims_for(user);
+    if platform.trust_mode == TrustMode::Exchange {
+        let id = |w| platform.trust_domain.id_of(w);
+        claims.aud = vec![id(Workload::Accounts)];
+        claims.act = Some(Act::new(
+            id(Workload::Orders),
+            Some(Act::new(id(Workload::Gateway), None)),
+        ));
+        claims.cnf = Some(Confirmation {
+            x5t_s256: bound_to.0.clone(),
+        });
+    }
+    claims
+}
+
+/// With orders' identity and an admin's token (both stolen), asks accounts to refund an order
+/// that does not exist into alice's account: money from nowhere, unless accounts checks the
+/// refund against the debit it reverses.
+fn refund_without_a_debit(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let alice = platform.login(ALICE).await?;
+        let account = first_account_of(platform, &alice).await?;
+        let before = balance_of(platform, &alice, &account).await?;
+
+        let (transport, thumbprint) = platform.transport_as_bound(Workload::Orders)?;
+        let token = platform.mint(&as_orders_to_accounts(platform, CAROL, &thumbprint))?;
+        let authority = platform.accounts_url.trim_start_matches("https://");
+        let channel = transport.grpc_channel(authority, Workload::Accounts)?;
+        let mut request = tonic::Request::new(RefundRequest {
+            account_id: account.clone(),
+            amount_minor: MINTED_MINOR,
+            currency: baton_platform::demo::CURRENCY.to_owned(),
+            order_id: uuid::Uuid::new_v4().to_string(),
+        });
+        request
+            .metadata_mut()
+            .insert("authorization", format!("Bearer {token}").parse()?);
+        let answer = AccountsClient::new(channel).refund(request).await;
+
+        let after = balance_of(platform, &alice, &account).await?;
+        let evidence = json!({
+            "answer": match &answer {
+                Ok(_) => "refunded".to_owned(),
+                Err(status) => format!("{:?}: {}", status.code(), status.message()),
+            },
+            "balance_before_minor": before,
+            "balance_after_minor": after,
+        });
+        Ok(crate::attacks::outcome(
+            after > before,
+            StatusCode::OK,
+            &evidence,
+        ))
+    })
+}
