@@ -12,9 +12,12 @@ gateway_url := env("BATON_GATEWAY_URL", "https://127.0.0.1:8443")
 default:
     @{{ just_executable() }} --list --unsorted
 
-# Build every binary in the workspace.
+# Build the whole workspace once, as `just test` selects it (every recipe shares this build).
 build:
-    cargo build --workspace --bins
+    @scripts/build.sh
+
+# Where the binaries of that build are.
+bin := env("CARGO_TARGET_DIR", "target") / "debug"
 
 # Start every component on localhost (SQLite, mTLS from a development CA); `--detach` returns once all are healthy.
 [no-exit-message]
@@ -27,7 +30,7 @@ down:
 
 # Log a demo user in through the gateway (authorization-code flow with PKCE) and print the access token.
 token user:
-    @cargo run -q -p baton-sts --bin baton-login -- {{ quote(user) }} --gateway {{ quote(gateway_url) }}
+    @scripts/build.sh && {{ bin }}/baton-login {{ quote(user) }} --gateway {{ quote(gateway_url) }}
 
 # Run every test on SQLite; with DATABASE_URL set, run the whole-platform suites on PostgreSQL too.
 test:
@@ -65,13 +68,14 @@ test:
         DATABASE_URL="$postgres_url" BATON_TEST_TRUST_MODE=exchange "${runner[@]}" "${platform_suite[@]}"
     fi
 
-# Run the attack suite (OWASP API Top 10) against an in-process platform.
+# Prove every attack (OWASP API Top 10) in both trust modes against in-process platforms; the report goes to target/attack-report/.
+[positional-arguments]
 attack *args:
-    cargo run -q -p baton-securitytests --bin baton-attack -- {{ args }}
+    @scripts/build.sh && {{ bin }}/baton-attack "$@"
 
 # Regenerate docs/openapi.json from the code (a test fails when the two disagree).
 openapi:
-    cargo run -q -p baton-testkit --bin baton-openapi > docs/openapi.json
+    @scripts/build.sh && {{ bin }}/baton-openapi > docs/openapi.json
 
 # Format every crate (`just fmt --check` only checks).
 fmt *args:

@@ -31,12 +31,12 @@ load_settings=(
 
 for arg in "$@"; do
     if [[ $arg == -h || $arg == --help ]]; then
-        cargo run -q -p baton-loadtests --bin baton-load -- --help
+        scripts/build.sh && "${CARGO_TARGET_DIR:-target}/debug/baton-load" --help
         exit 0
     fi
 done
 
-cargo build -q -p baton-loadtests --bin baton-load
+scripts/build.sh
 
 answers() {
     curl -fs -o /dev/null --max-time 2 --cacert "$BATON_CA_BUNDLE" "$gateway/health" 2>/dev/null

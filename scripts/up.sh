@@ -199,8 +199,7 @@ done
 # --- build, secrets, folders ---------------------------------------------------------------------
 
 echo "${bold}building the CA, the five components and the fake supplier…${reset}"
-cargo build -q --bins -p baton-devca -p baton-sts -p baton-gateway -p baton-users -p baton-accounts -p baton-orders \
-    -p baton-supplier
+scripts/build.sh
 
 mkdir -p "$state_dir/data" "$state_dir/logs" "$state_dir/pids"
 mkdir -p "$state_dir/secrets" && chmod 700 "$state_dir/secrets"
