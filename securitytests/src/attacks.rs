@@ -29,10 +29,11 @@ pub enum Outcome {
     Blocked(String),
     /// The attacker got what it was after.
     Succeeded(String),
-    /// The platform failed rather than refused (a 500, the answer to a fault of its own): this
-    /// proves nothing either way, so a proof that meets it fails. A 502 or 503 is a refusal:
-    /// the platform judged a third party's answer, or kept a promise not to wait.
-    Broken(String),
+    /// Neither the control's refusal nor the attacker's goal: the platform failed (a 500, the
+    /// answer to a fault of its own) or answered something the attack did not expect. This
+    /// proves nothing either way, so a proof that meets it fails. (A 502 or 503 can be a
+    /// refusal: the platform judged a third party's answer, or kept a promise not to wait.)
+    Inconclusive(String),
 }
 
 impl Outcome {
@@ -42,6 +43,16 @@ impl Outcome {
 
     pub fn is_success(&self) -> bool {
         matches!(self, Outcome::Succeeded(_))
+    }
+}
+
+/// What an attack saw, judged against what it was after and against its control's own refusal.
+pub(crate) fn judge(succeeded: bool, refused: bool, evidence: &Value) -> Outcome {
+    let text = evidence.to_string().chars().take(240).collect::<String>();
+    match (succeeded, refused) {
+        (true, _) => Outcome::Succeeded(text),
+        (false, true) => Outcome::Blocked(text),
+        (false, false) => Outcome::Inconclusive(text),
     }
 }
 
@@ -362,7 +373,7 @@ async fn send(
 
 /// The outcome of an attack whose last answer was `status` with `evidence`: it succeeded if the
 /// attacker got what it wanted; otherwise it was blocked, unless the platform failed instead of
-/// refusing (a 500).
+/// refusing (a 500). Attacks that know their control's own refusal judge with [`judge`].
 pub(crate) fn outcome(succeeded: bool, status: StatusCode, evidence: &Value) -> Outcome {
     let text = format!(
         "{status}: {}",
@@ -371,7 +382,7 @@ pub(crate) fn outcome(succeeded: bool, status: StatusCode, evidence: &Value) -> 
     if succeeded {
         Outcome::Succeeded(text)
     } else if status == StatusCode::INTERNAL_SERVER_ERROR {
-        Outcome::Broken(text)
+        Outcome::Inconclusive(text)
     } else {
         Outcome::Blocked(text)
     }

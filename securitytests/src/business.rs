@@ -17,13 +17,13 @@ use std::time::{Duration, Instant};
 
 use baton_platform::Control;
 use baton_platform::demo::BOB;
-use baton_supplier::{Answer, CanaryHandle, Mode};
+use baton_supplier::{Answer, CanaryHandle, HUGE_BODY_BYTES, Mode};
 use baton_testkit::hermetic::{METADATA_ADDRESS, PUBLIC_WEBHOOK_HOST};
 use baton_testkit::{TEST_ORDER_LIMIT, TestPlatform};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::attacks::{Attack, AttackFuture, Modes, Outcome, outcome};
+use crate::attacks::{Attack, AttackFuture, Modes, Outcome, judge, outcome};
 use crate::risk::OwaspRisk;
 
 /// How many orders the bot places: past the test kit's per-buyer limit, as a real bot would go
@@ -409,9 +409,21 @@ fn supplier_huge_body(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
         let (status, body, _, charged) =
             order_from_malicious_supplier(platform, Mode::HugeBody).await?;
-        // Placed at all means orders read megabytes from a third party to price one mug.
-        let evidence = json!({ "charged_minor": charged, "answer": body });
-        Ok(outcome(status == StatusCode::CREATED, status, &evidence))
+        // What the attacker wants is orders reading megabytes from a third party to price one
+        // mug: measured by what the supplier got to send, not by the order alone.
+        let sent = platform.supplier.huge_body_sent();
+        let read_whole = sent >= HUGE_BODY_BYTES as u64;
+        let refused = status == StatusCode::BAD_GATEWAY
+            && body["type"] == "urn:baton:problem:bad-supplier-answer"
+            && !read_whole;
+        let evidence = json!({ "status": status.as_u16(), "bytes_sent": sent,
+                               "body_bytes": HUGE_BODY_BYTES, "charged_minor": charged,
+                               "answer": body });
+        Ok(judge(
+            read_whole && status == StatusCode::CREATED,
+            refused,
+            &evidence,
+        ))
     })
 }
 

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinSet;
 
-use crate::attacks::{Attack, AttackFuture, Modes, Outcome, outcome};
+use crate::attacks::{Attack, AttackFuture, Modes, Outcome, judge, outcome};
 use crate::risk::OwaspRisk;
 
 /// Requests in flight at once during a burst.
@@ -226,9 +226,13 @@ fn deeply_nested_json(platform: &TestPlatform) -> AttackFuture<'_> {
             .await?;
         let status = response.status();
         let answer: Value = response.json().await.unwrap_or(Value::Null);
-        // What the attacker wants is a parser behind the edge spending itself on the body.
-        let stopped_at_the_edge = answer["type"] == "urn:baton:problem:json-limits";
-        Ok(outcome(!stopped_at_the_edge, status, &answer))
+        // What the attacker wants is a parser behind the edge spending itself on the body: the
+        // service's own answer to a body it could not parse shows that the body reached it.
+        let stopped_at_the_edge =
+            status == StatusCode::BAD_REQUEST && answer["type"] == "urn:baton:problem:json-limits";
+        let parsed_by_the_service = answer["type"] == "urn:baton:problem:bad-request";
+        let evidence = json!({ "status": status.as_u16(), "answer": answer });
+        Ok(judge(parsed_by_the_service, stopped_at_the_edge, &evidence))
     })
 }
 
@@ -282,16 +286,18 @@ fn undeclared_verbs(platform: &TestPlatform) -> AttackFuture<'_> {
         let bob = platform.login(BOB).await?;
         let bearer = format!("Bearer {bob}");
         let mut evidence = Vec::new();
-        let mut reached = false;
+        let (mut reached, mut all_refused) = (false, true);
         for method in ["TRACE", "HEAD", "OPTIONS", "DELETE", "PUT", "CONNECT"] {
             let answer = platform
                 .raw_request(method, "/v1/users/me", &[("authorization", &bearer)])
                 .await?;
             reached |= (200..300).contains(&answer.status) || answer.body.contains(&bearer);
+            // The router's refusal: 405 naming the methods the route has.
+            all_refused &= answer.status == 405 && answer.header("allow").is_some();
             evidence.push(json!({ "method": method, "status": answer.status,
                                   "allow": answer.header("allow") }));
         }
-        Ok(outcome(reached, StatusCode::OK, &Value::from(evidence)))
+        Ok(judge(reached, all_refused, &Value::from(evidence)))
     })
 }
 
@@ -300,7 +306,7 @@ fn path_traversal(platform: &TestPlatform) -> AttackFuture<'_> {
         let bob = platform.login(BOB).await?;
         let bearer = format!("Bearer {bob}");
         let mut evidence = Vec::new();
-        let mut reached = false;
+        let (mut reached, mut all_refused) = (false, true);
         // From a route bob may call towards the admin-only user list.
         for path in [
             "/v1/accounts/../users",
@@ -317,9 +323,12 @@ fn path_traversal(platform: &TestPlatform) -> AttackFuture<'_> {
                 .raw_request("GET", path, &[("authorization", &bearer)])
                 .await?;
             reached |= (200..300).contains(&answer.status);
+            // Refused outright: no route matches a path that is not in normal form (404), or the
+            // request line itself is refused (400).
+            all_refused &= matches!(answer.status, 400 | 404);
             evidence.push(json!({ "path": path, "status": answer.status }));
         }
-        Ok(outcome(reached, StatusCode::OK, &Value::from(evidence)))
+        Ok(judge(reached, all_refused, &Value::from(evidence)))
     })
 }
 

@@ -43,7 +43,7 @@ impl From<&Outcome> for Shown {
         let (result, evidence) = match outcome {
             Outcome::Blocked(evidence) => ("blocked", evidence),
             Outcome::Succeeded(evidence) => ("succeeded", evidence),
-            Outcome::Broken(evidence) => ("broken", evidence),
+            Outcome::Inconclusive(evidence) => ("inconclusive", evidence),
         };
         Shown {
             result,

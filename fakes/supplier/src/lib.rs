@@ -119,6 +119,7 @@ pub struct SupplierHandle {
     mode: Arc<RwLock<Mode>>,
     redirect_target: Arc<RwLock<String>>,
     hooks_received: Arc<AtomicU64>,
+    huge_body_sent: Arc<AtomicU64>,
 }
 
 impl SupplierHandle {
@@ -127,6 +128,7 @@ impl SupplierHandle {
             mode: Arc::new(RwLock::new(mode)),
             redirect_target: Arc::new(RwLock::new(METADATA_URL.to_owned())),
             hooks_received: Arc::new(AtomicU64::new(0)),
+            huge_body_sent: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -150,6 +152,12 @@ impl SupplierHandle {
     /// How many webhook calls `POST /v1/hooks` has received.
     pub fn hooks_received(&self) -> u64 {
         self.hooks_received.load(Ordering::SeqCst)
+    }
+
+    /// How many bytes of [`Mode::HugeBody`]'s answers a client has taken: [`HUGE_BODY_BYTES`] per
+    /// answer read to its end, less for a client that stopped reading and hung up.
+    pub fn huge_body_sent(&self) -> u64 {
+        self.huge_body_sent.load(Ordering::SeqCst)
     }
 
     fn redirect_target(&self) -> String {
@@ -243,13 +251,11 @@ async fn price(State(handle): State<SupplierHandle>, Path(sku): Path<String>) ->
         }
         Mode::HugeBody => {
             let padding = "x".repeat(HUGE_BODY_BYTES);
-            json_response(
-                json!({
-                    "sku": sku, "unit_price_minor": unit_price_minor, "currency": CURRENCY,
-                    "available": true, "padding": padding,
-                })
-                .to_string(),
-            )
+            let body = json!({
+                "sku": sku, "unit_price_minor": unit_price_minor, "currency": CURRENCY,
+                "available": true, "padding": padding,
+            });
+            counted(body.to_string(), handle.huge_body_sent.clone())
         }
         Mode::RedirectToInternal => (
             StatusCode::TEMPORARY_REDIRECT,
@@ -262,6 +268,29 @@ async fn price(State(handle): State<SupplierHandle>, Path(sku): Path<String>) ->
 
 fn json_response(body: String) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The body in chunks, counting into `sent` each chunk the connection took: a client that stops
+/// reading stops the count near where it stopped.
+fn counted(body: String, sent: Arc<AtomicU64>) -> Response {
+    const CHUNK: usize = 16 * 1024;
+    let (mut sender, channel) = Channel::<Bytes, std::io::Error>::new(1);
+    tokio::spawn(async move {
+        let body = Bytes::from(body);
+        for start in (0..body.len()).step_by(CHUNK) {
+            let chunk = body.slice(start..body.len().min(start + CHUNK));
+            let len = chunk.len() as u64;
+            if sender.send_data(chunk).await.is_err() {
+                return;
+            }
+            sent.fetch_add(len, Ordering::SeqCst);
+        }
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::new(channel),
+    )
+        .into_response()
 }
 
 /// The body, one byte at a time, [`DRIP_PAUSE`] apart.
