@@ -514,6 +514,24 @@ fn alice_inside(
     claims
 }
 
+/// A client that is the workload `caller`, calling the users service, and alice's claims as
+/// that caller would forge them (see [`alice_inside`]).
+pub(crate) fn inside_as_alice(
+    platform: &TestPlatform,
+    caller: Workload,
+) -> anyhow::Result<(reqwest::Client, Claims)> {
+    Ok(match platform.trust_mode {
+        TrustMode::E2e => (
+            platform.client_as(caller, Workload::Users)?,
+            alice_inside(platform, caller, None),
+        ),
+        TrustMode::Exchange => {
+            let (client, thumbprint) = platform.client_as_bound(caller, Workload::Users)?;
+            (client, alice_inside(platform, caller, Some(&thumbprint)))
+        }
+    })
+}
+
 /// `claims` signed with a key the attacker made up.
 fn self_signed(claims: &Claims) -> anyhow::Result<String> {
     let mut header = Header::new(Algorithm::HS256);
@@ -551,16 +569,7 @@ pub(crate) async fn answers_as_alice(
             platform.claims_for(ALICE),
         ),
         Door::UsersServiceAs(caller) => {
-            let (client, claims) = match platform.trust_mode {
-                TrustMode::E2e => (
-                    platform.client_as(caller, Workload::Users)?,
-                    alice_inside(platform, caller, None),
-                ),
-                TrustMode::Exchange => {
-                    let (client, thumbprint) = platform.client_as_bound(caller, Workload::Users)?;
-                    (client, alice_inside(platform, caller, Some(&thumbprint)))
-                }
-            };
+            let (client, claims) = inside_as_alice(platform, caller)?;
             (client, platform.users_url.clone(), claims)
         }
     };

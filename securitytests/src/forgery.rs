@@ -13,7 +13,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use baton_platform::Control;
+use std::time::Duration;
+
+use baton_platform::{Control, Workload};
 use baton_testkit::TestPlatform;
 use baton_token::Claims;
 use ed25519_dalek::SigningKey;
@@ -52,6 +54,14 @@ pub fn catalogue() -> Vec<Attack> {
         ),
         attack("JWT with a key id the STS never published", unknown_kid),
         attack("JWT bringing its own key in jwk, jku and x5u", embedded_key),
+        Attack {
+            name: "a thousand JWTs with key ids the STS never published",
+            risk: OwaspRisk::Api4ResourceConsumption,
+            controls: &[Control::TokenJwksRefreshLimit],
+            modes: Modes::BOTH,
+            settings: &[],
+            run: made_up_kids_flood,
+        },
     ]
 }
 
@@ -62,6 +72,82 @@ async fn answers_as_alice(
     forge: impl FnOnce(Claims) -> anyhow::Result<String>,
 ) -> anyhow::Result<Outcome> {
     crate::attacks::answers_as_alice(platform, crate::attacks::INSIDE, forge).await
+}
+
+/// How many tokens with made-up key ids the flood sends, and how many at once.
+const MADE_UP_KIDS: usize = 1000;
+const FLOOD_CONCURRENCY: usize = 16;
+/// A service may fetch the keys again at most once per this interval for an unknown `kid`
+/// (`baton_token::verifier::for_audience`).
+const REFRESH_INTERVAL: Duration = Duration::from_secs(10);
+
+/// A thousand tokens, each naming a `kid` of its own, sent to the users service from inside:
+/// without a refresh limit every one of them makes users fetch the STS's keys again. Measured
+/// at the STS, by how many times it served its JWKS during the flood.
+fn made_up_kids_flood(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let (client, claims) = crate::attacks::inside_as_alice(platform, Workload::Gateway)?;
+        let url = format!("{}/v1/users/me", platform.users_url);
+        // An honest call first: users has fetched the keys once and knows the real `kid`.
+        let honest = client
+            .get(&url)
+            .bearer_auth(platform.mint(&claims)?)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            honest.status().is_success(),
+            "an honest call failed: {}",
+            honest.status()
+        );
+        let (key, _) = attackers_key()?;
+        let before = platform.jwks_served();
+        let started = std::time::Instant::now();
+        let mut in_flight = tokio::task::JoinSet::new();
+        let mut tally = Tally::default();
+        for n in 0..MADE_UP_KIDS {
+            let mut header = Header::new(Algorithm::EdDSA);
+            header.kid = Some(format!("made-up-{n}-{}", uuid::Uuid::new_v4().simple()));
+            let token = jsonwebtoken::encode(&header, &claims, &key)?;
+            let request = client.get(&url).bearer_auth(token);
+            in_flight.spawn(async move { request.send().await.map(|r| r.status()) });
+            while in_flight.len() >= FLOOD_CONCURRENCY
+                && let Some(done) = in_flight.join_next().await
+            {
+                tally.add(done?);
+            }
+        }
+        while let Some(done) = in_flight.join_next().await {
+            tally.add(done?);
+        }
+        let fetches = platform.jwks_served() - before;
+        let intervals = started.elapsed().as_secs() / REFRESH_INTERVAL.as_secs() + 1;
+        let evidence = serde_json::json!({
+            "tokens": MADE_UP_KIDS, "jwks_fetches": fetches, "allowed_fetches": intervals,
+            "refused_401": tally.refused, "accepted": tally.accepted,
+        });
+        Ok(crate::attacks::judge(
+            fetches > 10 * intervals,
+            fetches <= intervals && tally.refused == MADE_UP_KIDS,
+            &evidence,
+        ))
+    })
+}
+
+/// The flood's answers: refused as unauthenticated, or (never) accepted.
+#[derive(Default)]
+struct Tally {
+    refused: usize,
+    accepted: usize,
+}
+
+impl Tally {
+    fn add(&mut self, answer: reqwest::Result<reqwest::StatusCode>) {
+        match answer {
+            Ok(reqwest::StatusCode::UNAUTHORIZED) => self.refused += 1,
+            Ok(status) if status.is_success() => self.accepted += 1,
+            _ => {}
+        }
+    }
 }
 
 /// The STS's published keys, as anyone can fetch them through the gateway.

@@ -51,6 +51,7 @@ impl Application {
             passwords,
             signer: Arc::new(signer),
             throttle: Throttle::default(),
+            jwks_served: Arc::default(),
         };
         Ok(Self { listener, state })
     }
@@ -66,6 +67,12 @@ impl Application {
     /// for another audience) with the real key, to prove the services refuse them anyway.
     pub fn signer(&self) -> Arc<Signer> {
         self.state.signer.clone()
+    }
+
+    /// How many times the JWKS has been served, for the test kit (the JWKS refresh-limit
+    /// attack counts what made-up key ids cost the STS).
+    pub fn jwks_served(&self) -> Arc<std::sync::atomic::AtomicU64> {
+        self.state.jwks_served.clone()
     }
 
     /// The database, for the test kit (for example to plant an already-expired opaque token).

@@ -170,6 +170,7 @@ pub struct TestPlatform {
     sessions: std::sync::Mutex<std::collections::HashMap<&'static str, String>>,
     signer: Arc<Signer>,
     sts_pool: AnyPool,
+    jwks_served: Arc<std::sync::atomic::AtomicU64>,
     stop: watch::Sender<bool>,
     _backend: Backend,
 }
@@ -311,6 +312,7 @@ impl TestPlatform {
             .context("sts")?;
         config.set("STS_ADDR", format!("127.0.0.1:{}", sts.port()));
         let (signer, sts_pool, sts_port) = (sts.signer(), sts.pool(), sts.port());
+        let jwks_served = sts.jwks_served();
         run_in_background(&stop, |shutdown| sts.run_until(shutdown));
 
         let users = baton_users::Application::build(baton_users::Config::from_source(&config)?)
@@ -419,6 +421,7 @@ impl TestPlatform {
             sessions: std::sync::Mutex::default(),
             signer,
             sts_pool,
+            jwks_served,
             stop,
             _backend: backend,
         })
@@ -554,6 +557,11 @@ impl TestPlatform {
             may_act: None,
             cnf: None,
         }
+    }
+
+    /// How many times the STS has served its JWKS so far.
+    pub fn jwks_served(&self) -> u64 {
+        self.jwks_served.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Signs `claims` with the STS's real key: a token the STS would sign, whatever it says.

@@ -110,6 +110,9 @@ pub enum Control {
     /// Every listener caps its connections (in all and per source), and closes one that is too
     /// slow to send a request's head or sits idle (slowloris, API4).
     TransportConnectionLimits,
+    /// A service fetches the STS's keys again for an unknown `kid` at most once per interval,
+    /// so tokens with made-up key ids cannot turn every request into a call to the STS.
+    TokenJwksRefreshLimit,
 }
 
 impl Control {
@@ -148,6 +151,7 @@ impl Control {
         Control::OrdersSupplierValidation,
         Control::AccountsRefundMatchesDebit,
         Control::TransportConnectionLimits,
+        Control::TokenJwksRefreshLimit,
     ];
 
     /// The control's name, as lab mode and reports spell it.
@@ -186,6 +190,7 @@ impl Control {
             Control::OrdersSupplierValidation => "orders.supplier_validation",
             Control::AccountsRefundMatchesDebit => "accounts.refund_matches_debit",
             Control::TransportConnectionLimits => "transport.connection_limits",
+            Control::TokenJwksRefreshLimit => "token.jwks_refresh_limit",
         }
     }
 }

@@ -286,7 +286,12 @@ pub fn for_audience(
     /// How often an unknown `kid` may trigger a JWKS refresh.
     const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
     let jwks_url = format!("{sts_base_url}/.well-known/jwks.json");
-    let keys = Arc::new(JwksCache::new(jwks_url, client, MIN_REFRESH_INTERVAL));
+    let min_refresh_interval = if settings.controls.is_on(Control::TokenJwksRefreshLimit) {
+        MIN_REFRESH_INTERVAL
+    } else {
+        Duration::ZERO
+    };
+    let keys = Arc::new(JwksCache::new(jwks_url, client, min_refresh_interval));
     let config = VerifierConfig {
         issuer: settings.issuer.clone(),
         audience,

@@ -128,6 +128,7 @@ attack_tests! {
         forged_jwt_hmac_with_the_public_key => "JWT signed HS256 with the STS's public key",
         forged_jwt_with_an_unknown_kid => "JWT with a key id the STS never published",
         forged_jwt_bringing_its_own_key => "JWT bringing its own key in jwk, jku and x5u",
+        jwks_refresh_for_a_thousand_made_up_key_ids => "a thousand JWTs with key ids the STS never published",
         retired_v0_call => "a call to the retired /v0 API",
         refund_from_inside_without_a_debit => "refund from inside for an order that was never paid",
     }

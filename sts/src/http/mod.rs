@@ -19,6 +19,7 @@ mod page;
 mod token;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, post};
@@ -47,6 +48,8 @@ pub struct AppState {
     pub passwords: Passwords,
     pub signer: Arc<Signer>,
     pub throttle: Throttle,
+    /// How many times the JWKS was served: what each service's refresh limit holds down.
+    pub jwks_served: Arc<AtomicU64>,
 }
 
 /// The STS's router, without a socket: tests can call it with `oneshot`.
@@ -77,6 +80,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn jwks(State(state): State<AppState>) -> Json<JwkSet> {
+    state.jwks_served.fetch_add(1, Ordering::Relaxed);
     Json(state.signer.jwks())
 }
 
