@@ -15,7 +15,8 @@
 //! paths, CORS), [`business`] (order flow, webhooks, the supplier), [`exchange`] (token-exchange
 //! mode), [`forgery`] (forged JWTs), [`inventory`] (the retired API version), [`money`] (money moved from
 //! inside); [`proof`] (the
-//! runner above) and [`report`] (what `baton-attack` writes for people and CI).
+//! runner above) [`report`] (what `baton-attack` writes for people and CI) and [`risk_map`] (risk → endpoint →
+//! attack → control → code, as `docs/owasp/risk-map.json`).
 
 pub mod attacks;
 pub mod authorization_server;
@@ -28,6 +29,7 @@ pub mod money;
 pub mod proof;
 pub mod report;
 pub mod risk;
+pub mod risk_map;
 
 pub use attacks::{Attack, Modes, Outcome, catalogue};
 pub use proof::{Proof, prove};

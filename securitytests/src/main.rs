@@ -7,14 +7,15 @@
 //! just attack                                # or: cargo run -p baton-securitytests --bin baton-attack
 //! just attack --report-dir /tmp/attacks      # where the report goes (default target/attack-report)
 //! just attack --only "refresh token"         # only attacks whose name contains the text
+//! just attack --risk-map > docs/owasp/risk-map.json   # print the risk map instead (from the repo root)
 //! ```
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use baton_securitytests::report::{Entry, Report, Shown, Verdict};
-use baton_securitytests::{Attack, catalogue, prove};
+use baton_securitytests::{Attack, catalogue, prove, risk_map};
 use tokio::sync::Semaphore;
 
 /// Proofs run side by side: each starts its own platforms on random ports.
@@ -23,12 +24,14 @@ const AT_ONCE: usize = 4;
 struct Args {
     report_dir: PathBuf,
     only: Option<String>,
+    risk_map: bool,
 }
 
 fn args() -> Result<Args, String> {
     let mut parsed = Args {
         report_dir: PathBuf::from("target/attack-report"),
         only: None,
+        risk_map: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -37,8 +40,11 @@ fn args() -> Result<Args, String> {
                 parsed.report_dir = args.next().ok_or("--report-dir needs a folder")?.into();
             }
             "--only" => parsed.only = Some(args.next().ok_or("--only needs a text")?),
+            "--risk-map" => parsed.risk_map = true,
             "-h" | "--help" => {
-                return Err("usage: baton-attack [--report-dir DIR] [--only TEXT]".to_owned());
+                return Err(
+                    "usage: baton-attack [--report-dir DIR] [--only TEXT] | --risk-map".to_owned(),
+                );
             }
             other => return Err(format!("unknown argument {other:?}; try --help")),
         }
@@ -55,6 +61,18 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.risk_map {
+        return match risk_map::generate(Path::new(".")).and_then(|map| risk_map::render(&map)) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("could not make the risk map (run from the repository's root): {err:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let mut attacks: Vec<Attack> = catalogue()
         .into_iter()
         .filter(|attack| {

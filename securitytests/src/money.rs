@@ -7,8 +7,8 @@
 
 use baton_platform::demo::{ALICE, CAROL, DemoUser};
 use baton_platform::{Control, TrustMode, Workload};
-use baton_proto::accounts::v1::RefundRequest;
 use baton_proto::accounts::v1::accounts_client::AccountsClient;
+use baton_proto::accounts::v1::{DebitRequest, RefundRequest};
 use baton_testkit::TestPlatform;
 use baton_token::Claims;
 use baton_token::claims::{Act, Confirmation};
@@ -22,14 +22,26 @@ use crate::risk::OwaspRisk;
 const MINTED_MINOR: i64 = 1_000_000;
 
 pub fn catalogue() -> Vec<Attack> {
-    vec![Attack {
-        name: "refund from inside for an order that was never paid",
-        risk: OwaspRisk::Api6SensitiveBusinessFlows,
-        controls: &[Control::AccountsRefundMatchesDebit],
-        modes: Modes::BOTH,
-        settings: &[],
-        run: refund_without_a_debit,
-    }]
+    vec![
+        Attack {
+            name: "refund from inside for an order that was never paid",
+            risk: OwaspRisk::Api6SensitiveBusinessFlows,
+            controls: &[Control::AccountsRefundMatchesDebit],
+            modes: Modes::BOTH,
+            settings: &[],
+            run: refund_without_a_debit,
+        },
+        // E2E mode has no delegation chain to judge; the mTLS allow-list is what keeps any
+        // workload but orders from Debit there.
+        Attack {
+            name: "exchange mode: a debit whose delegation chain never passed through orders",
+            risk: OwaspRisk::Api5FunctionLevelAuthorization,
+            controls: &[Control::AccountsDelegation],
+            modes: Modes::EXCHANGE_ONLY,
+            settings: &[],
+            run: debit_not_on_orders_behalf,
+        },
+    ]
 }
 
 /// `user`'s claims as orders would present them to accounts: in E2E mode the trust token; in
@@ -53,6 +65,56 @@ fn as_orders_to_accounts(
         });
     }
     claims
+}
+
+/// With orders' identity, a Debit carrying a token for accounts whose chain says users acted for
+/// alice after the gateway, and orders never did (a token the STS's exchange policy would not
+/// issue, signed with its key here: what stands behind that policy is accounts' own rule).
+fn debit_not_on_orders_behalf(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let alice = platform.login(ALICE).await?;
+        let account = first_account_of(platform, &alice).await?;
+        let before = balance_of(platform, &alice, &account).await?;
+
+        let (transport, thumbprint) = platform.transport_as_bound(Workload::Orders)?;
+        let mut claims = as_orders_to_accounts(platform, ALICE, &thumbprint);
+        let id = |w| platform.trust_domain.id_of(w);
+        claims.act = Some(Act::new(
+            id(Workload::Users),
+            Some(Act::new(id(Workload::Gateway), None)),
+        ));
+        let token = platform.mint(&claims)?;
+        let authority = platform.accounts_url.trim_start_matches("https://");
+        let channel = transport.grpc_channel(authority, Workload::Accounts)?;
+        let mut request = tonic::Request::new(DebitRequest {
+            account_id: account.clone(),
+            amount_minor: 1,
+            currency: baton_platform::demo::CURRENCY.to_owned(),
+            reference: uuid::Uuid::new_v4().to_string(),
+        });
+        request
+            .metadata_mut()
+            .insert("authorization", format!("Bearer {token}").parse()?);
+        let answer = AccountsClient::new(channel).debit(request).await;
+
+        let after = balance_of(platform, &alice, &account).await?;
+        // The policy's refusal: accounts answers a debit it may not make as it answers one on an
+        // account that is not there, so the caller learns nothing from it.
+        let refused = matches!(&answer, Err(status) if status.code() == tonic::Code::NotFound);
+        let evidence = json!({
+            "answer": match &answer {
+                Ok(_) => "debited".to_owned(),
+                Err(status) => format!("{:?}: {}", status.code(), status.message()),
+            },
+            "balance_before_minor": before,
+            "balance_after_minor": after,
+        });
+        Ok(crate::attacks::judge(
+            after < before,
+            refused && after == before,
+            &evidence,
+        ))
+    })
 }
 
 /// With orders' identity and an admin's token (both stolen), asks accounts to refund an order

@@ -113,6 +113,9 @@ pub enum Control {
     /// A service fetches the STS's keys again for an unknown `kid` at most once per interval,
     /// so tokens with made-up key ids cannot turn every request into a call to the STS.
     TokenJwksRefreshLimit,
+    /// In exchange mode, accounts moves money only when the token's delegation chain passes
+    /// through orders (`money-moves-only-for-orders`): a chain that never did is refused.
+    AccountsDelegation,
 }
 
 impl Control {
@@ -152,6 +155,7 @@ impl Control {
         Control::AccountsRefundMatchesDebit,
         Control::TransportConnectionLimits,
         Control::TokenJwksRefreshLimit,
+        Control::AccountsDelegation,
     ];
 
     /// The control's name, as lab mode and reports spell it.
@@ -191,6 +195,7 @@ impl Control {
             Control::AccountsRefundMatchesDebit => "accounts.refund_matches_debit",
             Control::TransportConnectionLimits => "transport.connection_limits",
             Control::TokenJwksRefreshLimit => "token.jwks_refresh_limit",
+            Control::AccountsDelegation => "accounts.delegation",
         }
     }
 }

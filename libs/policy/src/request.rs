@@ -66,6 +66,14 @@ impl Actor {
         }
     }
 
+    /// The same actor with no delegation chain, as an E2E-mode token has none. LAB MODE ONLY:
+    /// accounts shows its policies this when `accounts.delegation` is off, so that a chain that
+    /// never passed through orders moves money.
+    pub fn without_delegation(mut self) -> Self {
+        self.delegation.clear();
+        self
+    }
+
     /// The request context every policy may read: `{ actors: Set<String> }`.
     pub(crate) fn context(&self) -> Option<Context> {
         let actors = self

@@ -8,6 +8,8 @@
     reason = "a failing test should stop loudly, and helpers here are test code too"
 )]
 
+mod risk_map;
+
 use baton_platform::TrustMode;
 use baton_securitytests::{Attack, catalogue, prove};
 
@@ -138,5 +140,6 @@ attack_tests! {
         exchange_stripped_act_chain => "exchange mode: the act chain stripped from a token",
         exchange_wider_scopes => "exchange mode: an exchange asking for wider scopes than the subject",
         exchange_actor_not_allowed => "exchange mode: an exchange by an actor not allowed to reach the audience",
+        exchange_debit_not_on_orders_behalf => "exchange mode: a debit whose delegation chain never passed through orders",
     }
 }

@@ -7,7 +7,7 @@
 //! always has a policy), and can be overridden from a directory that is then watched for changes.
 
 use baton_platform::Control;
-use baton_policy::{Action, Policy, PolicyText, Resource};
+use baton_policy::{Action, Actor, Policy, PolicyText, Resource};
 use baton_token::Principal;
 
 use crate::domain::Account;
@@ -56,9 +56,14 @@ impl Guard {
     }
 
     /// Whether `principal` may take money from `account` (`owner-spends-own-account`, unless
-    /// `frozen-account-is-not-spent-from`).
+    /// `frozen-account-is-not-spent-from` or `money-moves-only-for-orders`).
     pub fn may_spend(&self, principal: &Principal, account: &Account) -> bool {
-        self.object_level(principal, SPEND, account)
+        self.policy.allows_actor(
+            Control::ServiceBola,
+            &self.moving_money(principal),
+            SPEND,
+            &resource(account),
+        )
     }
 
     /// Whether `principal` may freeze or unfreeze `account` (`admin-runs-the-back-office`).
@@ -71,9 +76,27 @@ impl Guard {
         self.function_level(principal, DEPOSIT, account)
     }
 
-    /// Whether `principal` may refund an order into `account` (`admin-runs-the-back-office`).
+    /// Whether `principal` may refund an order into `account` (`admin-runs-the-back-office`,
+    /// unless `money-moves-only-for-orders`).
     pub fn may_refund(&self, principal: &Principal, account: &Account) -> bool {
-        self.function_level(principal, REFUND, account)
+        self.policy.allows_actor(
+            Control::ServiceRole,
+            &self.moving_money(principal),
+            REFUND,
+            &resource(account),
+        )
+    }
+
+    /// The caller as the policies that move money see it: with the delegation chain its token
+    /// carries, which `money-moves-only-for-orders` reads; without it only when lab mode has
+    /// switched `accounts.delegation` off.
+    fn moving_money(&self, principal: &Principal) -> Actor {
+        let actor = Actor::from_principal(principal);
+        if self.policy.is_on(Control::AccountsDelegation) {
+            actor
+        } else {
+            actor.without_delegation()
+        }
     }
 
     /// Questions about whose object it is; skipped only with `service.bola` off.
