@@ -569,6 +569,14 @@ impl TestPlatform {
         Ok(self.signer.sign(claims)?)
     }
 
+    /// Signs `claims` as a workload's own token (`baton_token::workload`) with the STS's real
+    /// key: one the STS would sign, for any workload, audience and scope.
+    pub fn mint_workload(&self, claims: &baton_token::WorkloadClaims) -> anyhow::Result<String> {
+        Ok(self
+            .signer
+            .sign_typed(baton_token::claims::WORKLOAD_TOKEN_TYPE, claims)?)
+    }
+
     /// Stores an opaque access token for `user` that expired `ago_secs` ago, as if the user had
     /// logged in long before, and returns it.
     pub async fn expired_opaque_token(

@@ -22,5 +22,6 @@ mod layering;
 mod mtls;
 mod orders_edge;
 mod payments;
+mod settle;
 mod support;
 mod tokens;

@@ -1,7 +1,9 @@
 //! Payments that lose nothing, each window driven on purpose through the fault points
 //! (`baton_platform::faults`): two retries racing for a balance that covers one order, an answer
 //! lost after the money moved, the account frozen in between, a token that cannot be prepared on a
-//! retry, a storage failure before anything was written, concurrent orders at the buyer's limit.
+//! retry, a storage failure before anything was written, concurrent orders at the buyer's limit;
+//! and the reconciler settling what no retry came back for: a lost answer (paid), a debit that
+//! never reached accounts (voided, failed, and its late debit refused).
 //! Each test starts from an account holding a known balance and ends by counting it.
 
 use baton_platform::demo::{ALICE, CAROL};
@@ -11,6 +13,40 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::support::call;
+
+/// Waits for `pause` to be reached, or fails the test after a generous deadline.
+async fn reached(pause: &baton_platform::faults::Pause, what: &str) {
+    let arrived = tokio::time::timeout(std::time::Duration::from_secs(30), pause.arrived()).await;
+    assert!(arrived.is_ok(), "{what} was never reached");
+}
+
+/// A builder whose reconciler runs often and settles any pending order, its first round held at
+/// `orders.reconcile.round` until the test lets it go (the returned pause).
+fn reconciling(
+    script: &Script,
+) -> (
+    baton_testkit::PlatformBuilder,
+    baton_platform::faults::Pause,
+) {
+    let first_round = script.pause_once("orders.reconcile.round");
+    let builder = TestPlatform::builder()
+        .faults(script)
+        .with_setting("ORDERS_RECONCILE_EVERY_MS", "50")
+        .with_setting("ORDERS_RECONCILE_AFTER_MS", "0");
+    (builder, first_round)
+}
+
+/// Lets the held round go and waits until it has ended (the next round is then held).
+async fn one_round(
+    script: &Script,
+    held: baton_platform::faults::Pause,
+) -> baton_platform::faults::Pause {
+    let next = script.pause_once("orders.reconcile.round");
+    reached(&held, "the reconciler's round").await;
+    held.release();
+    reached(&next, "the reconciler's next round").await;
+    next
+}
 
 /// The price of one `BATON-TSHIRT`, in cents.
 const TSHIRT: i64 = 2400;
@@ -294,4 +330,59 @@ async fn concurrent_orders_cannot_overshoot_the_per_buyer_limit() {
         ]
     );
     assert_eq!(shop.balance().await, 7 * TSHIRT);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reconciler_marks_paid_an_order_whose_debit_answer_was_lost_and_charges_nothing_more() {
+    let script = Script::new();
+    let (builder, first_round) = reconciling(&script);
+    // Money for two: a second charge would go through, if anything asked for one.
+    let shop = Shop::open_with(builder, 2 * TSHIRT).await;
+    script.fail_once("orders.payment.answer");
+    let (status, pending) = shop.order(1, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{pending}");
+    assert_eq!(pending["status"], "pending");
+    assert_eq!(
+        shop.balance().await,
+        TSHIRT,
+        "the debit happened; only its answer was lost"
+    );
+    // No retry comes: no key was sent. The reconciler settles it.
+    let _held = one_round(&script, first_round).await;
+    assert_eq!(shop.order_status(&pending["id"]).await, "paid");
+    assert_eq!(shop.balance().await, TSHIRT, "charged once");
+    assert_eq!(shop.orders().await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reconciler_fails_an_order_whose_debit_never_reached_accounts_and_its_late_debit_is_refused()
+ {
+    let script = Script::new();
+    let (builder, first_round) = reconciling(&script);
+    let builder = builder.with_setting("ORDERS_ANSWER_WITHIN_MS", "300");
+    let shop = Shop::open_with(builder, TSHIRT).await;
+    // The payment stops after the order is written, before the debit is asked: as if orders
+    // hung there. The client hears 202.
+    let live = script.pause_once("orders.place.after_insert");
+    let key = uuid::Uuid::new_v4().to_string();
+    let (status, pending) = shop.order(1, Some(&key)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{pending}");
+    reached(&live, "the payment's pause after the insert").await;
+    let late_answer = script.pause_once("orders.payment.answer");
+    let _held = one_round(&script, first_round).await;
+    assert_eq!(shop.order_status(&pending["id"]).await, "failed");
+    assert_eq!(shop.balance().await, TSHIRT, "nothing was taken");
+    // The stalled payment wakes up and asks its debit at last: accounts refuses the voided
+    // reference, so no money moves for a failed order.
+    live.release();
+    reached(&late_answer, "the late debit's answer").await;
+    assert_eq!(shop.balance().await, TSHIRT, "the late debit took nothing");
+    late_answer.release();
+    // The key was released: the same request is a fresh order, and it is paid.
+    let (status, placed) = shop.order(1, Some(&key)).await;
+    assert_eq!(status, StatusCode::CREATED, "{placed}");
+    assert_ne!(placed["id"], pending["id"]);
+    assert_eq!(shop.balance().await, 0);
+    assert_eq!(shop.order_status(&pending["id"]).await, "failed");
+    assert_eq!(shop.orders().await.len(), 2);
 }

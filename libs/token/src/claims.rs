@@ -4,6 +4,15 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+/// The `typ` header of a user's internal token. Every JWT the STS signs is explicitly typed
+/// (RFC 8725 §3.11), and a verifier accepts one type only: a user's token can never pass for a
+/// workload's ([`WORKLOAD_TOKEN_TYPE`]), nor the other way round.
+pub const USER_TOKEN_TYPE: &str = "JWT";
+
+/// The `typ` header of a workload's own token ([`crate::workload`]): one that speaks for a
+/// service, with no user behind it.
+pub const WORKLOAD_TOKEN_TYPE: &str = "baton-workload+jwt";
+
 /// The claims of an internal JWT (RFC 7519 registered claims plus Baton's own).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Claims {
@@ -150,6 +159,9 @@ pub mod scope {
     pub const ACCOUNTS_WRITE: &str = "accounts:write";
     /// Back office: freeze and unfreeze accounts, deposit money.
     pub const ACCOUNTS_ADMIN: &str = "accounts:admin";
+    /// Settle what became of an order's debit. A workload scope: only orders' own token carries
+    /// it (never a user's), and it is good for `Accounts/Settle` alone.
+    pub const ACCOUNTS_SETTLE: &str = "accounts:settle";
     pub const ORDERS_READ: &str = "orders:read";
     /// Place orders.
     pub const ORDERS_WRITE: &str = "orders:write";

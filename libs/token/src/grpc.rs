@@ -6,13 +6,42 @@ use tonic::{Request, Status};
 
 use crate::onward::{NextHop, OnwardError};
 use crate::verifier::{Principal, TokenError, Verifier};
+use crate::workload::WorkloadPrincipal;
 
-/// Verifies the bearer token in `request`'s metadata.
+/// Verifies the bearer token in `request`'s metadata: a user's token, as every call but a
+/// workload's own needs.
 pub async fn authenticate<T>(
     verifier: &Verifier,
     request: &Request<T>,
 ) -> Result<Principal, Status> {
-    let token = request
+    let token = bearer(request)?;
+    // The client certificate of the connection, attached by the TLS server; a token bound to
+    // another certificate is refused (exchange mode).
+    let presented = request.extensions().get::<CertThumbprint>();
+    verifier
+        .verify_presented(token, presented)
+        .await
+        .map_err(refused)
+}
+
+/// Verifies the bearer token in `request`'s metadata as a workload's own token
+/// ([`crate::workload`]), bound to the connection's client certificate. Only a call that takes
+/// a workload principal asks this; a user's token is refused here, as this token is by
+/// [`authenticate`].
+pub async fn authenticate_workload<T>(
+    verifier: &Verifier,
+    request: &Request<T>,
+) -> Result<WorkloadPrincipal, Status> {
+    let token = bearer(request)?;
+    let presented = request.extensions().get::<CertThumbprint>();
+    verifier
+        .verify_workload_presented(token, presented)
+        .await
+        .map_err(refused)
+}
+
+fn bearer<T>(request: &Request<T>) -> Result<&str, Status> {
+    request
         .metadata()
         .get("authorization")
         .and_then(|value| value.to_str().ok())
@@ -22,20 +51,17 @@ pub async fn authenticate<T>(
                 .eq_ignore_ascii_case("bearer")
                 .then_some(token.trim())
         })
-        .ok_or_else(|| Status::unauthenticated("a bearer token is required"))?;
-    // The client certificate of the connection, attached by the TLS server; a token bound to
-    // another certificate is refused (exchange mode).
-    let presented = request.extensions().get::<CertThumbprint>();
-    verifier
-        .verify_presented(token, presented)
-        .await
-        .map_err(|err| match err {
-            TokenError::KeysUnavailable => Status::unavailable("try again later"),
-            err => {
-                tracing::info!(reason = %err, "refused a gRPC call: token did not verify");
-                Status::unauthenticated("the token did not verify")
-            }
-        })
+        .ok_or_else(|| Status::unauthenticated("a bearer token is required"))
+}
+
+fn refused(err: TokenError) -> Status {
+    match err {
+        TokenError::KeysUnavailable => Status::unavailable("try again later"),
+        err => {
+            tracing::info!(reason = %err, "refused a gRPC call: token did not verify");
+            Status::unauthenticated("the token did not verify")
+        }
+    }
 }
 
 /// Wraps `message` in a request that carries the token for `audience` (a SPIFFE ID) on behalf of

@@ -9,7 +9,9 @@
 //! - [`verifier`]: signature, algorithm, issuer, audience, expiry; the result is a [`Principal`];
 //! - [`claims`]: the claims an internal token carries, and the roles and scopes in them;
 //! - [`http`] and [`grpc`]: the same check as axum middleware and as a gRPC helper;
-//! - [`onward`]: which token a service presents to the next hop, the trust-mode seam.
+//! - [`onward`]: which token a service presents to the next hop, the trust-mode seam;
+//! - [`workload`]: a workload's own token, for the rare call no user is behind (orders settling
+//!   an order's payment): asked for at the STS, and verified apart from users' tokens.
 
 pub mod claims;
 pub mod grpc;
@@ -17,6 +19,7 @@ pub mod http;
 pub mod jwks;
 pub mod onward;
 pub mod verifier;
+pub mod workload;
 
 #[cfg(test)]
 mod tests;
@@ -24,3 +27,4 @@ mod tests;
 pub use claims::{Claims, Role};
 pub use jwks::JwksCache;
 pub use verifier::{Principal, TokenError, Verifier, VerifierConfig};
+pub use workload::{OwnTokens, WorkloadClaims, WorkloadPrincipal};

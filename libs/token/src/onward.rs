@@ -89,7 +89,7 @@ struct Exchanger {
     cache: Cache<CacheKey, Arc<Exchanged>>,
 }
 
-/// The STS's answer to an exchange (RFC 8693 §2.2.1).
+/// The STS's answer to a token request (RFC 6749 §5.1; an exchange's, RFC 8693 §2.2.1).
 #[derive(Deserialize)]
 struct ExchangeAnswer {
     access_token: String,
@@ -190,39 +190,49 @@ impl Exchanger {
             ("audience", audience),
             ("scope", scope),
         ];
-        let answer = self
-            .http
-            .post(&self.token_url)
-            .form(&form)
-            .send()
-            .await
-            .map_err(|err| {
-                tracing::error!(error = %err, "token exchange: STS unreachable");
-                OnwardError::Unavailable
-            })?;
-        let status = answer.status();
-        if status == reqwest::StatusCode::BAD_REQUEST || status == reqwest::StatusCode::UNAUTHORIZED
-        {
-            let error = answer
-                .json::<ErrorAnswer>()
-                .await
-                .map(|e| e.error)
-                .unwrap_or_else(|_| "invalid_request".to_owned());
-            tracing::warn!(%error, audience, scope, "token exchange refused");
-            return Err(OnwardError::Refused(error));
-        }
-        if !status.is_success() {
-            tracing::error!(%status, "token exchange: unexpected answer from the STS");
-            return Err(OnwardError::Unavailable);
-        }
-        let body: ExchangeAnswer = answer.json().await.map_err(|err| {
-            tracing::error!(error = %err, "token exchange: the STS's answer does not parse");
-            OnwardError::Unavailable
-        })?;
-        let lifetime = Duration::from_secs(body.expires_in).saturating_sub(EXPIRY_MARGIN);
+        let (jwt, expires_in) = token_request(&self.http, &self.token_url, &form).await?;
+        let lifetime = Duration::from_secs(expires_in).saturating_sub(EXPIRY_MARGIN);
         Ok(Arc::new(Exchanged {
-            jwt: Arc::from(body.access_token),
+            jwt: Arc::from(jwt),
             use_until: Instant::now() + lifetime,
         }))
     }
+}
+
+/// Posts `form` to the STS's token endpoint at `token_url` and returns the token it issued and
+/// its lifetime in seconds. A 400 or 401 is a refusal (its RFC 6749 §5.2 error code kept);
+/// anything else that is not a success, the STS being unavailable.
+pub(crate) async fn token_request(
+    http: &reqwest::Client,
+    token_url: &str,
+    form: &[(&str, &str)],
+) -> Result<(String, u64), OnwardError> {
+    let answer = http
+        .post(token_url)
+        .form(form)
+        .send()
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err, "token request: STS unreachable");
+            OnwardError::Unavailable
+        })?;
+    let status = answer.status();
+    if status == reqwest::StatusCode::BAD_REQUEST || status == reqwest::StatusCode::UNAUTHORIZED {
+        let error = answer
+            .json::<ErrorAnswer>()
+            .await
+            .map(|e| e.error)
+            .unwrap_or_else(|_| "invalid_request".to_owned());
+        tracing::warn!(%error, "token request refused");
+        return Err(OnwardError::Refused(error));
+    }
+    if !status.is_success() {
+        tracing::error!(%status, "token request: unexpected answer from the STS");
+        return Err(OnwardError::Unavailable);
+    }
+    let body: ExchangeAnswer = answer.json().await.map_err(|err| {
+        tracing::error!(error = %err, "token request: the STS's answer does not parse");
+        OnwardError::Unavailable
+    })?;
+    Ok((body.access_token, body.expires_in))
 }

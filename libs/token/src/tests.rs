@@ -1,6 +1,6 @@
 //! The verifier against tokens an attacker could make: every mutation of a valid token, and the
 //! classic JWT attacks (RFC 8725 §2), each refused. [`claim_rules`]: every claim set that breaks
-//! one rule.
+//! one rule. [`typed`]: users' and workloads' tokens told apart by their type.
 
 use std::sync::Arc;
 
@@ -18,6 +18,7 @@ use crate::jwks::JwksCache;
 use crate::verifier::{TokenError, Verifier, VerifierConfig};
 
 mod claim_rules;
+mod typed;
 
 const ISSUER: &str = "https://sts.test";
 const AUDIENCE: &str = "spiffe://baton.local/accounts";

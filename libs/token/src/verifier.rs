@@ -2,8 +2,10 @@
 //!
 //! What is checked, in order (RFC 8725, JWT best current practice):
 //! 1. size: a token longer than [`MAX_TOKEN_BYTES`] is refused before any parsing;
-//! 2. header: the algorithm is EdDSA and nothing else (no `none`, no HMAC with our public key),
-//!    and a `kid` names the key;
+//! 2. header: the type is a user's token (`typ: JWT`; a workload's own token is another type,
+//!    checked by [`Verifier::verify_workload_presented`], and neither passes for the other), the
+//!    algorithm is EdDSA and nothing else (no `none`, no HMAC with our public key), and a `kid`
+//!    names the key;
 //! 3. signature, with the key the STS published under that `kid`;
 //! 4. claims: issuer, audience (this service must be named), `exp` and `nbf` with a small leeway,
 //!    and every registered claim we rely on present;
@@ -19,9 +21,10 @@ use std::time::Duration;
 
 use baton_platform::{CertThumbprint, Control, Controls, Settings, TrustMode};
 use jsonwebtoken::{Algorithm, Validation};
+use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use crate::claims::{Act, Claims, Role};
+use crate::claims::{Act, Claims, Role, USER_TOKEN_TYPE};
 use crate::jwks::JwksCache;
 
 /// Longer than any token the STS mints by a wide margin; anything past it is not ours.
@@ -68,7 +71,7 @@ pub struct VerifierConfig {
 pub struct Verifier {
     keys: Arc<JwksCache>,
     config: VerifierConfig,
-    controls: Controls,
+    pub(crate) controls: Controls,
 }
 
 impl Verifier {
@@ -94,13 +97,26 @@ impl Verifier {
         presented: Option<&CertThumbprint>,
     ) -> Result<Principal, TokenError> {
         let principal = self.verify(unverified_token).await?;
-        if !self.controls.is_on(Control::TokenBinding) {
-            return Ok(principal);
-        }
         let must_be_bound = self.config.trust_mode == TrustMode::Exchange;
-        match (&principal.bound_to, presented) {
-            (Some(bound), Some(presented)) if *bound == presented.0 => Ok(principal),
-            (None, _) if !must_be_bound => Ok(principal),
+        self.check_binding(principal.bound_to.as_deref(), presented, must_be_bound)?;
+        Ok(principal)
+    }
+
+    /// RFC 8705: a token bound to a certificate is accepted only over a connection presenting
+    /// that certificate, and one that `must_be_bound` only if it is bound. Skipped only with
+    /// `token.binding` off (lab mode).
+    pub(crate) fn check_binding(
+        &self,
+        bound: Option<&str>,
+        presented: Option<&CertThumbprint>,
+        must_be_bound: bool,
+    ) -> Result<(), TokenError> {
+        if !self.controls.is_on(Control::TokenBinding) {
+            return Ok(());
+        }
+        match (bound, presented) {
+            (Some(bound), Some(presented)) if bound == presented.0 => Ok(()),
+            (None, _) if !must_be_bound => Ok(()),
             _ => Err(TokenError::Unbound),
         }
     }
@@ -118,11 +134,30 @@ impl Verifier {
     /// Verifies `unverified_token` and returns its claims as data (the STS copies them into the
     /// token it issues for the next hop).
     pub async fn verified_claims(&self, unverified_token: &str) -> Result<Claims, TokenError> {
+        self.decode(unverified_token, USER_TOKEN_TYPE).await
+    }
+
+    /// Verifies `unverified_token` as a JWT of type `typ` and returns its claims, of the shape
+    /// `T` that type has.
+    pub(crate) async fn decode<T: DeserializeOwned>(
+        &self,
+        unverified_token: &str,
+        typ: &str,
+    ) -> Result<T, TokenError> {
         if unverified_token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::TooLarge);
         }
         let header =
             jsonwebtoken::decode_header(unverified_token).map_err(|_| TokenError::Malformed)?;
+        // Explicit typing (RFC 8725 §3.11): checked first, and whatever the lab switches say, so
+        // a token of one kind is never read as the other.
+        if !header
+            .typ
+            .as_deref()
+            .is_some_and(|found| found.eq_ignore_ascii_case(typ))
+        {
+            return Err(TokenError::Rejected(format!("type {:?}", header.typ)));
+        }
         if self.controls.is_on(Control::TokenSignature) {
             if header.alg != Algorithm::EdDSA {
                 return Err(TokenError::Rejected(format!("algorithm {:?}", header.alg)));
@@ -130,7 +165,7 @@ impl Verifier {
             let kid = header.kid.as_deref().ok_or(TokenError::UnknownKey)?;
             let key = self.keys.key(kid).await?;
             Ok(
-                jsonwebtoken::decode::<Claims>(unverified_token, &key, &self.validation())
+                jsonwebtoken::decode::<T>(unverified_token, &key, &self.validation())
                     .map_err(|err| TokenError::Rejected(err.to_string()))?
                     .claims,
             )
@@ -138,7 +173,7 @@ impl Verifier {
             // LAB MODE ONLY: believe whatever the token says, signed or not. This is the mistake
             // the `token.signature` switch exists to demonstrate.
             Ok(
-                jsonwebtoken::dangerous::insecure_decode::<Claims>(unverified_token)
+                jsonwebtoken::dangerous::insecure_decode::<T>(unverified_token)
                     .map_err(|_| TokenError::Malformed)?
                     .claims,
             )

@@ -2,8 +2,8 @@
 //!
 //! [`baton_service`] does what every service does (bind, migrate, verify tokens, route, serve).
 //! What the accounts service adds: the demo accounts in development mode, the state its handlers
-//! share, its REST routes, the `Accounts` gRPC service beside them (`Debit`, `Refund`), and who
-//! may call that.
+//! share, its REST routes, the `Accounts` gRPC service beside them (`Debit`, `Refund`, `Settle`),
+//! and who may call that.
 
 use std::sync::Arc;
 
@@ -38,6 +38,8 @@ pub struct AppState {
     pub guard: policy::Guard,
     /// Where a test may pause or fail a debit (none in production).
     pub faults: Faults,
+    /// The SPIFFE ID of orders: the one workload whose own token `Settle` accepts.
+    pub orders_id: String,
 }
 
 /// What the accounts service brings to the skeleton.
@@ -69,8 +71,9 @@ impl Service for Accounts {
             db: parts.db,
             verifier: parts.verifier,
             faults: config.settings.faults.clone(),
-            controls: config.settings.controls,
+            controls: config.settings.controls.clone(),
             guard: policy::Guard::new(parts.policy),
+            orders_id: config.settings.trust_domain.id_of(Workload::Orders),
         })
     }
 
@@ -84,10 +87,11 @@ impl Service for Accounts {
         ))))
     }
 
-    /// `Debit` and `Refund` only from orders.
+    /// `Debit`, `Refund` and `Settle` only from orders.
     fn peer_policy(policy: PeerPolicy) -> PeerPolicy {
         policy
             .allow("/baton.accounts.v1.Accounts/Debit", &[Workload::Orders])
             .allow("/baton.accounts.v1.Accounts/Refund", &[Workload::Orders])
+            .allow("/baton.accounts.v1.Accounts/Settle", &[Workload::Orders])
     }
 }

@@ -4,8 +4,9 @@
 //! What orders adds: the catalogue, seeded in every mode; the gRPC channels to users and
 //! accounts (they connect lazily, so the services may start in any order), the supplier's client
 //! and the webhook notifier (reading their trust roots), all in the state its handlers share; its
-//! REST routes; and the hourly purge of expired idempotency keys. Orders serves no gRPC of its
-//! own, so only the gateway calls it.
+//! REST routes; and two background tasks: the reconciler, which settles orders left `pending`,
+//! and the hourly purge of expired idempotency keys. Orders serves no gRPC of its own, so only
+//! the gateway calls it.
 
 use axum::Router;
 use baton_platform::db::EmbeddedMigration;
@@ -15,11 +16,13 @@ use baton_policy::PolicyText;
 use baton_proto::accounts::v1::accounts_client::AccountsClient;
 use baton_proto::users::v1::users_client::UsersClient;
 use baton_service::{Parts, Service};
+use baton_token::OwnTokens;
 use baton_token::onward::NextHop;
 use baton_workload::Transport;
 use sqlx::AnyPool;
 
-use crate::config::{Config, SupplierConfig, WebhookConfig};
+use crate::config::{Config, ReconcileConfig, SupplierConfig, WebhookConfig};
+use crate::domain::reconcile::Reconciler;
 use crate::domain::{OrderLimits, Placing};
 use crate::egress::Egress;
 use crate::supplier::SupplierClient;
@@ -48,6 +51,8 @@ pub struct AppState {
     pub answer_within: std::time::Duration,
     /// Where a test may pause or fail the payment (none in production).
     pub faults: Faults,
+    /// When the reconciler runs, and on which orders.
+    pub reconcile: ReconcileConfig,
 }
 
 impl AppState {
@@ -99,6 +104,7 @@ impl Service for Orders {
             supplier,
             egress,
             answer_within,
+            reconcile,
         } = config;
         let channel = |addr: &str, peer: Workload| {
             transport
@@ -108,6 +114,7 @@ impl Service for Orders {
         let upstreams = Upstreams {
             users: UsersClient::new(channel(&users_addr, Workload::Users)?),
             accounts: AccountsClient::new(channel(&accounts_addr, Workload::Accounts)?),
+            own_tokens: OwnTokens::new(parts.sts.clone(), &parts.sts_url, Workload::Orders.name()),
             next_hop: NextHop::new(
                 settings.trust_mode,
                 parts.sts,
@@ -127,6 +134,7 @@ impl Service for Orders {
             limits,
             answer_within,
             faults: settings.faults.clone(),
+            reconcile,
         })
     }
 
@@ -135,6 +143,14 @@ impl Service for Orders {
     }
 
     fn spawn_background(state: &AppState) {
+        let reconciler = Reconciler {
+            db: state.db.clone(),
+            upstreams: state.upstreams.clone(),
+            faults: state.faults.clone(),
+            grace: state.reconcile.after,
+            every: state.reconcile.every,
+        };
+        tokio::spawn(reconciler.run());
         tokio::spawn(purge_idempotency_keys(state.db.clone()));
     }
 }

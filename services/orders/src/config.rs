@@ -33,6 +33,21 @@ pub struct Config {
     /// answers `202 Accepted` and lets the payment finish on its own (default 10 000: inside the
     /// gateway's 15 s, so the client always hears from orders, never from a timeout).
     pub answer_within: Duration,
+    pub reconcile: ReconcileConfig,
+}
+
+/// When the reconciler runs, and which pending orders it settles (see
+/// [`crate::domain::reconcile`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ReconcileConfig {
+    /// `ORDERS_RECONCILE_EVERY_MS`: how often a round starts, the first at start-up (default
+    /// 60 000).
+    pub every: Duration,
+    /// `ORDERS_RECONCILE_AFTER_MS`: how long an order stays `pending` before the reconciler may
+    /// settle it, so the payment still running for it is not raced (default 300 000: far past
+    /// the gateway's 15 s). 0 is allowed, for tests: settling stays safe, only a live payment
+    /// may then find its order voided and failed.
+    pub after: Duration,
 }
 
 /// Where order notifications may go (see [`crate::webhook`]).
@@ -99,6 +114,12 @@ impl Config {
             },
             egress: crate::egress::Egress::default(),
             answer_within: millis(source, "ORDERS_ANSWER_WITHIN_MS", 10_000)?,
+            reconcile: ReconcileConfig {
+                every: millis(source, "ORDERS_RECONCILE_EVERY_MS", 60_000)?,
+                after: Duration::from_millis(
+                    source.parse_or("ORDERS_RECONCILE_AFTER_MS", 300_000)?,
+                ),
+            },
         })
     }
 }
@@ -187,6 +208,20 @@ mod tests {
             && c.limits.max_orders_per_window == 10
             && c.limits.window_secs == 60
             && c.limits.max_items_per_order == 100)
+        );
+    }
+
+    #[test]
+    fn the_reconciler_runs_every_minute_on_orders_pending_five_minutes_by_default() {
+        let config = Config::from_source(&without_certificates());
+        assert!(
+            matches!(&config, Ok(c) if c.reconcile.every == Duration::from_secs(60)
+            && c.reconcile.after == Duration::from_secs(300))
+        );
+        let never = without_certificates().with("ORDERS_RECONCILE_EVERY_MS", "0");
+        assert!(
+            Config::from_source(&never).is_err(),
+            "a round every 0 ms is bad config"
         );
     }
 

@@ -9,6 +9,10 @@
 //! which failures prove the debit did not happen (the order is `failed`) and which leave it
 //! unknown (the order must stay `pending`).
 //!
+//! One call acts for no user: the reconciler's `Settle` ([`Upstreams::settle`]), which carries
+//! orders' own workload token (`baton_token::workload`), asked of the STS by client credentials
+//! over mutual TLS, for accounts alone and the scope `accounts:settle`.
+//!
 //! Every call here is safe to repeat (a read, or a debit or refund the accounts service performs
 //! once per reference), so a call that fails because its connection gave way under it is made
 //! once more on a fresh one ([`once_more_on_a_fresh_connection`]). Connections do give way in normal
@@ -16,14 +20,15 @@
 //! and a gRPC call sent just as the server's GOAWAY crosses it fails with nothing done.
 
 use baton_proto::accounts::v1::accounts_client::AccountsClient;
-use baton_proto::accounts::v1::{DebitRequest, RefundRequest};
+use baton_proto::accounts::v1::settle_reply::Outcome;
+use baton_proto::accounts::v1::{DebitRequest, RefundRequest, SettleRequest};
 use baton_proto::refusal::{self, Reason};
 use baton_proto::users::v1::users_client::UsersClient;
 use baton_proto::users::v1::{GetUserRequest, User};
-use baton_token::Principal;
 use baton_token::claims::scope;
 use baton_token::grpc::with_token;
-use baton_token::onward::NextHop;
+use baton_token::onward::{NextHop, OnwardError};
+use baton_token::{OwnTokens, Principal};
 use std::future::Future;
 
 use tonic::transport::Channel;
@@ -36,6 +41,8 @@ pub struct Upstreams {
     pub accounts: AccountsClient<Channel>,
     /// The token for each call: E2E or exchange.
     pub next_hop: NextHop,
+    /// Orders' own tokens, for the one call no user is behind (`Settle`).
+    pub own_tokens: OwnTokens,
     /// The SPIFFE IDs of users and accounts: the audiences of the tokens orders presents.
     pub users_id: String,
     pub accounts_id: String,
@@ -64,9 +71,35 @@ pub enum DebitFailure {
     CurrencyMismatch,
     #[error("the debit was refused as invalid")]
     Invalid,
+    /// The order's reference was settled as never debited (the reconciler voided it): nothing
+    /// was taken, and nothing can be under that reference.
+    #[error("the order was settled as not paid")]
+    Voided,
     /// Anything else: a timeout, an outage, an answer we did not expect. The money may or may not
     /// have been taken.
     #[error("the outcome of the debit is unknown")]
+    Unknown,
+}
+
+/// What the accounts service says became of an order's debit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settlement {
+    /// The ledger holds the debit; it took `amount_minor`.
+    Debited { amount_minor: i64 },
+    /// No debit was recorded, and none can be now: the reference is void.
+    Voided,
+    /// The account does not exist: nothing can have been taken from it.
+    NoSuchAccount,
+}
+
+/// Why a settle did not answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SettleFailure {
+    /// The STS would not issue orders its own token, or could not be asked.
+    #[error("no token for the settle call")]
+    NoToken,
+    /// A timeout, an outage, a refusal, an answer this build does not know: ask next round.
+    #[error("the settle did not answer")]
     Unknown,
 }
 
@@ -168,6 +201,67 @@ impl Upstreams {
         })
     }
 
+    /// Orders' own token for `Settle`, asked of the STS afresh (one per reconciler round).
+    pub async fn settle_token(&self) -> Result<String, SettleFailure> {
+        self.own_tokens
+            .token_for(&self.accounts_id, scope::ACCOUNTS_SETTLE)
+            .await
+            .map_err(|err| {
+                match &err {
+                    OnwardError::Refused(code) => {
+                        tracing::error!(%code, "the STS refused orders a settle token")
+                    }
+                    OnwardError::Unavailable => tracing::warn!("no settle token: STS unavailable"),
+                }
+                SettleFailure::NoToken
+            })
+    }
+
+    /// Asks the accounts service what became of the debit of the order with reference
+    /// `reference`, from `account_id`, presenting `token` (from [`Upstreams::settle_token`]).
+    pub async fn settle(
+        &self,
+        token: &str,
+        account_id: &str,
+        reference: &str,
+    ) -> Result<Settlement, SettleFailure> {
+        let mut request = Request::new(SettleRequest {
+            account_id: account_id.to_owned(),
+            reference: reference.to_owned(),
+        });
+        let value = tonic::metadata::MetadataValue::try_from(format!("Bearer {token}"))
+            .map_err(|_| SettleFailure::NoToken)?;
+        request.metadata_mut().insert("authorization", value);
+        let accounts = self.accounts.clone();
+        let asked = once_more_on_a_fresh_connection(request, |request| {
+            let mut accounts = accounts.clone();
+            async move { accounts.settle(request).await }
+        });
+        match asked.await {
+            Ok(reply) => {
+                let reply = reply.into_inner();
+                match Outcome::try_from(reply.outcome) {
+                    Ok(Outcome::Debited) => Ok(Settlement::Debited {
+                        amount_minor: reply.amount_minor,
+                    }),
+                    Ok(Outcome::Voided) => Ok(Settlement::Voided),
+                    _ => {
+                        tracing::error!(
+                            outcome = reply.outcome,
+                            "settle answered an unknown outcome"
+                        );
+                        Err(SettleFailure::Unknown)
+                    }
+                }
+            }
+            Err(status) if status.code() == Code::NotFound => Ok(Settlement::NoSuchAccount),
+            Err(status) => {
+                tracing::warn!(code = ?status.code(), "settle did not answer");
+                Err(SettleFailure::Unknown)
+            }
+        }
+    }
+
     async fn request<T>(
         &self,
         principal: &Principal,
@@ -192,6 +286,7 @@ fn debit_failure(status: &Status) -> DebitFailure {
         (_, Some(Reason::InsufficientFunds)) => DebitFailure::InsufficientFunds,
         (_, Some(Reason::AccountFrozen)) => DebitFailure::Frozen,
         (_, Some(Reason::CurrencyMismatch)) => DebitFailure::CurrencyMismatch,
+        (_, Some(Reason::ReferenceVoided)) => DebitFailure::Voided,
         // Refused before anything happened: a bad request, a reference used for another amount,
         // or a token accounts would not take.
         (_, Some(Reason::ReferenceReused))
@@ -252,6 +347,10 @@ mod tests {
         assert_eq!(
             debit_failure(&refused(Reason::CurrencyMismatch)),
             DebitFailure::CurrencyMismatch
+        );
+        assert_eq!(
+            debit_failure(&refused(Reason::ReferenceVoided)),
+            DebitFailure::Voided
         );
         // The old message without its code proves nothing: the money may have been taken.
         assert_eq!(

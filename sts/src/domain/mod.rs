@@ -14,3 +14,4 @@ pub mod pkce;
 pub mod signing;
 pub mod throttle;
 pub mod totp;
+pub mod workload_token;

@@ -26,12 +26,14 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use baton_platform::time::now_unix;
 use baton_token::Claims;
+use baton_token::claims::USER_TOKEN_TYPE;
 use baton_token::jwks::ed25519_jwk;
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use jsonwebtoken::jwk::{Jwk, JwkSet, ThumbprintHash};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rand::rngs::OsRng;
+use serde::Serialize;
 use sqlx::AnyPool;
 
 use crate::storage::{self, KeyRow};
@@ -146,12 +148,20 @@ impl Signer {
         current(&keys, now_unix()).map(|key| key.kid.clone())
     }
 
-    /// A compact JWS of `claims`, with `alg: EdDSA`, `typ: JWT` and the current key's `kid`.
+    /// A user's internal token: a compact JWS of `claims`, with `alg: EdDSA`, `typ: JWT` and
+    /// the current key's `kid`.
     pub fn sign(&self, claims: &Claims) -> Result<String, SigningError> {
+        self.sign_typed(USER_TOKEN_TYPE, claims)
+    }
+
+    /// A compact JWS of `claims`, explicitly typed `typ` (RFC 8725 §3.11), with `alg: EdDSA`
+    /// and the current key's `kid`.
+    pub fn sign_typed<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, SigningError> {
         let keys = self.keys.load();
         let key = current(&keys, now_unix()).ok_or(SigningError::NoKey)?;
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(key.kid.clone());
+        header.typ = Some(typ.to_owned());
         Ok(jsonwebtoken::encode(&header, claims, &key.encoding)?)
     }
 

@@ -5,7 +5,8 @@
 //! |---|---|---|
 //! | `authorization_code` | the CLI and other registered clients | code + PKCE verifier → access and refresh token |
 //! | `refresh_token` | the same | refresh token → new access and refresh token (rotated) |
-//! | `client_credentials` | machine clients, workloads | the client's own access token |
+//! | `client_credentials` | machine clients | the client's own access token |
+//! | `client_credentials` with a `resource` | services, by certificate | a workload token of its own for one service (no user behind the call) |
 //! | token exchange (RFC 8693) | the gateway | opaque access token → internal JWT (the first hop) |
 //! | token exchange (RFC 8693) | services, by certificate, in exchange mode | internal JWT → JWT for the next hop |
 //!
@@ -34,6 +35,9 @@ use crate::domain::client::{
 use crate::domain::delegation::{self, HopContext, HopError, HopRequest};
 use crate::domain::exchange::{ExchangeContext, ExchangeError, FirstHop, exchange};
 use crate::domain::grants::{GrantError, Grants, Tokens};
+use crate::domain::workload_token::{
+    self, WorkloadTokenContext, WorkloadTokenError, WorkloadTokenRequest,
+};
 
 pub const TOKEN_TYPE_ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
 pub const TOKEN_TYPE_JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
@@ -76,13 +80,14 @@ pub async fn token(
             "this client may not use this grant type",
         );
     }
+    let presented = Presenter {
+        peer: peer.as_deref(),
+        certificate: certificate.as_deref(),
+    };
     match grant_type {
-        GRANT_TOKEN_EXCHANGE => {
-            let presented = Presenter {
-                peer: peer.as_deref(),
-                certificate: certificate.as_deref(),
-            };
-            token_exchange(&state, &client, presented, &params).await
+        GRANT_TOKEN_EXCHANGE => token_exchange(&state, &client, presented, &params).await,
+        GRANT_CLIENT_CREDENTIALS if params.all("resource").next().is_some() => {
+            workload_token(&state, &client, presented, &params)
         }
         _ => grant(&state, &client, grant_type, &params).await,
     }
@@ -158,6 +163,73 @@ fn token_answer(tokens: Tokens) -> Value {
         body["refresh_token"] = Value::from(refresh.expose());
     }
     body
+}
+
+/// Client credentials with a `resource` (RFC 8707): a service's own token for the one service it
+/// names, for a call no user is behind ([`workload_token::issue`]). Only for a workload that
+/// proved itself with its certificate, which the token is then bound to.
+fn workload_token(
+    state: &AppState,
+    client: &Client,
+    presented: Presenter<'_>,
+    params: &Params,
+) -> Response {
+    let (Ok(Some(resource)), Ok(scope)) = (params.one("resource"), params.one("scope")) else {
+        return invalid_request("resource and scope may be given once each");
+    };
+    let (Some(actor), Some(Peer::Workload(_)), Some(certificate)) =
+        (client.workload(), presented.peer, presented.certificate)
+    else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            "only a workload authenticated by its certificate gets a token of its own",
+        );
+    };
+    let settings = &state.config.settings;
+    let targets = delegation::audience_services(&settings.trust_domain, &[resource.to_owned()]);
+    let Some(&[audience]) = targets.as_deref() else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_target",
+            "unknown resource",
+        );
+    };
+    let ctx = WorkloadTokenContext {
+        signer: &state.signer,
+        trust_domain: &settings.trust_domain,
+        issuer: &settings.issuer,
+        ttl_secs: Config::secs(state.config.internal_token_ttl),
+        now: now_unix(),
+    };
+    let request = WorkloadTokenRequest {
+        actor,
+        actor_certificate: certificate.0.clone(),
+        audience,
+        scope,
+    };
+    match workload_token::issue(&ctx, request) {
+        Ok(token) => no_store_json(json!({
+            "access_token": token.jwt,
+            "token_type": "Bearer",
+            "expires_in": token.expires_in,
+            "scope": token.scope,
+        })),
+        Err(WorkloadTokenError::InvalidTarget) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_target",
+            "this workload may not have a token of its own for this resource",
+        ),
+        Err(WorkloadTokenError::InvalidScope) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            "the requested scope is not available",
+        ),
+        Err(WorkloadTokenError::Signing(err)) => {
+            tracing::error!(error = %err, "issuing a workload token failed");
+            server_error()
+        }
+    }
 }
 
 /// The caller of an exchange as the TLS layer saw it.

@@ -5,7 +5,9 @@
 //! 2. the reference: if a debit was already recorded under it, the first answer is given again
 //!    (for the same amount; another amount is a caller's bug) — before the balance, the account's
 //!    status or its currency are judged, because a retry of a debit that happened must hear that
-//!    it happened, even if the money has since been spent or the account frozen;
+//!    it happened, even if the money has since been spent or the account frozen. If the
+//!    reference was voided ([`super::settle`]), the debit is refused: that order was settled as
+//!    never paid;
 //! 3. the caller may spend from the account (its owner, the account not frozen, the call made
 //!    for an order), and the currency matches;
 //! 4. the money moves in [`storage::ledger::debit`]: one conditional `UPDATE` and one ledger row,
@@ -21,7 +23,7 @@ use sqlx::AnyPool;
 use super::account::AccountId;
 use super::money::{Amount, Currency};
 use crate::policy::Guard;
-use crate::storage::ledger::{DebitOutcome, Entry};
+use crate::storage::ledger::{DebitOutcome, Entry, EntryKind};
 use crate::storage::{self, StorageError};
 
 /// Longest reference accepted; an order id (a UUID) is 36.
@@ -76,6 +78,9 @@ pub enum DebitError {
     /// The reference was used before for a different amount: a client bug, never a retry.
     #[error("reference already used for another debit")]
     ReferenceReused,
+    /// The reference was settled as never debited: no debit may use it any more.
+    #[error("reference voided")]
+    ReferenceVoided,
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -134,7 +139,11 @@ pub async fn debit(
 }
 
 fn replay(order: &DebitOrder, entry: Entry) -> Result<Debited, DebitError> {
-    if entry.amount_minor != order.amount.as_debit() {
+    if entry.kind == EntryKind::Void {
+        tracing::info!(entry_id = %entry.id, "refused a debit under a voided reference");
+        return Err(DebitError::ReferenceVoided);
+    }
+    if entry.kind != EntryKind::Debit || entry.amount_minor != order.amount.as_debit() {
         return Err(DebitError::ReferenceReused);
     }
     tracing::info!(entry_id = %entry.id, "answered a repeated debit without debiting again");

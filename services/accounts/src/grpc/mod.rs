@@ -1,28 +1,36 @@
-//! The `Accounts` gRPC service: `Debit`, which the orders service calls to pay for an order, and
-//! `Refund`, which it calls when an admin refunds one.
+//! The `Accounts` gRPC service: `Debit`, which the orders service calls to pay for an order,
+//! `Refund`, which it calls when an admin refunds one, and `Settle`, which its reconciler calls
+//! for an order whose payment's answer was lost.
 //!
-//! The call carries the customer's own token in the `authorization` metadata entry, verified
-//! here: the user is the token's subject, never a field of the message, so orders cannot spend
-//! from an account its caller does not own. Every field is parsed before anything else happens,
+//! `Debit` and `Refund` carry the customer's own token in the `authorization` metadata entry,
+//! verified here: the user is the token's subject, never a field of the message, so orders cannot
+//! spend from an account its caller does not own. `Settle` acts for no user: it carries orders'
+//! own workload token (`baton_token::workload`), and is the one call that accepts one; it must
+//! be orders', with the scope `accounts:settle`, bound to the certificate presenting it. A
+//! user's token is refused there, and a workload token everywhere else. Every field is parsed before anything else happens,
 //! and errors are fixed messages. A refusal the caller must act on (insufficient funds, a frozen
 //! account, another currency, a reused reference, a refund with no debit to match) carries its
 //! reason as a code in the status's details (`baton_proto::refusal`): that code, not the
 //! message's words, is the contract.
 
 use baton_proto::accounts::v1::accounts_server::Accounts;
-use baton_proto::accounts::v1::{DebitReply, DebitRequest, RefundReply, RefundRequest};
+use baton_proto::accounts::v1::settle_reply::Outcome;
+use baton_proto::accounts::v1::{
+    DebitReply, DebitRequest, RefundReply, RefundRequest, SettleReply, SettleRequest,
+};
 use baton_proto::refusal::{self, Reason};
 use baton_token::Principal;
 use baton_token::claims::scope;
-use baton_token::grpc::authenticate;
+use baton_token::grpc::{authenticate, authenticate_workload};
 use tonic::{Code, Request, Response, Status};
 
 use crate::app::AppState;
 use crate::domain::backoffice::{self, refund_reference};
 use crate::domain::debit::debit;
+use crate::domain::settle::settle;
 use crate::domain::{
     AccountError, AccountId, Amount, Credit, CreditError, Currency, DebitError, DebitOrder,
-    Reference,
+    Reference, SettleError, Settlement,
 };
 
 /// The gRPC face of the accounts service.
@@ -80,6 +88,68 @@ impl Accounts for AccountsService {
         Ok(Response::new(RefundReply {
             entry_id: credited.entry_id,
         }))
+    }
+
+    async fn settle(
+        &self,
+        request: Request<SettleRequest>,
+    ) -> Result<Response<SettleReply>, Status> {
+        let caller = authenticate_workload(&self.state.verifier, &request).await?;
+        if caller.workload_id() != self.state.orders_id {
+            tracing::warn!(
+                security_event = "settle_refused",
+                workload = caller.workload_id(),
+                "refused a settle: only orders settles its orders"
+            );
+            return Err(Status::permission_denied("only orders settles"));
+        }
+        if !caller.has_scope(scope::ACCOUNTS_SETTLE) {
+            return Err(Status::permission_denied(
+                "the token lacks the scope this call needs",
+            ));
+        }
+        let (account, reference) = parse_settle(request.get_ref())?;
+        let settled = settle(&self.state.db, &self.state.faults, account, &reference)
+            .await
+            .map_err(settle_status)?;
+        tracing::info!(account_id = %account, token_id = caller.token_id(), ?settled, "settled a reference");
+        Ok(Response::new(match settled {
+            Settlement::Debited {
+                entry_id,
+                amount_minor,
+            } => SettleReply {
+                outcome: Outcome::Debited.into(),
+                entry_id,
+                amount_minor,
+            },
+            Settlement::Voided => SettleReply {
+                outcome: Outcome::Voided.into(),
+                entry_id: String::new(),
+                amount_minor: 0,
+            },
+        }))
+    }
+}
+
+/// The account and the order's reference a settle names: the reference must be an order id.
+fn parse_settle(request: &SettleRequest) -> Result<(AccountId, Reference), Status> {
+    let account = AccountId::parse(&request.account_id)
+        .ok_or_else(|| Status::not_found("no such account"))?;
+    let reference = uuid::Uuid::try_parse(&request.reference)
+        .ok()
+        .and_then(|order| Reference::parse(&order.hyphenated().to_string()))
+        .ok_or_else(|| Status::invalid_argument("reference must be an order id (a UUID)"))?;
+    Ok((account, reference))
+}
+
+fn settle_status(err: SettleError) -> Status {
+    match err {
+        SettleError::NoSuchAccount => Status::not_found("no such account"),
+        SettleError::NotADebit => Status::failed_precondition("the reference is not a debit's"),
+        SettleError::Storage(err) => {
+            tracing::error!(error = %err, "storage failed");
+            Status::internal("internal error")
+        }
     }
 }
 
@@ -192,6 +262,11 @@ fn status_of(err: DebitError) -> Status {
             "reference already used for another debit",
             Reason::ReferenceReused,
         ),
+        DebitError::ReferenceVoided => refusal::status(
+            Code::FailedPrecondition,
+            "reference settled as never debited",
+            Reason::ReferenceVoided,
+        ),
         DebitError::Storage(err) => {
             tracing::error!(error = %err, "storage failed");
             Status::internal("internal error")
@@ -226,6 +301,29 @@ mod tests {
             })
             .map_err(|s| s.code());
             assert_eq!(code.err(), Some(tonic::Code::InvalidArgument));
+        }
+    }
+
+    #[test]
+    fn a_debit_under_a_voided_reference_is_a_typed_refusal() {
+        let status = status_of(DebitError::ReferenceVoided);
+        assert_eq!(refusal::reason(&status), Some(Reason::ReferenceVoided));
+    }
+
+    #[test]
+    fn a_settle_names_an_order_id() {
+        let settle = |reference: &str| SettleRequest {
+            account_id: request().account_id,
+            reference: reference.to_owned(),
+        };
+        assert!(parse_settle(&settle("0b3e8f5c-7a21-4d6e-9f10-2c4b6d8e0a1f")).is_ok());
+        for not_an_order in ["order-1", "refund:0b3e8f5c-7a21-4d6e-9f10-2c4b6d8e0a1f", ""] {
+            let code = parse_settle(&settle(not_an_order)).map_err(|s| s.code());
+            assert_eq!(
+                code.err(),
+                Some(tonic::Code::InvalidArgument),
+                "{not_an_order}"
+            );
         }
     }
 

@@ -54,8 +54,8 @@ pub async fn seed_account(
     if opened.rows_affected() == 1 {
         // Every balance is explained by the ledger, the opening balance included.
         sqlx::query(
-            "INSERT INTO ledger (id, account_id, amount_minor, balance_after_minor, reference, created_at) \
-             VALUES ($1, $2, $3, $3, $4, $5)",
+            "INSERT INTO ledger (id, account_id, amount_minor, balance_after_minor, reference, created_at, kind) \
+             VALUES ($1, $2, $3, $3, $4, $5, 'credit')",
         )
         .bind(Uuid::new_v4().hyphenated().to_string())
         .bind(&account)

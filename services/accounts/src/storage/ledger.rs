@@ -1,4 +1,5 @@
-//! The `ledger` table, the debit and the credit: the only places money moves.
+//! The `ledger` table, the debit and the credit: the only places money moves; and the void, which
+//! moves none but closes a reference to debits for good.
 //!
 //! Why the debit is shaped the way it is:
 //! - the balance check and the subtraction are one statement, `UPDATE ... WHERE balance_minor >=
@@ -9,7 +10,10 @@
 //!   between; starting with the write takes the lock at once (PostgreSQL takes the row lock);
 //! - the ledger row is inserted with `ON CONFLICT (account_id, reference) DO NOTHING`: if a
 //!   concurrent call with the same reference committed first, we roll our `UPDATE` back, so the
-//!   money is taken once whatever the interleaving.
+//!   money is taken once whatever the interleaving;
+//! - a void is one insert against that same key, and nothing else: of a void and a debit racing
+//!   for one reference, the key lets exactly one row in. Looking in the ledger first and then
+//!   writing to a second table would leave a window between the two; there is none here.
 
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
@@ -23,8 +27,36 @@ use crate::domain::{AccountId, Amount, DebitOrder, Reference};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     pub id: String,
+    pub kind: EntryKind,
     pub amount_minor: i64,
     pub balance_after_minor: i64,
+}
+
+/// What a ledger row records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// Money out: a negative amount.
+    Debit,
+    /// Money in: a positive amount.
+    Credit,
+    /// No money: the reference was settled as never debited, and no debit may use it after.
+    Void,
+}
+
+impl EntryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Debit => "debit",
+            EntryKind::Credit => "credit",
+            EntryKind::Void => "void",
+        }
+    }
+
+    fn parse(stored: &str) -> Option<Self> {
+        [Self::Debit, Self::Credit, Self::Void]
+            .into_iter()
+            .find(|kind| kind.as_str() == stored)
+    }
 }
 
 /// What [`debit`] did.
@@ -47,7 +79,7 @@ pub async fn find(
     reference: &Reference,
 ) -> Result<Option<Entry>, StorageError> {
     let row = sqlx::query(
-        "SELECT id, amount_minor, balance_after_minor FROM ledger \
+        "SELECT id, kind, amount_minor, balance_after_minor FROM ledger \
          WHERE account_id = $1 AND reference = $2",
     )
     .bind(account.to_string())
@@ -80,12 +112,13 @@ pub async fn debit(
     };
     let entry = Entry {
         id: Uuid::new_v4().hyphenated().to_string(),
+        kind: EntryKind::Debit,
         amount_minor: order.amount.as_debit(),
         balance_after_minor: updated.try_get("balance_minor")?,
     };
     let inserted = sqlx::query(
-        "INSERT INTO ledger (id, account_id, amount_minor, balance_after_minor, reference, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, reference) DO NOTHING",
+        "INSERT INTO ledger (id, account_id, amount_minor, balance_after_minor, reference, created_at, kind) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'debit') ON CONFLICT (account_id, reference) DO NOTHING",
     )
     .bind(&entry.id)
     .bind(order.account.to_string())
@@ -148,12 +181,13 @@ pub async fn credit(
     };
     let entry = Entry {
         id: Uuid::new_v4().hyphenated().to_string(),
+        kind: EntryKind::Credit,
         amount_minor: amount.minor(),
         balance_after_minor: updated.try_get("balance_minor")?,
     };
     let inserted = sqlx::query(
-        "INSERT INTO ledger (id, account_id, amount_minor, balance_after_minor, reference, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id, reference) DO NOTHING",
+        "INSERT INTO ledger (id, account_id, amount_minor, balance_after_minor, reference, created_at, kind) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'credit') ON CONFLICT (account_id, reference) DO NOTHING",
     )
     .bind(&entry.id)
     .bind(account.to_string())
@@ -171,9 +205,60 @@ pub async fn credit(
     Ok(CreditOutcome::Credited(entry))
 }
 
+/// What [`void`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VoidOutcome {
+    /// The reference is now void on the account, recorded by this entry.
+    Voided(Entry),
+    /// A row with the reference was there first (a debit, or an earlier void); nothing changed.
+    ReferenceTaken,
+    /// There is no such account; nothing was written.
+    NoAccount,
+}
+
+/// Records that `reference` is void on `account`: a row of kind `void` and amount 0, in one
+/// insert against `UNIQUE (account_id, reference)`, so a debit under the reference can never be
+/// written after it, and it is not written after a debit. The balance it records is the
+/// account's, read by the same statement; a void changes nothing else.
+#[tracing::instrument(skip(db, reference), fields(account_id = %account), err)]
+pub async fn void(
+    db: &AnyPool,
+    account: AccountId,
+    reference: &Reference,
+    now: i64,
+) -> Result<VoidOutcome, StorageError> {
+    let id = Uuid::new_v4().hyphenated().to_string();
+    let inserted = sqlx::query(
+        "INSERT INTO ledger (id, account_id, amount_minor, balance_after_minor, reference, created_at, kind) \
+         SELECT $1, id, 0, balance_minor, $2, $3, 'void' FROM accounts WHERE id = $4 \
+         ON CONFLICT (account_id, reference) DO NOTHING",
+    )
+    .bind(&id)
+    .bind(reference.as_str())
+    .bind(now)
+    .bind(account.to_string())
+    .execute(db)
+    .await?;
+    if inserted.rows_affected() == 1 {
+        return match find(db, account, reference).await? {
+            Some(entry) if entry.id == id => Ok(VoidOutcome::Voided(entry)),
+            _ => Err(StorageError::Vanished("ledger")),
+        };
+    }
+    match super::accounts::find(db, account).await? {
+        Some(_) => Ok(VoidOutcome::ReferenceTaken),
+        None => Ok(VoidOutcome::NoAccount),
+    }
+}
+
 fn entry_from_row(row: &AnyRow) -> Result<Entry, StorageError> {
+    let kind: String = row.try_get("kind")?;
     Ok(Entry {
         id: row.try_get("id")?,
+        kind: EntryKind::parse(&kind).ok_or(StorageError::Corrupt {
+            table: "ledger",
+            column: "kind",
+        })?,
         amount_minor: row.try_get("amount_minor")?,
         balance_after_minor: row.try_get("balance_after_minor")?,
     })
@@ -297,6 +382,75 @@ mod tests {
             credit(&pool, id, ten, &reference, 1).await?,
             CreditOutcome::Credited(entry) if entry.balance_after_minor == MAX_BALANCE_MINOR
         ));
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_void_closes_a_reference_to_debits_and_takes_nothing() -> Result<(), StorageError> {
+        let (_dir, pool, id) = account_with(1_000).await?;
+        let order = order(id, 300, "order-1").ok_or(StorageError::Vanished("order"))?;
+        let voided = void(&pool, id, &order.reference, 1).await?;
+        assert!(
+            matches!(&voided, VoidOutcome::Voided(entry) if entry.kind == EntryKind::Void
+                && entry.amount_minor == 0 && entry.balance_after_minor == 1_000)
+        );
+        assert_eq!(
+            void(&pool, id, &order.reference, 2).await?,
+            VoidOutcome::ReferenceTaken,
+            "a second void writes nothing"
+        );
+        assert_eq!(debit(&pool, &order, 3).await?, DebitOutcome::ReferenceTaken);
+        assert_eq!(balance(&pool, id).await, Some(1_000));
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_debited_reference_cannot_be_voided() -> Result<(), StorageError> {
+        let (_dir, pool, id) = account_with(1_000).await?;
+        let order = order(id, 300, "order-1").ok_or(StorageError::Vanished("order"))?;
+        assert!(matches!(
+            debit(&pool, &order, 1).await?,
+            DebitOutcome::Debited(_)
+        ));
+        assert_eq!(
+            void(&pool, id, &order.reference, 2).await?,
+            VoidOutcome::ReferenceTaken
+        );
+        let recorded = find(&pool, id, &order.reference).await?;
+        assert_eq!(recorded.map(|entry| entry.kind), Some(EntryKind::Debit));
+        let nobody = AccountId::random();
+        assert_eq!(
+            void(&pool, nobody, &order.reference, 3).await?,
+            VoidOutcome::NoAccount
+        );
+        Ok(())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn of_debits_and_voids_racing_for_one_reference_exactly_one_row_is_written()
+    -> Result<(), StorageError> {
+        let (_dir, pool, id) = account_with(1_000).await?;
+        for round in 0..10 {
+            let order =
+                order(id, 10, &format!("order-{round}")).ok_or(StorageError::Vanished("order"))?;
+            let (debited, voided) = tokio::join!(
+                debit(&pool, &order, 1),
+                void(&pool, id, &order.reference, 1)
+            );
+            let debited = matches!(debited?, DebitOutcome::Debited(_));
+            let voided = matches!(voided?, VoidOutcome::Voided(_));
+            assert!(
+                debited != voided,
+                "round {round}: exactly one of the two wins"
+            );
+            let kind = find(&pool, id, &order.reference).await?.map(|e| e.kind);
+            let expected = if debited {
+                EntryKind::Debit
+            } else {
+                EntryKind::Void
+            };
+            assert_eq!(kind, Some(expected));
+        }
         Ok(())
     }
 

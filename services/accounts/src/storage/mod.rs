@@ -22,6 +22,11 @@ pub const MIGRATIONS: &[EmbeddedMigration] = &[
         "account status",
         include_str!("../../migrations/0002_status.sql"),
     ),
+    (
+        3,
+        "ledger kind",
+        include_str!("../../migrations/0003_ledger_kind.sql"),
+    ),
 ];
 
 /// Why a storage call failed. Never shown to a caller: it is logged and answered with fixed text.

@@ -7,6 +7,7 @@
 //! - [`idempotency`]: `Idempotency-Key`s, so a retried order is placed and charged once;
 //! - [`payment`]: the payment's state machine, pending → paid | failed, paid → refunded;
 //! - [`place`]: placing an order, from parsed request to paid (or refused) order;
+//! - [`reconcile`]: settling orders a payment left `pending`, by asking accounts' ledger;
 //! - [`refund`]: the back office giving an order's money back, once.
 
 pub mod idempotency;
@@ -16,6 +17,7 @@ pub mod order;
 pub mod payment;
 pub mod place;
 pub mod pricing;
+pub mod reconcile;
 pub mod refund;
 
 pub use idempotency::IdempotencyKey;

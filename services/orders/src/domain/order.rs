@@ -128,6 +128,7 @@ mod tests {
         for status in [
             OrderStatus::Pending,
             OrderStatus::Paid,
+            OrderStatus::Failed,
             OrderStatus::Refunded,
         ] {
             assert_eq!(OrderStatus::parse(status.as_str()), Some(status));

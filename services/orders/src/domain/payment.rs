@@ -5,7 +5,7 @@
 //!              debit confirmed              refund confirmed
 //!   pending ───────────────────▶ paid ───────────────────────▶ refunded
 //!      │
-//!      │  debit refused: nothing was taken
+//!      │  debit refused, or voided by the reconciler: nothing was taken
 //!      └───────────────────────▶ failed
 //! ```
 //!
@@ -22,8 +22,9 @@
 //!   retry is a fresh attempt;
 //! - **unknown** (a timeout, an outage, a lost answer, a crash of orders or accounts, or a storage
 //!   failure in orders after the debit) → still `pending`; the key is kept. A retry with the same
-//!   key asks the debit again under the same reference. Nothing else settles it yet: there is no
-//!   reconciler (`docs/payments.md`, "Not yet").
+//!   key asks the debit again under the same reference; without one, the reconciler
+//!   ([`super::reconcile`]) asks accounts what became of it, and moves the order `paid`, or
+//!   `failed` once accounts has voided the reference so no debit can follow.
 
 use baton_platform::faults::Faults;
 use baton_proto::accounts::v1::DebitRequest;

@@ -25,7 +25,7 @@ pub enum RefundError {
     /// The caller may see the order but not refund it (a customer, or support).
     #[error("not allowed")]
     Forbidden,
-    /// Only a paid order can be refunded; this one is pending or already refunded.
+    /// Only a paid order can be refunded; this one is pending, failed, or already refunded.
     #[error("the order is {0:?}, not paid")]
     NotPaid(OrderStatus),
     #[error(transparent)]

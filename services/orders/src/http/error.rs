@@ -114,6 +114,8 @@ impl From<PlaceError> for ApiError {
                 DebitFailure::Invalid => {
                     Problem::unprocessable("the payment was refused as invalid")
                 }
+                DebitFailure::Voided => Problem::conflict("payment-failed", "The order was not paid")
+                    .with_detail("the order was settled as not paid; nothing was taken, and placing it again is a new order"),
                 // Never a refusal: an unknown outcome leaves the order pending.
                 DebitFailure::Unknown => Problem::unavailable(),
             },

@@ -279,7 +279,7 @@ pub async fn show(
     responses(
         (status = 200, description = "The order, refunded", body = OrderView),
         Unauthorized, Forbidden, NotFound,
-        (status = 409, description = "The order is not paid (pending, or already refunded)", body = Problem, content_type = PROBLEM),
+        (status = 409, description = "The order is not paid (pending, failed, or already refunded)", body = Problem, content_type = PROBLEM),
         (status = 503, description = "The refund's outcome is unknown; asking again is safe", body = Problem, content_type = PROBLEM),
     ))]
 pub async fn refund(
