@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 
 use crate::support::call;
 
+mod model;
+
 /// Waits for `pause` to be reached, or fails the test after a generous deadline.
 async fn reached(pause: &baton_platform::faults::Pause, what: &str) {
     let arrived = tokio::time::timeout(std::time::Duration::from_secs(30), pause.arrived()).await;

@@ -18,7 +18,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 /// What reaching a point returns.
 pub type Reaching<'a> = Pin<Box<dyn Future<Output = Result<(), Injected>> + Send + 'a>>;
@@ -70,7 +70,8 @@ enum Action {
 
 #[derive(Debug, Default)]
 struct Gate {
-    arrived: Notify,
+    /// Whether a call has arrived: a state, not an event, so a test may ask more than once.
+    arrived: watch::Sender<bool>,
     open: watch::Sender<bool>,
 }
 
@@ -88,9 +89,10 @@ pub struct Pause {
 }
 
 impl Pause {
-    /// Waits until a call is paused here.
+    /// Waits until a call is paused here (at once if one already is, or was).
     pub async fn arrived(&self) {
-        self.gate.arrived.notified().await;
+        let mut arrived = self.gate.arrived.subscribe();
+        let _ = arrived.wait_for(|arrived| *arrived).await;
     }
 
     /// Lets the paused call (and any later one held by this pause) go on.
@@ -145,7 +147,7 @@ impl FaultPlan for Script {
                 Some(Action::Pause(gate)) => {
                     let mut open = gate.open.subscribe();
                     // `notify_one` keeps the wake-up if the test is not waiting yet.
-                    gate.arrived.notify_one();
+                    gate.arrived.send_replace(true);
                     let _ = open.wait_for(|open| *open).await;
                     Ok(())
                 }
