@@ -12,7 +12,6 @@ use baton_proto::accounts::v1::{DebitRequest, RefundRequest};
 use baton_testkit::TestPlatform;
 use baton_token::Claims;
 use baton_token::claims::{Act, Confirmation};
-use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::attacks::{Attack, AttackFuture, Modes, balance_of, first_account_of};
@@ -84,31 +83,22 @@ fn debit_not_on_orders_behalf(platform: &TestPlatform) -> AttackFuture<'_> {
             Some(Act::new(id(Workload::Gateway), None)),
         ));
         let token = platform.mint(&claims)?;
-        let authority = platform.accounts_url.trim_start_matches("https://");
-        let channel = transport.grpc_channel(authority, Workload::Accounts)?;
-        let mut request = tonic::Request::new(DebitRequest {
-            account_id: account.clone(),
-            amount_minor: 1,
-            currency: baton_platform::demo::CURRENCY.to_owned(),
-            reference: uuid::Uuid::new_v4().to_string(),
-        });
-        request
-            .metadata_mut()
-            .insert("authorization", format!("Bearer {token}").parse()?);
-        let answer = AccountsClient::new(channel).debit(request).await;
+        let request = with_bearer(
+            DebitRequest {
+                account_id: account.clone(),
+                amount_minor: 1,
+                currency: baton_platform::demo::CURRENCY.to_owned(),
+                reference: uuid::Uuid::new_v4().to_string(),
+            },
+            &token,
+        )?;
+        let answer = accounts(platform, &transport)?.debit(request).await;
 
         let after = balance_of(platform, &alice, &account).await?;
         // The policy's refusal: accounts answers a debit it may not make as it answers one on an
         // account that is not there, so the caller learns nothing from it.
         let refused = matches!(&answer, Err(status) if status.code() == tonic::Code::NotFound);
-        let evidence = json!({
-            "answer": match &answer {
-                Ok(_) => "debited".to_owned(),
-                Err(status) => format!("{:?}: {}", status.code(), status.message()),
-            },
-            "balance_before_minor": before,
-            "balance_after_minor": after,
-        });
+        let evidence = evidence(&answer, "debited", before, after);
         Ok(crate::attacks::judge(
             after < before,
             refused && after == before,
@@ -128,32 +118,62 @@ fn refund_without_a_debit(platform: &TestPlatform) -> AttackFuture<'_> {
 
         let (transport, thumbprint) = platform.transport_as_bound(Workload::Orders)?;
         let token = platform.mint(&as_orders_to_accounts(platform, CAROL, &thumbprint))?;
-        let authority = platform.accounts_url.trim_start_matches("https://");
-        let channel = transport.grpc_channel(authority, Workload::Accounts)?;
-        let mut request = tonic::Request::new(RefundRequest {
-            account_id: account.clone(),
-            amount_minor: MINTED_MINOR,
-            currency: baton_platform::demo::CURRENCY.to_owned(),
-            order_id: uuid::Uuid::new_v4().to_string(),
-        });
-        request
-            .metadata_mut()
-            .insert("authorization", format!("Bearer {token}").parse()?);
-        let answer = AccountsClient::new(channel).refund(request).await;
+        let request = with_bearer(
+            RefundRequest {
+                account_id: account.clone(),
+                amount_minor: MINTED_MINOR,
+                currency: baton_platform::demo::CURRENCY.to_owned(),
+                order_id: uuid::Uuid::new_v4().to_string(),
+            },
+            &token,
+        )?;
+        let answer = accounts(platform, &transport)?.refund(request).await;
 
         let after = balance_of(platform, &alice, &account).await?;
-        let evidence = json!({
-            "answer": match &answer {
-                Ok(_) => "refunded".to_owned(),
-                Err(status) => format!("{:?}: {}", status.code(), status.message()),
-            },
-            "balance_before_minor": before,
-            "balance_after_minor": after,
-        });
-        Ok(crate::attacks::outcome(
+        // The control's refusal: no debit of this order on this account to give back.
+        let refused =
+            matches!(&answer, Err(status) if status.code() == tonic::Code::FailedPrecondition);
+        Ok(crate::attacks::judge(
             after > before,
-            StatusCode::OK,
-            &evidence,
+            refused && after == before,
+            &evidence(&answer, "refunded", before, after),
         ))
+    })
+}
+
+/// A gRPC client for accounts over `transport` (orders' identity).
+fn accounts(
+    platform: &TestPlatform,
+    transport: &baton_workload::Transport,
+) -> anyhow::Result<AccountsClient<tonic::transport::Channel>> {
+    let authority = platform.accounts_url.trim_start_matches("https://");
+    Ok(AccountsClient::new(
+        transport.grpc_channel(authority, Workload::Accounts)?,
+    ))
+}
+
+/// `message` as a gRPC request carrying `token` as its bearer.
+fn with_bearer<T>(message: T, token: &str) -> anyhow::Result<tonic::Request<T>> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse()?);
+    Ok(request)
+}
+
+/// What accounts answered and what alice's balance did.
+fn evidence<T>(
+    answer: &Result<tonic::Response<T>, tonic::Status>,
+    done: &str,
+    before: i64,
+    after: i64,
+) -> serde_json::Value {
+    json!({
+        "answer": match answer {
+            Ok(_) => done.to_owned(),
+            Err(status) => format!("{:?}: {}", status.code(), status.message()),
+        },
+        "balance_before_minor": before,
+        "balance_after_minor": after,
     })
 }
