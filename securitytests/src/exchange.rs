@@ -14,7 +14,7 @@ use baton_token::claims::{Act, Confirmation};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::attacks::{Attack, AttackFuture, Modes, Outcome};
+use crate::attacks::{Attack, AttackFuture, Modes, outcome};
 use crate::risk::OwaspRisk;
 
 pub const TOKEN_FOR_ACCOUNTS_AT_ORDERS: &str =
@@ -99,11 +99,6 @@ fn hop_claims(
     claims
 }
 
-/// The exchange attacks judge as every other attack does.
-fn judged(succeeded: bool, status: StatusCode, body: &Value) -> Outcome {
-    crate::attacks::outcome(succeeded, status, body)
-}
-
 async fn get(
     client: &reqwest::Client,
     url: String,
@@ -131,7 +126,7 @@ pub fn token_for_accounts_at_orders(platform: &TestPlatform) -> AttackFuture<'_>
             &token,
         )
         .await?;
-        Ok(judged(
+        Ok(outcome(
             status.is_success() && body["orders"].is_array(),
             status,
             &body,
@@ -159,7 +154,7 @@ pub fn stolen_bound_token(platform: &TestPlatform) -> AttackFuture<'_> {
             &token,
         )
         .await?;
-        Ok(judged(
+        Ok(outcome(
             status.is_success() && body["username"] == "alice",
             status,
             &body,
@@ -191,7 +186,7 @@ pub fn stripped_act_chain(platform: &TestPlatform) -> AttackFuture<'_> {
             &tampered,
         )
         .await?;
-        Ok(judged(
+        Ok(outcome(
             status.is_success() && body["username"] == "alice",
             status,
             &body,
@@ -245,7 +240,7 @@ pub fn wider_scopes(platform: &TestPlatform) -> AttackFuture<'_> {
             "accounts:admin",
         )
         .await?;
-        Ok(judged(
+        Ok(outcome(
             status.is_success() && body["access_token"].is_string(),
             status,
             &body,
@@ -267,7 +262,7 @@ pub fn actor_not_allowed(platform: &TestPlatform) -> AttackFuture<'_> {
             "users:read",
         )
         .await?;
-        Ok(judged(
+        Ok(outcome(
             status.is_success() && body["access_token"].is_string(),
             status,
             &body,
