@@ -54,6 +54,8 @@ command -v curl >/dev/null || { echo "up.sh: curl is needed to wait for the comp
 
 # --- configuration -------------------------------------------------------------------------------
 
+# A laptop platform, with the demo users: every component runs in production unless told not to.
+export BATON_ENV=${BATON_ENV:-development}
 export STS_LISTEN=${STS_LISTEN:-127.0.0.1:8090}
 export USERS_LISTEN=${USERS_LISTEN:-127.0.0.1:8091}
 export ACCOUNTS_LISTEN=${ACCOUNTS_LISTEN:-127.0.0.1:8092}

@@ -27,6 +27,16 @@ pub struct Application {
     state: AppState,
 }
 
+/// `baton-sts remove-demo-data`: opens the STS's database (migrating it, as a start would),
+/// deletes the demo users' credentials and the demo client with everything issued to them, and
+/// says what it deleted. The way out of [`StartupError::DemoDataInProduction`].
+pub async fn remove_demo_data(config: &Config) -> Result<Vec<String>, StartupError> {
+    let pool = db::connect(&config.settings.database_url, storage::MIGRATIONS).await?;
+    seed::remove_demo_data(&pool)
+        .await
+        .map_err(|err| StartupError::other("removing the demo data", err))
+}
+
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let listener = baton_workload::bind(config.settings.listen).await?;
@@ -41,6 +51,16 @@ impl Application {
             seed::demo_users(&pool, &passwords)
                 .await
                 .map_err(|err| StartupError::other("seeding demo users", err))?;
+        } else {
+            let found = seed::demo_data_found(&pool)
+                .await
+                .map_err(|err| StartupError::other("looking for demo data", err))?;
+            if !found.is_empty() {
+                return Err(StartupError::DemoDataInProduction {
+                    component: "sts",
+                    found,
+                });
+            }
         }
         let signer = Signer::load(&pool, rotation_policy(&config))
             .await

@@ -5,9 +5,12 @@
 //! ```
 //!
 //! Configuration is read from the environment; see `docs/configuration.md`.
+//!
+//! `baton-sts remove-demo-data` deletes the demo data from its database and exits instead: a
+//! component started in production refuses to serve while any is there.
 
 use baton_platform::config::{Environment, exit_on_bad_config};
-use baton_platform::telemetry;
+use baton_platform::{demo, telemetry};
 use baton_sts::{Application, Config};
 
 #[tokio::main]
@@ -15,6 +18,9 @@ async fn main() -> std::process::ExitCode {
     telemetry::init("baton_sts");
     let config =
         Config::from_source(&Environment).unwrap_or_else(|err| exit_on_bad_config("sts", &err));
+    if demo::removal_requested() {
+        return demo::report_removal("sts", baton_sts::app::remove_demo_data(&config).await);
+    }
     let app = match Application::build(config).await {
         Ok(app) => app,
         Err(err) => {

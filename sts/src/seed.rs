@@ -1,5 +1,7 @@
 //! What the STS registers at start-up: its clients (always), and the demo users' credentials
-//! (development mode only, see `baton_platform::demo`).
+//! (development mode only, see `baton_platform::demo`). In production none of the demo data may
+//! be there: [`demo_data_found`] is what the start-up refuses on, [`remove_demo_data`] what
+//! `baton-sts remove-demo-data` runs.
 
 use baton_platform::{Workload, demo, time::now_unix};
 use secrecy::SecretString;
@@ -92,4 +94,44 @@ pub async fn demo_users(pool: &AnyPool, passwords: &Passwords) -> Result<(), See
     }
     tracing::info!("demo users seeded (development mode)");
     Ok(())
+}
+
+/// The demo users' credentials and the demo machine client, if the database holds them, in words.
+/// The demo client counts only with its published secret: a deployment's own `reports` client,
+/// registered with a secret of its own, is not demo data.
+pub async fn demo_data_found(pool: &AnyPool) -> Result<Vec<String>, SeedError> {
+    let mut found = Vec::new();
+    for (id, user) in demo::ids() {
+        if storage::credentials_by_id(pool, &id).await?.is_some() {
+            found.push(format!("demo user {}", user.username));
+        }
+    }
+    if demo_client_registered(pool).await? {
+        found.push(format!("demo client {DEMO_MACHINE_CLIENT_ID}"));
+    }
+    Ok(found)
+}
+
+/// Deletes the demo users' credentials and the demo machine client, with everything issued to
+/// them; says what was there.
+pub async fn remove_demo_data(pool: &AnyPool) -> Result<Vec<String>, SeedError> {
+    let mut removed = Vec::new();
+    for (id, user) in demo::ids() {
+        if storage::delete_user(pool, &id).await? {
+            removed.push(format!("demo user {}", user.username));
+        }
+    }
+    if demo_client_registered(pool).await?
+        && storage::delete_client(pool, DEMO_MACHINE_CLIENT_ID).await?
+    {
+        removed.push(format!("demo client {DEMO_MACHINE_CLIENT_ID}"));
+    }
+    Ok(removed)
+}
+
+async fn demo_client_registered(pool: &AnyPool) -> Result<bool, SeedError> {
+    let demo_secret = opaque::hash(DEMO_MACHINE_CLIENT_SECRET);
+    Ok(storage::client_by_id(pool, DEMO_MACHINE_CLIENT_ID)
+        .await?
+        .is_some_and(|client| client.secret_hash.as_deref() == Some(demo_secret.as_str())))
 }

@@ -22,6 +22,7 @@ mod layering;
 mod mtls;
 mod orders_edge;
 mod payments;
+mod production;
 mod settle;
 mod support;
 mod tokens;

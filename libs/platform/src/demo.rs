@@ -3,7 +3,9 @@
 //! The STS, the users service and the accounts service each seed their part of the same four
 //! people, so they must agree on who is who: the ids below were drawn at random once (UUID v4) and
 //! are fixed so that the seeds line up. Every other identifier in Baton is drawn at run time.
-//! None of this is ever seeded in production mode.
+//! None of this is ever seeded in production mode, and a component started in production on a
+//! database that still holds any of it refuses to start (`StartupError::DemoDataInProduction`)
+//! until `baton-<component> remove-demo-data` has taken it out.
 
 use uuid::Uuid;
 
@@ -84,4 +86,40 @@ pub const CURRENCY: &str = "EUR";
 /// Looks a demo user up by name.
 pub fn by_username(username: &str) -> Option<DemoUser> {
     ALL.into_iter().find(|user| user.username == username)
+}
+
+/// The first argument that makes a component's binary remove the demo data from its database and
+/// exit, instead of serving: the way out of `StartupError::DemoDataInProduction`.
+pub const REMOVE_COMMAND: &str = "remove-demo-data";
+
+/// True if this process was started as `baton-<component> remove-demo-data`.
+pub fn removal_requested() -> bool {
+    std::env::args().nth(1).as_deref() == Some(REMOVE_COMMAND)
+}
+
+/// Every demo user's id, in the hyphenated form every table stores.
+pub fn ids() -> impl Iterator<Item = (String, DemoUser)> {
+    ALL.into_iter()
+        .map(|user| (user.id.hyphenated().to_string(), user))
+}
+
+/// Prints what `remove-demo-data` did and turns it into the process's exit code.
+pub fn report_removal(
+    component: &str,
+    removed: Result<Vec<String>, crate::StartupError>,
+) -> std::process::ExitCode {
+    match removed {
+        Ok(removed) if removed.is_empty() => {
+            println!("{component}: no demo data to remove");
+            std::process::ExitCode::SUCCESS
+        }
+        Ok(removed) => {
+            println!("{component}: removed {}", removed.join(", "));
+            std::process::ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("{component}: could not remove the demo data: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

@@ -5,10 +5,13 @@ use std::str::FromStr;
 
 use crate::config::{ConfigError, Source, SourceExt};
 
-/// Where the platform runs. Production refuses lab switches and demo data outright.
+/// Where the platform runs. Production refuses lab switches and demo data outright, and is what a
+/// component runs as unless told otherwise: forgetting a setting must never publish an admin's
+/// password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunMode {
-    /// A laptop or a workshop: demo users are seeded, lab mode may be switched on.
+    /// A laptop or a workshop: demo users are seeded, lab mode may be switched on. Only when asked
+    /// for by name (`just up` and the test kit do).
     Development,
     /// A real deployment: no demo data, no lab switches, whatever else the config says.
     Production,
@@ -17,9 +20,9 @@ pub enum RunMode {
 impl RunMode {
     pub const KEY: &'static str = "BATON_ENV";
 
-    /// Reads `BATON_ENV` (`development`, the default, or `production`).
+    /// Reads `BATON_ENV` (`production`, the default, or `development`).
     pub fn from_source(source: &dyn Source) -> Result<Self, ConfigError> {
-        source.parse_or(Self::KEY, RunMode::Development)
+        source.parse_or(Self::KEY, RunMode::Production)
     }
 
     pub fn is_production(self) -> bool {
@@ -79,5 +82,23 @@ impl fmt::Display for TrustMode {
             TrustMode::E2e => f.write_str("e2e"),
             TrustMode::Exchange => f.write_str("exchange"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Map;
+
+    #[test]
+    fn production_unless_development_is_asked_for_by_name() {
+        let mode = |value: Option<&str>| {
+            let source = value.map_or_else(Map::new, |value| Map::new().with(RunMode::KEY, value));
+            RunMode::from_source(&source)
+        };
+        assert_eq!(mode(None).ok(), Some(RunMode::Production));
+        assert_eq!(mode(Some("production")).ok(), Some(RunMode::Production));
+        assert_eq!(mode(Some("development")).ok(), Some(RunMode::Development));
+        assert!(mode(Some("prodution")).is_err());
     }
 }

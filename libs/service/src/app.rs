@@ -29,6 +29,15 @@ pub struct Application<S: Service> {
     transport: Transport,
 }
 
+/// `baton-<service> remove-demo-data`: opens the service's database (migrating it, as a start
+/// would), deletes the demo data, and says what it deleted. The way out of
+/// [`StartupError::DemoDataInProduction`], in any run mode.
+pub async fn remove_demo_data<S: Service>(config: &S::Config) -> Result<Vec<String>, StartupError> {
+    let (settings, _) = S::shared(config);
+    let db = db::connect(&settings.database_url, S::MIGRATIONS).await?;
+    S::remove_demo_data(&db).await
+}
+
 impl<S: Service> Application<S> {
     pub async fn build(config: S::Config) -> Result<Self, StartupError> {
         let (settings, transport) = S::shared(&config);
@@ -38,6 +47,14 @@ impl<S: Service> Application<S> {
         let db = db::connect(&settings.database_url, S::MIGRATIONS).await?;
         if settings.seeds_demo_data() {
             S::seed_demo_data(&db).await?;
+        } else {
+            let found = S::demo_data(&db).await?;
+            if !found.is_empty() {
+                return Err(StartupError::DemoDataInProduction {
+                    component: settings.workload.name(),
+                    found,
+                });
+            }
         }
         S::seed_reference_data(&db).await?;
         let sts = transport

@@ -36,7 +36,7 @@ use baton_token::Verifier;
 use baton_workload::{PeerPolicy, Transport};
 use sqlx::AnyPool;
 
-pub use app::Application;
+pub use app::{Application, remove_demo_data};
 pub use router::router;
 
 /// What a service brings to the skeleton. Everything else is the same for every service.
@@ -58,6 +58,19 @@ pub trait Service: 'static {
     /// Writes the demo data. The skeleton calls it in development mode only, never in production.
     fn seed_demo_data(_db: &AnyPool) -> impl Future<Output = Result<(), StartupError>> + Send {
         async { Ok(()) }
+    }
+
+    /// The demo data found in the database, in words (`demo user alice`). In production the
+    /// skeleton refuses to start while this is not empty.
+    fn demo_data(_db: &AnyPool) -> impl Future<Output = Result<Vec<String>, StartupError>> + Send {
+        async { Ok(Vec::new()) }
+    }
+
+    /// Deletes the demo data, and whatever hangs off it, from the database; says what it deleted.
+    fn remove_demo_data(
+        _db: &AnyPool,
+    ) -> impl Future<Output = Result<Vec<String>, StartupError>> + Send {
+        async { Ok(Vec::new()) }
     }
 
     /// Writes the reference data every mode needs (say, a catalogue), before the first request.

@@ -261,7 +261,10 @@ mod tests {
     fn plaintext_is_refused_outside_lab_mode_and_without_switching_peer_checks_off() {
         let plain = Map::new().with(Transport::KEY, "insecure-plaintext");
         assert!(Transport::from_source(&plain, &settings(&plain)).is_err());
-        let lab = plain.clone().with("BATON_LAB_MODE", "on");
+        let lab = plain
+            .clone()
+            .with("BATON_ENV", "development")
+            .with("BATON_LAB_MODE", "on");
         assert!(Transport::from_source(&lab, &settings(&lab)).is_err());
         let lab_off = lab.with("BATON_LAB_DISABLE", "mtls.peer_id");
         let transport = Transport::from_source(&lab_off, &settings(&lab_off));

@@ -66,6 +66,18 @@ impl Service for Accounts {
             .map_err(|err| StartupError::other("seeding the demo accounts", err))
     }
 
+    async fn demo_data(db: &AnyPool) -> Result<Vec<String>, StartupError> {
+        seed::demo_accounts_found(db)
+            .await
+            .map_err(|err| StartupError::other("looking for demo accounts", err))
+    }
+
+    async fn remove_demo_data(db: &AnyPool) -> Result<Vec<String>, StartupError> {
+        seed::remove_demo_accounts(db)
+            .await
+            .map_err(|err| StartupError::other("removing the demo accounts", err))
+    }
+
     fn state(config: Config, parts: Parts) -> Result<AppState, StartupError> {
         Ok(AppState {
             db: parts.db,

@@ -181,6 +181,7 @@ mod tests {
     /// Settings that need no certificate files: these tests are about addresses only.
     fn without_certificates() -> Map {
         Map::new()
+            .with("BATON_ENV", "development")
             .with("BATON_LAB_MODE", "on")
             .with("BATON_LAB_DISABLE", "mtls.peer_id")
             .with(Transport::KEY, "insecure-plaintext")

@@ -60,6 +60,18 @@ impl Service for Users {
             .map_err(|err| StartupError::other("seeding the demo users", err))
     }
 
+    async fn demo_data(db: &AnyPool) -> Result<Vec<String>, StartupError> {
+        seed::demo_users_found(db)
+            .await
+            .map_err(|err| StartupError::other("looking for demo users", err))
+    }
+
+    async fn remove_demo_data(db: &AnyPool) -> Result<Vec<String>, StartupError> {
+        seed::remove_demo_users(db)
+            .await
+            .map_err(|err| StartupError::other("removing the demo users", err))
+    }
+
     fn state(config: Config, parts: Parts) -> Result<AppState, StartupError> {
         Ok(AppState {
             db: parts.db,

@@ -2,13 +2,15 @@
 
 use baton_platform::db::EmbeddedMigration;
 use sqlx::any::AnyRow;
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, Row};
 
 mod clients;
+mod demo;
 mod grants;
 mod keys;
 
 pub use clients::*;
+pub use demo::*;
 pub use grants::*;
 pub use keys::*;
 

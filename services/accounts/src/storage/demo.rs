@@ -69,6 +69,46 @@ pub async fn seed_account(
     Ok(opened.rows_affected() == 1)
 }
 
+/// True if `owner` has a demo seed claimed or any account open: only the seed ever opens an
+/// account for a demo user's fixed id.
+#[tracing::instrument(skip(db), err)]
+pub async fn seeded(db: &AnyPool, owner: Uuid) -> Result<bool, StorageError> {
+    let owner = owner.hyphenated().to_string();
+    let row = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM demo_seeds WHERE owner_id = $1) \
+              + (SELECT COUNT(*) FROM accounts WHERE owner_id = $1) AS found",
+    )
+    .bind(&owner)
+    .fetch_one(db)
+    .await?;
+    let found: i64 = sqlx::Row::try_get(&row, "found")?;
+    Ok(found > 0)
+}
+
+/// Deletes `owner`'s accounts, their ledgers and the demo seed's claim, in one transaction. True
+/// if there was anything to delete.
+#[tracing::instrument(skip(db), err)]
+pub async fn remove(db: &AnyPool, owner: Uuid) -> Result<bool, StorageError> {
+    let owner = owner.hyphenated().to_string();
+    let mut tx = db.begin().await?;
+    let ledger = sqlx::query(
+        "DELETE FROM ledger WHERE account_id IN (SELECT id FROM accounts WHERE owner_id = $1)",
+    )
+    .bind(&owner)
+    .execute(&mut *tx)
+    .await?;
+    let accounts = sqlx::query("DELETE FROM accounts WHERE owner_id = $1")
+        .bind(&owner)
+        .execute(&mut *tx)
+        .await?;
+    let claim = sqlx::query("DELETE FROM demo_seeds WHERE owner_id = $1")
+        .bind(&owner)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(ledger.rows_affected() + accounts.rows_affected() + claim.rows_affected() > 0)
+}
+
 #[cfg(test)]
 mod tests {
     use baton_platform::db;
@@ -94,6 +134,33 @@ mod tests {
         let opened = accounts::list_by_owner(&pool, owner, page).await?;
         assert_eq!(opened.len(), 1);
         assert_eq!(opened.first().map(|a| a.balance_minor), Some(5_000));
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn removing_a_seed_takes_its_account_and_ledger_and_nothing_else()
+    -> Result<(), StorageError> {
+        let dir = tempfile::tempdir().map_err(|_| StorageError::Vanished("tempdir"))?;
+        let url = format!("sqlite://{}/accounts.db", dir.path().display());
+        let pool = db::connect(&url, MIGRATIONS)
+            .await
+            .map_err(|_| StorageError::Vanished("database"))?;
+        let (demo, other) = (Uuid::new_v4(), Uuid::new_v4());
+        seed_account(&pool, demo, Currency::Eur, 5_000, 1).await?;
+        seed_account(&pool, other, Currency::Eur, 7_000, 1).await?;
+        assert!(seeded(&pool, demo).await?);
+        assert!(remove(&pool, demo).await?);
+        assert!(!seeded(&pool, demo).await?);
+        assert!(!remove(&pool, demo).await?);
+        let page = baton_platform::db::Page {
+            limit: 10,
+            offset: 0,
+        };
+        assert_eq!(accounts::list_by_owner(&pool, other, page).await?.len(), 1);
+        let ledger: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ledger")
+            .fetch_one(&pool)
+            .await?;
+        assert_eq!(ledger, 1, "only the other owner's opening balance is left");
         Ok(())
     }
 }

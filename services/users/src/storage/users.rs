@@ -87,6 +87,16 @@ pub async fn insert_if_absent(db: &AnyPool, user: NewUser<'_>) -> Result<bool, S
     Ok(result.rows_affected() == 1)
 }
 
+/// Deletes the user `id`; true if there was one.
+#[tracing::instrument(skip(db), err)]
+pub async fn delete(db: &AnyPool, id: UserId) -> Result<bool, StorageError> {
+    let result = sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(id.to_string())
+        .execute(db)
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
 fn user_from_row(row: &AnyRow) -> Result<User, StorageError> {
     let stored_id: String = row.try_get("id")?;
     let id = Uuid::try_parse(&stored_id).map_err(|_| StorageError::Corrupt {
