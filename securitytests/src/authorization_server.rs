@@ -5,6 +5,7 @@
 //! when it ends holding something that works: an authorization code for someone else's login, or
 //! an access token the gateway accepts.
 
+use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
 
 use baton_gateway::auth::MAX_CACHE_TTL;
@@ -82,7 +83,46 @@ pub fn catalogue() -> Vec<Attack> {
             settings: &[],
             run: brute_force,
         },
+        Attack {
+            name: "login brute force from every address of one IPv6 /64",
+            risk: Api2Authentication,
+            controls: &[StsLoginThrottle],
+            modes: Modes::BOTH,
+            settings: BEHIND_A_LOAD_BALANCER,
+            run: brute_force_across_one_64,
+        },
+        Attack {
+            name: "second-factor codes guessed from many addresses",
+            risk: Api2Authentication,
+            controls: &[StsAccountBudget],
+            modes: Modes::BOTH,
+            settings: BEHIND_A_LOAD_BALANCER,
+            run: codes_from_many_sources,
+        },
+        Attack {
+            name: "second-factor codes guessed on one login",
+            risk: Api2Authentication,
+            controls: &[StsCodeAttempts],
+            modes: Modes::BOTH,
+            settings: BEHIND_A_LOAD_BALANCER,
+            run: codes_on_one_login,
+        },
     ]
+}
+
+/// The gateway believes `X-Forwarded-For` from loopback, as it would from its load balancer: the
+/// attacker's many addresses reach the STS as many sources (they are only ever written in a
+/// header, never dialled).
+const BEHIND_A_LOAD_BALANCER: &[(&str, &str)] = &[("GATEWAY_TRUSTED_PROXIES", "127.0.0.0/8")];
+
+/// The `n`th address of the documentation prefix 2001:db8::/32, each in a /64 of its own.
+fn address_in_own_64(n: u16) -> IpAddr {
+    IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, n, 0, 0, 0, 0, 1))
+}
+
+/// The `n`th address inside one /64 of the documentation prefix.
+fn address_in_one_64(n: u16) -> IpAddr {
+    IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0xbad, 0, 0, 0, n, 1))
 }
 
 /// Does `token` get bob's accounts through the gateway?
@@ -211,10 +251,21 @@ fn redirect_uri_near_miss(platform: &TestPlatform) -> AttackFuture<'_> {
     })
 }
 
-/// Starts a login for `user` with a correct PKCE request; the client and the form's handle.
+/// Starts a login with a correct PKCE request; the client and the form's handle.
 async fn start(platform: &TestPlatform) -> anyhow::Result<(LoginClient, String)> {
+    start_with(platform.oauth_client()).await
+}
+
+/// Like [`start`], for a browser at `source` behind the trusted load balancer.
+async fn start_from(
+    platform: &TestPlatform,
+    source: IpAddr,
+) -> anyhow::Result<(LoginClient, String)> {
+    start_with(platform.oauth_client_from(source)?).await
+}
+
+async fn start_with(mut client: LoginClient) -> anyhow::Result<(LoginClient, String)> {
     let challenge = pkce::s256(&random_string());
-    let mut client = platform.oauth_client();
     let form = client
         .authorize(&[
             ("response_type", "code"),
@@ -238,7 +289,15 @@ async fn log_in_with(
     password: &str,
     code: &str,
 ) -> anyhow::Result<Outcome> {
-    let (mut client, handle) = start(platform).await?;
+    finish_login(start(platform).await?, user, password, code).await
+}
+
+async fn finish_login(
+    (mut client, handle): (LoginClient, String),
+    user: DemoUser,
+    password: &str,
+    code: &str,
+) -> anyhow::Result<Outcome> {
     let mut page = client
         .submit(
             &handle,
@@ -302,5 +361,98 @@ fn brute_force(platform: &TestPlatform) -> AttackFuture<'_> {
                 .await?;
         }
         log_in_with(platform, BOB, BOB.password, "").await
+    })
+}
+
+fn brute_force_across_one_64(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        // Ten wrong passwords, each from another address of the attacker's one /64 (a host is
+        // given 2^64 of them), then the right one from yet another.
+        for guess in 0..10 {
+            let (mut client, handle) = start_from(platform, address_in_one_64(guess)).await?;
+            let wrong = format!("guess-number-{guess}");
+            client
+                .submit(&handle, &[("username", BOB.username), ("password", &wrong)])
+                .await?;
+        }
+        let last = start_from(platform, address_in_one_64(99)).await?;
+        let answer = finish_login(last, BOB, BOB.password, "").await?;
+        Ok(throttled_or(answer))
+    })
+}
+
+/// A login the throttle refused is blocked by the throttle; anything else stands as it is.
+fn throttled_or(answer: Outcome) -> Outcome {
+    match answer {
+        Outcome::Blocked(evidence) if evidence.contains("429") => {
+            Outcome::Blocked(format!("the throttle refused the login: {evidence}"))
+        }
+        Outcome::Blocked(evidence) => {
+            Outcome::Inconclusive(format!("refused, but not by the throttle: {evidence}"))
+        }
+        other => other,
+    }
+}
+
+fn codes_from_many_sources(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        // The attacker holds alice's password and spreads the code guesses over addresses in
+        // /64s of their own, one wrong code from each: no source ever reaches its own budget.
+        // Then the right code, as the millionth guess would be, from a fresh address.
+        let seed = ALICE.totp_seed.unwrap_or_default();
+        let wrong = wrong_code(seed);
+        for n in 0..24 {
+            let login = start_from(platform, address_in_own_64(n)).await?;
+            finish_login(login, ALICE, ALICE.password, &wrong).await?;
+        }
+        let code = totp::current_code(seed).unwrap_or_default();
+        let last = start_from(platform, address_in_own_64(999)).await?;
+        let answer = finish_login(last, ALICE, ALICE.password, &code).await?;
+        Ok(throttled_or(answer))
+    })
+}
+
+fn codes_on_one_login(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        // One login, the password right, then code after code on the same form, each from
+        // another address so that no per-source lock stands in the way: only the count of
+        // codes this login has been sent can.
+        let seed = ALICE.totp_seed.unwrap_or_default();
+        let wrong = wrong_code(seed);
+        let (mut client, handle) = start_from(platform, address_in_own_64(0)).await?;
+        let mut page = client
+            .submit(
+                &handle,
+                &[("username", ALICE.username), ("password", ALICE.password)],
+            )
+            .await?;
+        let handle = page
+            .handle
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("no second-factor form ({})", page.status))?;
+        let guesses = u16::try_from(baton_sts::http::MAX_CODE_ATTEMPTS)? + 3;
+        for n in 1..=guesses {
+            client.move_to(platform.ca.public_client_from(address_in_own_64(n))?);
+            page = client.submit(&handle, &[("totp_code", &wrong)]).await?;
+            if page.body.contains(baton_sts::http::CODE_ATTEMPTS_SPENT) {
+                return Ok(refused(&format!(
+                    "the login ended after {} wrong codes ({})",
+                    n - 1,
+                    page.status
+                )));
+            }
+        }
+        let code = totp::current_code(seed).unwrap_or_default();
+        client.move_to(platform.ca.public_client_from(address_in_own_64(999))?);
+        page = client.submit(&handle, &[("totp_code", &code)]).await?;
+        let got_code = page
+            .location
+            .as_deref()
+            .is_some_and(|l| code_from(l, "s").is_ok());
+        Ok(outcome(
+            got_code,
+            page.status,
+            &json!({ "wrong_codes_checked": guesses, "location": page.location }),
+        ))
     })
 }

@@ -138,6 +138,18 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ),
     ("TOTP code replayed", "POST /oauth2/authorize"),
     ("login brute force", "POST /oauth2/authorize"),
+    (
+        "login brute force from every address of one IPv6 /64",
+        "POST /oauth2/authorize",
+    ),
+    (
+        "second-factor codes guessed from many addresses",
+        "POST /oauth2/authorize",
+    ),
+    (
+        "second-factor codes guessed on one login",
+        "POST /oauth2/authorize",
+    ),
     ("request burst past the API rate limit", "GET /v1/users/me"),
     ("token endpoint flood", "POST /oauth2/token"),
     ("login page flood", "GET /oauth2/authorize"),

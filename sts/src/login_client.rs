@@ -126,6 +126,12 @@ impl LoginClient {
         self.send(request).await
     }
 
+    /// Sends later requests through `http`, keeping the browser binding: the same browser, on
+    /// another network (a test moves it between addresses this way).
+    pub fn move_to(&mut self, http: reqwest::Client) {
+        self.http = http;
+    }
+
     /// `POST /oauth2/authorize`: one step of the login form.
     pub async fn submit(
         &mut self,

@@ -153,6 +153,18 @@ impl TestCa {
             .build()?)
     }
 
+    /// Like [`TestCa::public_client`], sending `X-Forwarded-For: <client>` on every request: a
+    /// client behind a load balancer, for a gateway configured to trust loopback as its proxy
+    /// (`GATEWAY_TRUSTED_PROXIES`). The address is only ever written in a header, never dialled.
+    pub fn public_client_from(&self, client: std::net::IpAddr) -> anyhow::Result<reqwest::Client> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", client.to_string().parse()?);
+        Ok(self
+            .public_client_builder()?
+            .default_headers(headers)
+            .build()?)
+    }
+
     fn public_client_builder(&self) -> anyhow::Result<reqwest::ClientBuilder> {
         let config = rustls::ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()?

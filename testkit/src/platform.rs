@@ -527,6 +527,15 @@ impl TestPlatform {
         LoginClient::new(self.http.clone(), &self.gateway_url)
     }
 
+    /// Like [`TestPlatform::oauth_client`], for a browser at `client` behind the load balancer
+    /// the gateway trusts (see [`TestCa::public_client_from`]).
+    pub fn oauth_client_from(&self, client: IpAddr) -> anyhow::Result<LoginClient> {
+        Ok(LoginClient::new(
+            self.ca.public_client_from(client)?,
+            &self.gateway_url,
+        ))
+    }
+
     fn remember(&self, user: DemoUser, tokens: &TokenSet) {
         if let (Some(refresh_token), Ok(mut sessions)) =
             (tokens.refresh_token.clone(), self.sessions.lock())

@@ -74,6 +74,13 @@ pub enum Control {
     StsRefreshRotation,
     /// The STS throttles failed logins per account and source, with a bounded, growing lockout.
     StsLoginThrottle,
+    /// The STS counts failed logins per account across every source too (a soft lock, bounded,
+    /// with a security event), so many addresses cannot share out the guesses (NIST SP 800-63B
+    /// §5.2.2).
+    StsAccountBudget,
+    /// The STS ends a login after a few wrong second-factor codes: one login handle cannot be
+    /// used to guess codes without end.
+    StsCodeAttempts,
     /// The STS demands the TOTP second factor from users enrolled in it.
     StsTotp,
     /// The STS accepts a TOTP code at most once (RFC 6238 §5.2).
@@ -141,6 +148,8 @@ impl Control {
         Control::StsPkce,
         Control::StsRefreshRotation,
         Control::StsLoginThrottle,
+        Control::StsAccountBudget,
+        Control::StsCodeAttempts,
         Control::StsTotp,
         Control::StsTotpReplay,
         Control::StsRevocation,
@@ -181,6 +190,8 @@ impl Control {
             Control::StsPkce => "sts.pkce",
             Control::StsRefreshRotation => "sts.refresh_rotation",
             Control::StsLoginThrottle => "sts.login_throttle",
+            Control::StsAccountBudget => "sts.account_budget",
+            Control::StsCodeAttempts => "sts.code_attempts",
             Control::StsTotp => "sts.totp",
             Control::StsTotpReplay => "sts.totp_replay",
             Control::StsRevocation => "sts.revocation",

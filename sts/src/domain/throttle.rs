@@ -1,5 +1,5 @@
-//! Login throttling: failed attempts slow down the next ones, per account *and* source, and per
-//! source across accounts.
+//! Login throttling: failed attempts slow down the next ones, per account *and* source, per
+//! source across accounts, and per account across sources.
 //!
 //! - **Per account and source** (`alice` from one address): five failures are free; after that the
 //!   pair is locked for 2 s, then 4 s, 8 s… doubling up to [`MAX_LOCKOUT`]. An online guessing
@@ -8,6 +8,16 @@
 //!   five minutes.
 //! - **Per source** (one address, any usernames: credential stuffing): the same curve after
 //!   twenty failures.
+//! - **Per account, across every source** (alice, from many addresses: a botnet sharing out the
+//!   guesses): the same curve after twenty failures, whatever their sources. This is the soft
+//!   lock NIST SP 800-63B §5.2.2 asks for: it does lock alice out for a while, from everywhere,
+//!   which is why it starts later than the per-source lock, stays bounded, and raises a security
+//!   event (`account_soft_locked`) each time it closes. With it, guessing a six-digit code from
+//!   any number of addresses gets about one try per five minutes.
+//!
+//! A source is an IPv4 address or an IPv6 /64 (`http::browser::client_source` aggregates
+//! before it gets here): one host is usually given a whole /64, so counting /128s would hand an
+//! attacker 2^64 fresh sources.
 //!
 //! Locked attempts are refused before any password work and are not counted, so hammering a lock
 //! does not extend it. A success clears the account-and-source record. The throttle keys on the
@@ -27,6 +37,7 @@ use std::time::{Duration, Instant};
 /// Failures allowed before the first lockout.
 const FREE_PER_ACCOUNT: u32 = 5;
 const FREE_PER_SOURCE: u32 = 20;
+const FREE_PER_ACCOUNT_ANYWHERE: u32 = 20;
 /// The first lockout; each further failure doubles it.
 const FIRST_LOCKOUT: Duration = Duration::from_secs(2);
 /// No lockout is ever longer than this.
@@ -61,6 +72,40 @@ fn source_key(source: &str) -> String {
     format!("s\u{0}{source}")
 }
 
+fn anywhere_key(username: &str) -> String {
+    format!("u\u{0}{}", username.to_lowercase())
+}
+
+/// Which budgets a check and a failure count against: the per-account-and-source and per-source
+/// ones always, the account's own across every source when [`Budgets::account_wide`] is set (the
+/// `sts.account_budget` control).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budgets {
+    pub account_wide: bool,
+}
+
+impl Budgets {
+    fn keys(self, username: &str, source: &str) -> Vec<(String, u32)> {
+        let mut keys = vec![
+            (account_key(username, source), FREE_PER_ACCOUNT),
+            (source_key(source), FREE_PER_SOURCE),
+        ];
+        if self.account_wide {
+            keys.push((anywhere_key(username), FREE_PER_ACCOUNT_ANYWHERE));
+        }
+        keys
+    }
+}
+
+/// What a counted failure did to the account's budget across every source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counted {
+    /// Within the budget.
+    Counted,
+    /// The account is now soft-locked, from everywhere, for this long.
+    AccountLocked(Duration),
+}
+
 /// How long a record with `failures` is locked after its last failure.
 fn lockout(failures: u32, free: u32) -> Duration {
     if failures < free {
@@ -74,15 +119,16 @@ fn lockout(failures: u32, free: u32) -> Duration {
 
 impl Throttle {
     /// Whether `username` may try from `source` now.
-    pub fn check(&self, username: &str, source: &str) -> Result<(), Locked> {
+    pub fn check(&self, username: &str, source: &str, budgets: Budgets) -> Result<(), Locked> {
         let now = Instant::now();
         let Ok(records) = self.records.lock() else {
             // A poisoned lock means a thread panicked mid-update; refuse rather than fail open.
             return Err(Locked(FIRST_LOCKOUT));
         };
-        let wait = [account_key(username, source), source_key(source)]
+        let wait = budgets
+            .keys(username, source)
             .iter()
-            .filter_map(|key| records.get(key))
+            .filter_map(|(key, _)| records.get(key))
             .map(|record| record.locked_until.saturating_duration_since(now))
             .max()
             .unwrap_or_default();
@@ -94,10 +140,10 @@ impl Throttle {
     }
 
     /// Counts a failed attempt.
-    pub fn failed(&self, username: &str, source: &str) {
+    pub fn failed(&self, username: &str, source: &str, budgets: Budgets) -> Counted {
         let now = Instant::now();
         let Ok(mut records) = self.records.lock() else {
-            return;
+            return Counted::Counted;
         };
         if records.len() >= MAX_ENTRIES {
             records.retain(|_, record| now.duration_since(record.last_failure) < FORGET_AFTER);
@@ -110,10 +156,10 @@ impl Throttle {
                 records.remove(&stalest);
             }
         }
-        for (key, free) in [
-            (account_key(username, source), FREE_PER_ACCOUNT),
-            (source_key(source), FREE_PER_SOURCE),
-        ] {
+        let anywhere = anywhere_key(username);
+        let mut counted = Counted::Counted;
+        for (key, free) in budgets.keys(username, source) {
+            let locks_the_account = key == anywhere;
             let record = records.entry(key).or_insert(Record {
                 failures: 0,
                 locked_until: now,
@@ -124,14 +170,22 @@ impl Throttle {
             }
             record.failures = record.failures.saturating_add(1);
             record.last_failure = now;
-            record.locked_until = now + lockout(record.failures, free);
+            let locked_for = lockout(record.failures, free);
+            record.locked_until = now + locked_for;
+            if locks_the_account && !locked_for.is_zero() {
+                counted = Counted::AccountLocked(locked_for);
+            }
         }
+        counted
     }
 
-    /// A successful login clears the account's record for this source.
+    /// A successful login clears the account's record for this source, and its record across
+    /// sources: the person who holds every factor is back, so a lock the attacker's failures
+    /// earned no longer stands in their way.
     pub fn succeeded(&self, username: &str, source: &str) {
         if let Ok(mut records) = self.records.lock() {
             records.remove(&account_key(username, source));
+            records.remove(&anywhere_key(username));
         }
     }
 }
@@ -149,41 +203,76 @@ mod tests {
         assert_eq!(lockout(u32::MAX, 5), MAX_LOCKOUT);
     }
 
+    const ALL: Budgets = Budgets { account_wide: true };
+    const PER_SOURCE: Budgets = Budgets {
+        account_wide: false,
+    };
+
     #[test]
     fn failures_lock_the_account_for_that_source_only() {
         let throttle = Throttle::default();
         for _ in 0..FREE_PER_ACCOUNT {
-            assert!(throttle.check("alice", "10.0.0.1").is_ok());
-            throttle.failed("alice", "10.0.0.1");
+            assert!(throttle.check("alice", "10.0.0.1", ALL).is_ok());
+            throttle.failed("alice", "10.0.0.1", ALL);
         }
-        assert!(throttle.check("alice", "10.0.0.1").is_err());
-        assert!(throttle.check("ALICE", "10.0.0.1").is_err());
+        assert!(throttle.check("alice", "10.0.0.1", ALL).is_err());
+        assert!(throttle.check("ALICE", "10.0.0.1", ALL).is_err());
         assert!(
-            throttle.check("alice", "10.0.0.2").is_ok(),
+            throttle.check("alice", "10.0.0.2", ALL).is_ok(),
             "another source is not locked out"
         );
-        assert!(throttle.check("bob", "10.0.0.1").is_ok());
+        assert!(throttle.check("bob", "10.0.0.1", ALL).is_ok());
     }
 
     #[test]
     fn one_source_trying_many_accounts_is_throttled() {
         let throttle = Throttle::default();
         for n in 0..FREE_PER_SOURCE {
-            throttle.failed(&format!("user{n}"), "10.0.0.9");
+            throttle.failed(&format!("user{n}"), "10.0.0.9", ALL);
         }
-        assert!(throttle.check("someone-new", "10.0.0.9").is_err());
+        assert!(throttle.check("someone-new", "10.0.0.9", ALL).is_err());
     }
 
     #[test]
-    fn a_success_clears_the_account_record() {
+    fn many_sources_share_one_budget_per_account() {
+        let throttle = Throttle::default();
+        let sources: Vec<String> = (0..FREE_PER_ACCOUNT_ANYWHERE)
+            .map(|n| format!("10.0.1.{n}"))
+            .collect();
+        for (n, source) in sources.iter().enumerate() {
+            assert!(throttle.check("alice", source, ALL).is_ok());
+            let counted = throttle.failed("alice", source, ALL);
+            let last = n + 1 == sources.len();
+            assert_eq!(
+                matches!(counted, Counted::AccountLocked(_)),
+                last,
+                "failure {n}: the account locks at its budget, not before"
+            );
+        }
+        assert!(
+            throttle.check("alice", "10.0.2.1", ALL).is_err(),
+            "a fresh source finds the account soft-locked"
+        );
+        assert!(throttle.check("bob", "10.0.2.1", ALL).is_ok());
+        assert!(
+            throttle.check("alice", "10.0.2.1", PER_SOURCE).is_ok(),
+            "with the account-wide budget off, only the source counts"
+        );
+    }
+
+    #[test]
+    fn a_success_clears_the_account_records() {
         let throttle = Throttle::default();
         for _ in 0..3 {
-            throttle.failed("bob", "s");
+            throttle.failed("bob", "s", ALL);
+        }
+        for n in 0..FREE_PER_ACCOUNT_ANYWHERE - 1 {
+            throttle.failed("bob", &format!("elsewhere-{n}"), ALL);
         }
         throttle.succeeded("bob", "s");
         for _ in 0..FREE_PER_ACCOUNT - 1 {
-            throttle.failed("bob", "s");
+            throttle.failed("bob", "s", ALL);
         }
-        assert!(throttle.check("bob", "s").is_ok());
+        assert!(throttle.check("bob", "s", ALL).is_ok());
     }
 }

@@ -15,7 +15,8 @@
 //! but not the victim's browser's cookie. The cookie is `SameSite=Strict`, `HttpOnly`, `Secure`.
 //!
 //! **Enumeration and guessing.** Unknown user or wrong password: the same page, status and
-//! Argon2id work. Throttling (per account and source, and per source) comes first.
+//! Argon2id work. Throttling (per account and source, per source, per account across sources)
+//! comes first, and a login ends after [`MAX_CODE_ATTEMPTS`] second-factor codes.
 
 use axum::Extension;
 use axum::body::Bytes;
@@ -32,13 +33,11 @@ use super::AppState;
 use super::browser::{BINDING_COOKIE, binding_of, client_source, internal, redirect};
 use super::oauth::Params;
 use super::page::{self, HANDLE_FIELD};
-use crate::config::Config;
 use crate::domain::client::{self, GRANT_AUTHORIZATION_CODE};
-use crate::domain::grants::Grants;
 use crate::domain::login::{self, LoginError};
 use crate::domain::opaque::{self, HANDLE_PREFIX, OpaqueToken};
 use crate::domain::pkce;
-use crate::domain::throttle::Locked;
+use crate::domain::throttle::{Budgets, Counted, Locked};
 use crate::storage::{self, Credentials, LoginRequestRow};
 
 /// The longest `state` and `scope` an authorization request may carry.
@@ -46,9 +45,15 @@ const MAX_STATE_LEN: usize = 512;
 const MAX_SCOPE_LEN: usize = 1024;
 /// How long a login may take, from the first page to the last.
 const LOGIN_TTL_SECS: i64 = 600;
+/// Second-factor codes one login may be sent (`sts.code_attempts`); then it is over. Enough for a
+/// person who mistyped, or whose code rolled over while they typed it.
+pub const MAX_CODE_ATTEMPTS: i32 = 5;
 
 const WRONG_CREDENTIALS: &str = "Wrong username or password.";
 const WRONG_CODE: &str = "That code is not valid. Wait for the next one and try again.";
+/// The answer once a login's second-factor attempts are spent: the control's own refusal.
+pub const CODE_ATTEMPTS_SPENT: &str =
+    "Too many wrong codes for this sign-in. Go back to the application and start again.";
 const START_AGAIN: &str =
     "This sign-in has expired or is not valid. Go back to the application and start again.";
 
@@ -217,6 +222,18 @@ struct Step<'a> {
 }
 
 impl Step<'_> {
+    /// The budgets a login counts against, as the lab switches leave them.
+    fn budgets(&self) -> Budgets {
+        Budgets {
+            account_wide: self
+                .state
+                .config
+                .settings
+                .controls
+                .is_on(Control::StsAccountBudget),
+        }
+    }
+
     fn throttled(&self, username: &str) -> Option<Response> {
         if !self
             .state
@@ -227,7 +244,11 @@ impl Step<'_> {
         {
             return None;
         }
-        let Locked(wait) = self.state.throttle.check(username, &self.source).err()?;
+        let Locked(wait) = self
+            .state
+            .throttle
+            .check(username, &self.source, self.budgets())
+            .err()?;
         tracing::warn!(
             security_event = "login_throttled",
             "a login attempt was refused by the throttle"
@@ -292,7 +313,7 @@ impl Step<'_> {
             }
             Ok(credentials) => self.finish(&credentials).await,
             Err(LoginError::Rejected) => {
-                state.throttle.failed(username, &self.source);
+                self.count_failure(username);
                 tracing::info!("login refused");
                 page::login(
                     StatusCode::UNAUTHORIZED,
@@ -310,6 +331,9 @@ impl Step<'_> {
             return refused;
         }
         let state = self.state;
+        if let Some(spent) = self.take_code_attempt().await {
+            return spent;
+        }
         let code = params.one("totp_code").ok().flatten().unwrap_or_default();
         let credentials = match storage::credentials_by_id(&state.pool, user_id).await {
             Ok(Some(credentials)) => credentials,
@@ -327,11 +351,56 @@ impl Step<'_> {
         match checked {
             Ok(()) => self.finish(&credentials).await,
             Err(LoginError::Rejected) => {
-                state.throttle.failed(username, &self.source);
+                self.count_failure(username);
                 tracing::info!("second factor refused");
                 page::second_factor(StatusCode::UNAUTHORIZED, self.handle, Some(WRONG_CODE))
             }
             Err(err) => internal(&err),
+        }
+    }
+
+    /// Counts a failed step against every budget; a soft lock of the account is a security event.
+    fn count_failure(&self, username: &str) {
+        let counted = self
+            .state
+            .throttle
+            .failed(username, &self.source, self.budgets());
+        if let Counted::AccountLocked(wait) = counted {
+            tracing::warn!(
+                security_event = "account_soft_locked",
+                username = ?username,
+                lock_secs = wait.as_secs(),
+                "failed logins from many sources soft-locked an account"
+            );
+        }
+    }
+
+    /// Takes one of the login's second-factor attempts; the answer that ends the login when none
+    /// is left (`sts.code_attempts`).
+    async fn take_code_attempt(&self) -> Option<Response> {
+        let state = self.state;
+        if !state
+            .config
+            .settings
+            .controls
+            .is_on(Control::StsCodeAttempts)
+        {
+            return None;
+        }
+        match storage::take_code_attempt(&state.pool, self.handle_hash, MAX_CODE_ATTEMPTS).await {
+            Ok(true) => None,
+            Ok(false) => {
+                if let Err(err) = storage::delete_login_request(&state.pool, self.handle_hash).await
+                {
+                    return Some(internal(&err));
+                }
+                tracing::warn!(
+                    security_event = "login_code_attempts_spent",
+                    "a login ended after too many wrong second-factor codes"
+                );
+                Some(page::error(StatusCode::BAD_REQUEST, CODE_ATTEMPTS_SPENT))
+            }
+            Err(err) => Some(internal(&err)),
         }
     }
 
@@ -347,13 +416,7 @@ impl Step<'_> {
             Ok(false) => return page::error(StatusCode::BAD_REQUEST, START_AGAIN),
             Err(err) => return internal(&err),
         }
-        let grants = Grants {
-            pool: &state.pool,
-            controls: &state.config.settings.controls,
-            access_ttl_secs: Config::secs(state.config.access_token_ttl),
-            refresh_ttl_secs: Config::secs(state.config.refresh_token_ttl),
-            now: now_unix(),
-        };
+        let grants = super::grants(state);
         let login = self.login;
         match grants
             .issue_code(login, &credentials.user_id, &credentials.roles)

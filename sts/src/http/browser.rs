@@ -70,11 +70,16 @@ pub fn client_source(headers: &HeaderMap, peer: Option<&Peer>, state: &AppState)
     let gateway =
         baton_workload::SpiffeId::of(&state.config.settings.trust_domain, Workload::Gateway);
     match peer {
+        // An IPv6 client counts per /64, as at the gateway: one host is usually given a whole
+        // /64, and every address in it must not be a fresh source.
         Some(Peer::Workload(id)) if *id == gateway => headers
             .get(CLIENT_ADDR_HEADER)
             .and_then(|value| value.to_str().ok())
-            .filter(|value| value.len() <= 64)
-            .map_or_else(|| "gateway:unknown".to_owned(), |addr| format!("ip:{addr}")),
+            .and_then(|value| value.parse::<std::net::IpAddr>().ok())
+            .map_or_else(
+                || "gateway:unknown".to_owned(),
+                |addr| format!("ip:{}", baton_workload::limits::source_key(addr)),
+            ),
         Some(Peer::Workload(id)) => format!("workload:{id}"),
         _ => "unknown".to_owned(),
     }

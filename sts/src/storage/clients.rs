@@ -177,6 +177,26 @@ pub async fn login_request_password_passed(
     Ok(())
 }
 
+/// Takes one of the login's `max` second-factor attempts, before the code is checked, so that
+/// parallel guesses on one handle cannot outrun the count. False if none is left (or the login is
+/// gone): the caller ends the login.
+#[tracing::instrument(skip_all)]
+pub async fn take_code_attempt(
+    pool: &AnyPool,
+    request_hash: &str,
+    max: i32,
+) -> Result<bool, sqlx::Error> {
+    let taken = sqlx::query(
+        "UPDATE login_requests SET code_attempts = code_attempts + 1 \
+         WHERE request_hash = $1 AND code_attempts < $2",
+    )
+    .bind(request_hash)
+    .bind(max)
+    .execute(pool)
+    .await?;
+    Ok(taken.rows_affected() == 1)
+}
+
 /// Ends a login (it produced a code, or it is abandoned). True if this call ended it.
 #[tracing::instrument(skip_all)]
 pub async fn delete_login_request(pool: &AnyPool, request_hash: &str) -> Result<bool, sqlx::Error> {

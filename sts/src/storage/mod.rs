@@ -21,6 +21,16 @@ pub const MIGRATIONS: &[EmbeddedMigration] = &[
         "authorization server",
         include_str!("../../migrations/0002_authorization_server.sql"),
     ),
+    (
+        3,
+        "login code attempts",
+        include_str!("../../migrations/0003_login_code_attempts.sql"),
+    ),
+    (
+        4,
+        "grant last issued",
+        include_str!("../../migrations/0004_grant_last_issued.sql"),
+    ),
 ];
 
 /// A user's stored credentials.
