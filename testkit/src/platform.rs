@@ -307,7 +307,9 @@ impl TestPlatform {
         hermetic::check_config(&config).map_err(anyhow::Error::msg)?;
         let (stop, _) = watch::channel(false);
 
-        let sts = baton_sts::Application::build(baton_sts::Config::from_source(&config)?)
+        let mut sts_config = baton_sts::Config::from_source(&config)?;
+        sts_config.settings.faults = builder.faults.faults();
+        let sts = baton_sts::Application::build(sts_config)
             .await
             .context("sts")?;
         config.set("STS_ADDR", format!("127.0.0.1:{}", sts.port()));

@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 
 use baton_platform::Workload;
 use baton_platform::demo::{ALICE, BOB};
+use baton_platform::faults::Script;
 use baton_sts::domain::client::{CLI_CLIENT_ID, CLI_REDIRECT_URI};
 use baton_sts::domain::pkce;
-use baton_sts::login_client::{LoginClient, code_from, random_string};
+use baton_sts::login_client::{FlowError, LoginClient, TokenSet, code_from, random_string};
 use baton_sts::seed::{DEMO_MACHINE_CLIENT_ID, DEMO_MACHINE_CLIENT_SECRET};
 use baton_testkit::TestPlatform;
 use reqwest::{Method, StatusCode};
@@ -459,6 +460,36 @@ async fn introspection_needs_a_confidential_client_and_an_inactive_token_is_just
             serde_json::json!({ "active": false })
         );
     }
+
+    // Each client learns only what it needs: not bob's tokens, access or refresh, whoever asks.
+    let bob = platform.log_in_afresh(BOB).await.expect("bob logs in");
+    let refresh = bob.refresh_token.expect("a refresh token");
+    for token in [&bob.access_token, &refresh] {
+        assert_eq!(
+            introspect(&platform, token).await,
+            serde_json::json!({ "active": false }),
+            "another client's token, to the reports client"
+        );
+    }
+    let orders = platform
+        .client_as(Workload::Orders, Workload::Sts)
+        .expect("orders' identity");
+    for token in [&bob.access_token, &refresh] {
+        let answer: Value = orders
+            .post(format!("{}/oauth2/introspect", platform.sts_url))
+            .form(&[("token", token.as_str()), ("client_id", "orders")])
+            .send()
+            .await
+            .expect("the STS answers")
+            .json()
+            .await
+            .expect("a JSON answer");
+        assert_eq!(
+            answer,
+            serde_json::json!({ "active": false }),
+            "a workload is shown no user's token"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -585,5 +616,112 @@ async fn the_login_throttle_answers_an_unknown_user_exactly_as_a_real_one() {
     assert_eq!(
         answers[0], answers[1],
         "a lockout must not tell users apart"
+    );
+}
+
+/// A platform whose STS can be held at its fault points, and bob logged in on it.
+async fn held_platform() -> (TestPlatform, Script, String) {
+    let script = Script::new();
+    let platform = TestPlatform::builder()
+        .faults(&script)
+        .spawn()
+        .await
+        .expect("platform starts");
+    let tokens = platform.log_in_afresh(BOB).await.expect("bob logs in");
+    let refresh = tokens.refresh_token.expect("a refresh token");
+    (platform, script, refresh)
+}
+
+/// Starts a refresh with `refresh` on its own task, and waits until the STS holds it just before
+/// it stores the new tokens.
+async fn refresh_held_before_issue(
+    platform: &TestPlatform,
+    script: &Script,
+    refresh: &str,
+) -> (
+    baton_platform::faults::Pause,
+    tokio::task::JoinHandle<Result<TokenSet, FlowError>>,
+) {
+    let held = script.pause_once("sts.grant.before_issue");
+    let client = platform.oauth_client();
+    let refresh = refresh.to_owned();
+    let refreshing = tokio::spawn(async move { client.refresh(&refresh).await });
+    held.arrived().await;
+    (held, refreshing)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_beside_a_refresh_leaves_no_token_of_the_grant_alive() {
+    let (platform, script, refresh) = held_platform().await;
+    let (held, refreshing) = refresh_held_before_issue(&platform, &script, &refresh).await;
+    // Bob logs out while the refresh is between its checks and its writes.
+    let (status, _) = post_form(
+        &platform,
+        "/oauth2/revoke",
+        None,
+        &[("token", &refresh), ("client_id", CLI_CLIENT_ID)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    held.release();
+    let answer = refreshing.await.expect("the refresh task ends");
+    assert!(
+        answer.is_err(),
+        "a refresh that lost the race to a logout must issue nothing: {answer:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_refresh_token_beside_its_own_refresh_revokes_what_that_refresh_issues() {
+    let (platform, script, refresh) = held_platform().await;
+    let (held, refreshing) = refresh_held_before_issue(&platform, &script, &refresh).await;
+    // The thief presents the same refresh token: already spent, so the family is revoked.
+    assert!(platform.oauth_client().refresh(&refresh).await.is_err());
+    held.release();
+    let answer = refreshing.await.expect("the refresh task ends");
+    assert!(
+        answer.is_err(),
+        "no new tokens in a family revoked for reuse: {answer:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_replayed_before_its_first_redemption_made_the_grant_still_revokes_it() {
+    let script = Script::new();
+    let platform = TestPlatform::builder()
+        .faults(&script)
+        .spawn()
+        .await
+        .expect("platform starts");
+    let verifier = random_string();
+    let challenge = pkce::s256(&verifier);
+    let mut client = platform.oauth_client();
+    let form = client
+        .authorize(&authorization_request(&challenge, &[]))
+        .await
+        .expect("the login page");
+    let page = client
+        .submit(
+            &form.handle.expect("a form"),
+            &[("username", "bob"), ("password", BOB.password)],
+        )
+        .await
+        .expect("a redirect");
+    let code = code_from(&page.location.expect("a redirect"), "xyz").expect("a code");
+
+    let held = script.pause_once("sts.code.before_grant");
+    let first = {
+        let (client, code, verifier) = (client.clone(), code.clone(), verifier.clone());
+        tokio::spawn(async move { client.redeem(&code, &verifier).await })
+    };
+    held.arrived().await;
+    // The code was stolen: its replay arrives while the first redemption has spent it but not
+    // yet made its grant.
+    assert!(client.redeem(&code, &verifier).await.is_err(), "the replay");
+    held.release();
+    let answer = first.await.expect("the first redemption ends");
+    assert!(
+        answer.is_err(),
+        "the first redemption of a replayed code must issue nothing: {answer:?}"
     );
 }

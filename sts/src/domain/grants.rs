@@ -12,8 +12,17 @@
 //!   token (RFC 6749 §4.4.3).
 //! - **Revocation** of a refresh token ends its grant; of an access token, that token.
 //!
+//! Issuing and revoking race: a refresh beside a logout, a code's first redemption beside its
+//! replay. Each is one transaction, and issuing takes the grant's row before it writes (see
+//! `storage::hold_grant`): new tokens are stored only in a grant that is not revoked, and a
+//! revocation that waited for them deletes them too. A replay that comes before the grant exists
+//! makes it, revoked. The moments between the checks and the writes are fault points
+//! (`sts.code.before_grant`, `sts.grant.before_issue`), so a test can hold a flow there while the
+//! other side runs.
+//!
 //! Every token is an opaque random string; only its SHA-256 hash is stored.
 
+use baton_platform::faults::{Faults, Injected};
 use baton_platform::{Control, Controls};
 use sqlx::AnyPool;
 
@@ -39,6 +48,9 @@ pub enum GrantError {
     InvalidScope,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// A test failed the flow at a fault point.
+    #[error(transparent)]
+    Injected(#[from] Injected),
 }
 
 /// What every grant needs.
@@ -46,6 +58,8 @@ pub enum GrantError {
 pub struct Grants<'a> {
     pub pool: &'a AnyPool,
     pub controls: &'a Controls,
+    /// Where a test may hold or fail a flow ([`baton_platform::faults`]); none in production.
+    pub faults: &'a Faults,
     pub access_ttl_secs: i64,
     pub refresh_ttl_secs: i64,
     pub now: i64,
@@ -114,9 +128,9 @@ impl Grants<'_> {
             .await?
         {
             Redemption::First(code) => code,
-            Redemption::Replayed { grant_id } => {
-                tracing::warn!(security_event = "code_replayed", %grant_id, "an authorization code was redeemed twice; revoking its grant");
-                storage::revoke_grant(self.pool, &grant_id, self.now).await?;
+            Redemption::Replayed(code) => {
+                tracing::warn!(security_event = "code_replayed", grant_id = %code.grant_id, "an authorization code was redeemed twice; revoking its grant");
+                storage::revoke_code_grant(self.pool, &code, self.now).await?;
                 return Err(GrantError::InvalidGrant);
             }
             Redemption::Unknown => return Err(GrantError::InvalidGrant),
@@ -132,6 +146,7 @@ impl Grants<'_> {
         if !valid {
             return Err(GrantError::InvalidGrant);
         }
+        self.faults.reach("sts.code.before_grant").await?;
         let grant = GrantRow {
             grant_id: code.grant_id,
             client_id: code.client_id,
@@ -207,7 +222,7 @@ impl Grants<'_> {
             for_client: true,
         };
         storage::insert_issued_access_token(
-            self.pool,
+            &mut *self.pool.acquire().await?,
             &access_token.hash(),
             &record,
             &origin,
@@ -222,8 +237,15 @@ impl Grants<'_> {
         })
     }
 
-    /// A new access token (and refresh token, if asked) in `grant`.
+    /// A new access token (and refresh token, if asked) in `grant`, stored in one transaction
+    /// that first holds the grant: nothing is issued in a grant revoked meanwhile.
     async fn tokens_for(&self, grant: &GrantRow, with_refresh: bool) -> Result<Tokens, GrantError> {
+        self.faults.reach("sts.grant.before_issue").await?;
+        let mut tx = self.pool.begin().await?;
+        if !storage::hold_grant(&mut tx, &grant.grant_id, self.now).await? {
+            tracing::info!(grant_id = %grant.grant_id, "no tokens issued: the grant was revoked meanwhile");
+            return Err(GrantError::InvalidGrant);
+        }
         let access_token = OpaqueToken::generate();
         let expires_at = (self.now + self.access_ttl_secs).min(grant.expires_at);
         let record = StoredToken {
@@ -237,7 +259,7 @@ impl Grants<'_> {
             for_client: false,
         };
         storage::insert_issued_access_token(
-            self.pool,
+            &mut tx,
             &access_token.hash(),
             &record,
             &origin,
@@ -247,7 +269,7 @@ impl Grants<'_> {
         let refresh_token = if with_refresh {
             let refresh = OpaqueToken::generate_with(REFRESH_PREFIX);
             storage::insert_refresh_token(
-                self.pool,
+                &mut tx,
                 &refresh.hash(),
                 &grant.grant_id,
                 self.now,
@@ -258,6 +280,7 @@ impl Grants<'_> {
         } else {
             None
         };
+        tx.commit().await?;
         Ok(Tokens {
             access_token,
             expires_in: expires_at - self.now,

@@ -1,14 +1,20 @@
 //! Token introspection (RFC 7662): is this token active, and what does it stand for?
 //!
-//! Only authenticated clients may ask. The gateway and the platform's workloads (resource
-//! servers) may ask about any token; any other confidential client only about its own, so a
-//! client cannot probe tokens it never held. Every token that is not active, for whatever reason,
-//! is the same answer: `{"active":false}`.
+//! Only authenticated confidential clients may ask, and each only about what it needs:
+//!
+//! - the gateway, the one resource server that holds other clients' access tokens, about any
+//!   access token;
+//! - every client (the platform's workloads included) about the tokens issued to itself;
+//! - nobody about another client's refresh token: a refresh token is for its own client to
+//!   redeem, and no resource server is ever shown one.
+//!
+//! A client cannot probe tokens it never held. Every token that is not active, or not the
+//! caller's to know about, is the same answer: `{"active":false}`.
 
 use serde::Serialize;
 use sqlx::AnyPool;
 
-use crate::domain::client::{AuthMethod, Client};
+use crate::domain::client::Client;
 use crate::domain::opaque;
 use crate::storage;
 
@@ -35,12 +41,11 @@ pub async fn introspect(
     issuer: &str,
     now: i64,
 ) -> Result<Option<Active>, sqlx::Error> {
-    let sees_everything = caller.is_gateway() || caller.auth_method == AuthMethod::TlsClientAuth;
-    let may_see =
-        |client_id: Option<&str>| sees_everything || client_id == Some(caller.id.as_str());
+    let own = |client_id: Option<&str>| client_id == Some(caller.id.as_str());
     let hash = opaque::hash(unverified_token);
     if let Some(access) = storage::access_token_record(pool, &hash).await? {
-        if access.token.expires_at <= now || !may_see(access.origin.client_id.as_deref()) {
+        let may_see = caller.is_gateway() || own(access.origin.client_id.as_deref());
+        if access.token.expires_at <= now || !may_see {
             return Ok(None);
         }
         let username = if access.origin.for_client {
@@ -69,7 +74,7 @@ pub async fn introspect(
         return Ok(None);
     };
     let active = !refresh.used && !grant.revoked && refresh.expires_at > now;
-    if !active || !may_see(Some(&grant.client_id)) {
+    if !active || !own(Some(&grant.client_id)) {
         return Ok(None);
     }
     Ok(Some(Active {

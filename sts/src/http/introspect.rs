@@ -11,9 +11,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::oauth::{Params, authenticate_client, invalid_request, no_store_json, server_error};
-use crate::config::Config;
 use crate::domain::client::AuthMethod;
-use crate::domain::grants::Grants;
 use crate::domain::introspect::introspect as describe;
 
 /// Introspection: authenticated confidential clients only; anything not active is exactly
@@ -60,13 +58,7 @@ pub async fn revoke(
     let Ok(Some(token)) = params.one("token") else {
         return invalid_request("token is required, once");
     };
-    let grants = Grants {
-        pool: &state.pool,
-        controls: &state.config.settings.controls,
-        access_ttl_secs: Config::secs(state.config.access_token_ttl),
-        refresh_ttl_secs: Config::secs(state.config.refresh_token_ttl),
-        now: now_unix(),
-    };
+    let grants = super::grants(&state);
     match grants.revoke(&client, token).await {
         Ok(()) => {
             let mut response = StatusCode::OK.into_response();

@@ -18,6 +18,8 @@ mod oauth;
 mod page;
 mod token;
 
+pub use authorize::{CODE_ATTEMPTS_SPENT, MAX_CODE_ATTEMPTS};
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -86,4 +88,16 @@ async fn jwks(State(state): State<AppState>) -> Json<JwkSet> {
 
 async fn health(State(state): State<AppState>) -> Json<Value> {
     Json(json!({ "status": "ok", "trust_mode": state.config.settings.trust_mode.to_string() }))
+}
+
+/// The grants, as this STS is configured, at this moment.
+fn grants(state: &AppState) -> crate::domain::grants::Grants<'_> {
+    crate::domain::grants::Grants {
+        pool: &state.pool,
+        controls: &state.config.settings.controls,
+        faults: &state.config.settings.faults,
+        access_ttl_secs: crate::config::Config::secs(state.config.access_token_ttl),
+        refresh_ttl_secs: crate::config::Config::secs(state.config.refresh_token_ttl),
+        now: baton_platform::time::now_unix(),
+    }
 }

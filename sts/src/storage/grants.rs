@@ -2,7 +2,7 @@
 //! `UPDATE` (or an `INSERT … ON CONFLICT DO NOTHING`) whose row count says whether this caller was
 //! first: no read-then-write race, on SQLite or PostgreSQL.
 
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, Row};
 
 /// An authorization code, as stored.
 #[derive(Debug, Clone)]
@@ -46,10 +46,9 @@ pub async fn insert_code(
 pub enum Redemption {
     /// First use: the code is now spent and is ours to honour.
     First(CodeRow),
-    /// The code was spent before: whatever it produced must be revoked.
-    Replayed {
-        grant_id: String,
-    },
+    /// The code was spent before: whatever it produced must be revoked, even if its first
+    /// redemption has not made the grant yet.
+    Replayed(CodeRow),
     Unknown,
 }
 
@@ -92,9 +91,7 @@ pub async fn redeem_code(
     Ok(if first {
         Redemption::First(code)
     } else {
-        Redemption::Replayed {
-            grant_id: code.grant_id,
-        }
+        Redemption::Replayed(code)
     })
 }
 
@@ -109,10 +106,13 @@ pub struct GrantRow {
     pub revoked: bool,
 }
 
+/// Makes the grant a code's first redemption produced. If a replay of the code got there first
+/// (see [`revoke_code_grant`]), the grant is already there, revoked, and stays so.
 #[tracing::instrument(skip_all)]
 pub async fn insert_grant(pool: &AnyPool, grant: &GrantRow, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO grants (grant_id, client_id, user_id, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO grants (grant_id, client_id, user_id, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (grant_id) DO NOTHING",
     )
     .bind(&grant.grant_id)
     .bind(&grant.client_id)
@@ -147,29 +147,87 @@ pub async fn grant_by_id(pool: &AnyPool, grant_id: &str) -> Result<Option<GrantR
     .transpose()
 }
 
-/// Revokes a grant: marks it, and deletes its refresh and access tokens.
+/// Revokes a grant: marks it, and deletes its refresh and access tokens, in one transaction. The
+/// mark comes first, so the transaction holds the grant's row (see [`hold_grant`]) while it
+/// deletes: tokens being issued beside it are either refused or committed before it deletes.
 #[tracing::instrument(skip(pool))]
 pub async fn revoke_grant(pool: &AnyPool, grant_id: &str, now: i64) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query("UPDATE grants SET revoked_at = $2 WHERE grant_id = $1 AND revoked_at IS NULL")
-        .bind(grant_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM refresh_tokens WHERE grant_id = $1")
-        .bind(grant_id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM access_tokens WHERE grant_id = $1")
-        .bind(grant_id)
-        .execute(&mut *tx)
-        .await?;
+    mark_revoked_and_delete_tokens(&mut tx, grant_id, now).await?;
     tx.commit().await
 }
 
+/// Revokes the grant a replayed code produced, whether or not its first redemption has made it
+/// yet: a grant not there yet is made revoked, so the first redemption finds it so and issues
+/// nothing (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
+#[tracing::instrument(skip_all, fields(grant_id = %code.grant_id))]
+pub async fn revoke_code_grant(
+    pool: &AnyPool,
+    code: &CodeRow,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO grants (grant_id, client_id, user_id, scope, created_at, expires_at, revoked_at) \
+         VALUES ($1, $2, $3, $4, $5, $5, $5) ON CONFLICT (grant_id) DO NOTHING",
+    )
+    .bind(&code.grant_id)
+    .bind(&code.client_id)
+    .bind(&code.user_id)
+    .bind(&code.scope)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    mark_revoked_and_delete_tokens(&mut tx, &code.grant_id, now).await?;
+    tx.commit().await
+}
+
+async fn mark_revoked_and_delete_tokens(
+    conn: &mut AnyConnection,
+    grant_id: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE grants SET revoked_at = $2 WHERE grant_id = $1 AND revoked_at IS NULL")
+        .bind(grant_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM refresh_tokens WHERE grant_id = $1")
+        .bind(grant_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM access_tokens WHERE grant_id = $1")
+        .bind(grant_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Holds `grant_id` for issuing tokens in it, inside the caller's transaction: true if the grant
+/// stands (there, and not revoked). The `UPDATE` takes the grant's row lock on PostgreSQL (the
+/// database's write lock on SQLite) until the transaction ends, and a revocation's first
+/// statement needs the same lock: either the revocation commits first and this finds the grant
+/// revoked, or it waits until the new tokens are committed and deletes them with the rest.
+#[tracing::instrument(skip(conn))]
+pub async fn hold_grant(
+    conn: &mut AnyConnection,
+    grant_id: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let held = sqlx::query(
+        "UPDATE grants SET last_issued_at = $2 WHERE grant_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(grant_id)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(held.rows_affected() == 1)
+}
+
+/// Stores a new refresh token, on `conn` (the transaction that holds its grant).
 #[tracing::instrument(skip_all)]
 pub async fn insert_refresh_token(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     token_hash: &str,
     grant_id: &str,
     issued_at: i64,
@@ -182,7 +240,7 @@ pub async fn insert_refresh_token(
     .bind(grant_id)
     .bind(issued_at)
     .bind(expires_at)
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(())
 }

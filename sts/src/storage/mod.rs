@@ -143,12 +143,21 @@ pub async fn insert_access_token(
     token: &StoredToken,
     issued_at: i64,
 ) -> Result<(), sqlx::Error> {
-    insert_issued_access_token(pool, token_hash, token, &TokenOrigin::default(), issued_at).await
+    let mut conn = pool.acquire().await?;
+    insert_issued_access_token(
+        &mut conn,
+        token_hash,
+        token,
+        &TokenOrigin::default(),
+        issued_at,
+    )
+    .await
 }
 
+/// Stores an issued access token, on `conn` (a transaction, when it is issued in a grant).
 #[tracing::instrument(skip_all)]
 pub async fn insert_issued_access_token(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     token_hash: &str,
     token: &StoredToken,
     origin: &TokenOrigin,
@@ -166,7 +175,7 @@ pub async fn insert_issued_access_token(
     .bind(origin.client_id.clone())
     .bind(origin.grant_id.clone())
     .bind(if origin.for_client { "client" } else { "user" })
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(())
 }

@@ -228,7 +228,8 @@ impl Sts {
             expires_at: now + case.expires_in,
         };
         let hash = opaque::hash(&opaque_token);
-        storage::insert_issued_access_token(&self.pool, &hash, &stored, &origin, now).await?;
+        let mut conn = self.pool.acquire().await?;
+        storage::insert_issued_access_token(&mut conn, &hash, &stored, &origin, now).await?;
         Ok((
             Planted {
                 opaque_token,
