@@ -126,10 +126,33 @@ impl Client {
     }
 
     /// Exact, character-for-character comparison with a registered redirect URI (RFC 9700
-    /// §4.1.3): no prefixes, no patterns, no normalisation.
+    /// §4.1.3): no prefixes, no patterns, no normalisation. The one allowance is the port of a
+    /// loopback IP redirect (`http://127.0.0.1:<port>/…`, `http://[::1]:<port>/…`), which a native
+    /// app picks when it opens its listener, so any port must be accepted there (RFC 8252 §7.3);
+    /// the scheme, address and path still match exactly.
     pub fn has_redirect_uri(&self, unverified_uri: &str) -> bool {
-        self.redirect_uris.iter().any(|uri| uri == unverified_uri)
+        self.redirect_uris.iter().any(|uri| {
+            uri == unverified_uri
+                || loopback_without_port(uri).is_some_and(|registered| {
+                    loopback_without_port(unverified_uri) == Some(registered)
+                })
+        })
     }
+}
+
+/// A loopback IP redirect URI split around its port: (`http://127.0.0.1:`, `/callback`), if the
+/// URI is one, with a port of 1 to 65535 in plain digits. Anything else (`localhost`, https, no
+/// port, userinfo) is not one and must then match exactly.
+fn loopback_without_port(uri: &str) -> Option<(&'static str, &str)> {
+    const LOOPBACKS: [&str; 2] = ["http://127.0.0.1:", "http://[::1]:"];
+    let (host, rest) = LOOPBACKS
+        .iter()
+        .find_map(|host| uri.strip_prefix(host).map(|rest| (*host, rest)))?;
+    let (port, path) = rest.split_at(rest.find('/')?);
+    let plain_digits =
+        !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit());
+    let port_ok = plain_digits && port.parse::<u16>().is_ok_and(|port| port != 0);
+    port_ok.then_some((host, path))
 }
 
 /// A registered client, looked up by id, for the authorization endpoint (which authenticates the
@@ -322,11 +345,43 @@ mod tests {
             "http://127.0.0.1:8976/callbacK",
             "http://127.0.0.1:8976/callback/",
             "http://127.0.0.1:8976/callback?x=1",
-            "http://127.0.0.1:8977/callback",
             "https://127.0.0.1:8976/callback",
             "http://localhost:8976/callback",
+            "http://127.0.0.1:8977/callbacK",
+            "http://127.0.0.1:/callback",
+            "http://127.0.0.1:0/callback",
+            "http://127.0.0.1:65536/callback",
+            "http://127.0.0.1:+80/callback",
+            "http://127.0.0.1:8976@evil.example/callback",
+            "http://127.0.0.1:8976.evil.example/callback",
+            "http://[::1]:8976/callback",
+            "http://127.0.0.1:8976",
         ] {
             assert!(!client.has_redirect_uri(near_miss), "{near_miss}");
         }
+    }
+
+    #[test]
+    fn a_loopback_redirect_may_name_any_port() {
+        let client = Client {
+            id: CLI_CLIENT_ID.to_owned(),
+            auth_method: AuthMethod::None,
+            redirect_uris: vec![CLI_REDIRECT_URI.to_owned(), "http://[::1]:1/cb".to_owned()],
+            grant_types: Vec::new(),
+            scope: String::new(),
+        };
+        for any_port in [
+            "http://127.0.0.1:8977/callback",
+            "http://127.0.0.1:1/callback",
+            "http://127.0.0.1:65535/callback",
+            "http://[::1]:50123/cb",
+        ] {
+            assert!(client.has_redirect_uri(any_port), "{any_port}");
+        }
+        let remote = Client {
+            redirect_uris: vec!["https://app.example/cb".to_owned()],
+            ..client
+        };
+        assert!(!remote.has_redirect_uri("https://app.example:8443/cb"));
     }
 }

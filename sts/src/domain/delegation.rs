@@ -71,7 +71,7 @@ pub fn audience_services(trust_domain: &TrustDomain, audience: &[String]) -> Opt
 #[derive(Debug, thiserror::Error)]
 pub enum HopError {
     /// The subject token does not verify, has expired, or is not addressed to the actor
-    /// (`invalid_grant`).
+    /// (`invalid_request`, RFC 8693 §2.2.2).
     #[error("the subject token is not valid for this actor")]
     InvalidSubject,
     /// The actor may not reach that audience (`invalid_target`).
@@ -139,7 +139,16 @@ pub async fn exchange_hop(
     }
     let scope = narrowed_scope(&subject.scopes(), allowed, request.scope, policy_on)?;
     let audience_id = ctx.trust_domain.id_of(request.audience);
-    let expires_at = (ctx.now + ctx.internal_ttl_secs).min(subject.exp);
+    // Never past the subject token's own end, and never an answer that is already over: a
+    // subject that has expired got here only with `token.expiry` switched off in lab mode,
+    // where it is given a fresh lifetime rather than a negative `expires_in`.
+    let expires_at = if subject.exp > ctx.now {
+        (ctx.now + ctx.internal_ttl_secs).min(subject.exp)
+    } else if ctx.controls.is_on(Control::TokenExpiry) {
+        return Err(HopError::InvalidSubject);
+    } else {
+        ctx.now + ctx.internal_ttl_secs
+    };
     let claims = Claims {
         aud: vec![audience_id.clone()],
         exp: expires_at,

@@ -17,7 +17,8 @@ use crate::storage;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExchangeError {
-    /// The subject token is unknown, expired, or its user is gone (`invalid_grant`).
+    /// The subject token is unknown, expired, or its user is gone (`invalid_request`, RFC 8693
+    /// §2.2.2).
     #[error("the subject token is not active")]
     InactiveSubject,
     #[error(transparent)]

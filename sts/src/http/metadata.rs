@@ -5,6 +5,12 @@
 //! published as the gateway serves it. There is deliberately no `/.well-known/openid-configuration`:
 //! the STS issues no ID tokens and has no userinfo endpoint, so it is not an OpenID Provider, and
 //! publishing that document would promise what it does not do.
+//!
+//! It advertises only what works at the endpoints it names. Those are the gateway's, where TLS
+//! ends at the edge and no client certificate reaches the STS, so `tls_client_auth` is not among
+//! their methods: the platform's own workloads use it at the STS's internal listener, which is
+//! configured, not discovered, and not published to the world (no `mtls_endpoint_aliases`,
+//! RFC 8705 §5, because it is no public endpoint).
 
 use axum::Json;
 use axum::extract::State;
@@ -40,9 +46,9 @@ pub async fn metadata(State(state): State<AppState>) -> Json<Value> {
             GRANT_TOKEN_EXCHANGE,
         ],
         "code_challenge_methods_supported": ["S256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "tls_client_auth", "none"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "tls_client_auth"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "tls_client_auth", "none"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
         "authorization_response_iss_parameter_supported": true,
         "tls_client_certificate_bound_access_tokens": false,
     }))

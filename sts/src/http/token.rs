@@ -34,7 +34,7 @@ use crate::domain::client::{
 };
 use crate::domain::delegation::{self, HopContext, HopError, HopRequest};
 use crate::domain::exchange::{ExchangeContext, ExchangeError, FirstHop, exchange};
-use crate::domain::grants::{GrantError, Grants, Tokens};
+use crate::domain::grants::{GrantError, Tokens};
 use crate::domain::workload_token::{
     self, WorkloadTokenContext, WorkloadTokenError, WorkloadTokenRequest,
 };
@@ -93,16 +93,6 @@ pub async fn token(
     }
 }
 
-fn grants(state: &AppState) -> Grants<'_> {
-    Grants {
-        pool: &state.pool,
-        controls: &state.config.settings.controls,
-        access_ttl_secs: Config::secs(state.config.access_token_ttl),
-        refresh_ttl_secs: Config::secs(state.config.refresh_token_ttl),
-        now: now_unix(),
-    }
-}
-
 /// The three grants that end in an opaque access token.
 async fn grant(state: &AppState, client: &Client, grant_type: &str, params: &Params) -> Response {
     let one = |name: &str| params.one(name);
@@ -115,7 +105,7 @@ async fn grant(state: &AppState, client: &Client, grant_type: &str, params: &Par
     ) else {
         return invalid_request("a parameter is repeated");
     };
-    let grants = grants(state);
+    let grants = super::grants(state);
     let issued = match grant_type {
         GRANT_AUTHORIZATION_CODE => {
             let Some(code) = code else {
@@ -261,6 +251,15 @@ async fn token_exchange(
     let Some(subject_token) = subject_token else {
         return invalid_request("subject_token is required");
     };
+    // Delegation here is the STS's own policy, from the caller's certificate, never a token the
+    // caller sends: say so rather than ignore one (RFC 8693 §2.1 makes `actor_token` optional).
+    if params.one("actor_token").ok().flatten().is_some()
+        || params.one("actor_token_type").ok().flatten().is_some()
+    {
+        return invalid_request(
+            "actor_token is not accepted: the actor is the workload that authenticated the request",
+        );
+    }
     if requested_token_type.is_some_and(|t| t != TOKEN_TYPE_JWT) {
         return invalid_request("only JWTs can be issued");
     }
@@ -353,13 +352,14 @@ async fn next_hop_exchange(
         Ok(token) => no_store_json(json!({
             "access_token": token.jwt,
             "issued_token_type": TOKEN_TYPE_JWT,
-            "token_type": "N_A",
+            "token_type": "Bearer",
             "expires_in": token.expires_in,
             "scope": token.scope,
         })),
+        // RFC 8693 §2.2.2: an invalid or unacceptable subject token is `invalid_request`.
         Err(HopError::InvalidSubject) => oauth_error(
             StatusCode::BAD_REQUEST,
-            "invalid_grant",
+            "invalid_request",
             "the subject token is not valid for this actor",
         ),
         Err(HopError::InvalidTarget) => oauth_error(
@@ -398,13 +398,13 @@ async fn first_hop_exchange(
         Ok(exchanged) => no_store_json(json!({
             "access_token": exchanged.jwt,
             "issued_token_type": TOKEN_TYPE_JWT,
-            "token_type": "N_A",
+            "token_type": "Bearer",
             "expires_in": exchanged.expires_in,
             "scope": exchanged.scope,
         })),
         Err(ExchangeError::InactiveSubject) => oauth_error(
             StatusCode::BAD_REQUEST,
-            "invalid_grant",
+            "invalid_request",
             "the subject token is not active",
         ),
         Err(err) => {
