@@ -136,7 +136,10 @@ fn sts_request_headers(incoming: &HeaderMap, extensions: &http::Extensions) -> H
                 .get::<ConnectInfo<std::net::SocketAddr>>()
                 .map(|info| info.0.ip())
         });
-    if let Some(Ok(addr)) = remote.map(|ip| HeaderValue::from_str(&ip.to_string())) {
+    // Always set, the unknown address included: it also tells the STS that this request is a
+    // relay, whose credentials are a client's, never the gateway's own.
+    let remote = remote.unwrap_or(crate::edge::client_addr::UNKNOWN);
+    if let Ok(addr) = HeaderValue::from_str(&remote.to_string()) {
         headers.insert(CLIENT_ADDR_HEADER, addr);
     }
     headers

@@ -725,3 +725,39 @@ async fn a_code_replayed_before_its_first_redemption_made_the_grant_still_revoke
         "the first redemption of a replayed code must issue nothing: {answer:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateways_own_client_cannot_be_used_through_the_public_relay() {
+    // Even the right secret, sent by a client through the gateway's relay, is refused: the
+    // gateway's client is its own calls, from its certificate, and nothing relayed.
+    let secret = format!("{}-known-to-this-test", uuid::Uuid::new_v4().simple());
+    let platform = TestPlatform::builder()
+        .with_setting("BATON_GATEWAY_CLIENT_SECRET", secret.clone())
+        .spawn()
+        .await
+        .expect("platform starts");
+    for path in ["/oauth2/token", "/oauth2/introspect", "/oauth2/revoke"] {
+        let (status, body) = post_form(
+            &platform,
+            path,
+            Some(("gateway", &secret)),
+            &[
+                (
+                    "grant_type",
+                    "urn:ietf:params:oauth:grant-type:token-exchange",
+                ),
+                ("token", "bat_nothing"),
+            ],
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("invalid_client")),
+            "{path}: {body}"
+        );
+    }
+    // The gateway's own exchanges, with the same secret, still work: bob's token reaches an API.
+    let bob = platform.login(BOB).await.expect("bob logs in");
+    let (status, _, _) = call(&platform, Method::GET, "/v1/accounts", Some(&bob), None).await;
+    assert_eq!(status, StatusCode::OK);
+}

@@ -169,6 +169,10 @@ pub struct Presented<'a> {
     pub authorization: Option<&'a str>,
     pub form_client_id: Option<&'a str>,
     pub peer: Option<&'a Peer>,
+    /// The request came through the gateway's public relay (it carries the client address the
+    /// gateway adds to every request it relays): the certificate on it is the gateway's, but the
+    /// credentials are whatever a client on the internet sent.
+    pub relayed: bool,
 }
 
 /// Why a client could not be authenticated.
@@ -200,6 +204,9 @@ impl ClientAuth<'_> {
             {
                 return Err(ClientAuthError::Invalid);
             }
+            if id == GATEWAY_CLIENT_ID {
+                return self.gateway(&presented, &secret);
+            }
             return self.secret_basic(&id, &secret).await;
         }
         let form_id = presented.form_client_id.ok_or(ClientAuthError::Invalid)?;
@@ -223,14 +230,26 @@ impl ClientAuth<'_> {
             .ok_or(ClientAuthError::Invalid)
     }
 
-    async fn secret_basic(&self, id: &str, secret: &str) -> Result<Client, ClientAuthError> {
-        if id == GATEWAY_CLIENT_ID {
-            return if self.gateway_secret.matches(secret) {
-                Ok(Client::gateway())
-            } else {
-                Err(ClientAuthError::Invalid)
-            };
+    /// The gateway's own client: its secret, on a direct call from the gateway's certificate.
+    /// Through the public relay the secret is not even compared, so it cannot be guessed there;
+    /// with no TLS at all (plaintext lab mode, where `mtls.peer_id` is off) the secret alone.
+    fn gateway(&self, presented: &Presented<'_>, secret: &str) -> Result<Client, ClientAuthError> {
+        let gateway = Peer::Workload(baton_workload::SpiffeId::of(
+            self.trust_domain,
+            Workload::Gateway,
+        ));
+        let from_the_gateway = match presented.peer {
+            Some(peer) => *peer == gateway && !presented.relayed,
+            None => true,
+        };
+        if from_the_gateway && self.gateway_secret.matches(secret) {
+            Ok(Client::gateway())
+        } else {
+            Err(ClientAuthError::Invalid)
         }
+    }
+
+    async fn secret_basic(&self, id: &str, secret: &str) -> Result<Client, ClientAuthError> {
         let row = storage::client_by_id(self.pool, id)
             .await?
             .filter(|row| row.auth_method == AuthMethod::ClientSecretBasic.name());

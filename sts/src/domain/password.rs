@@ -3,7 +3,10 @@
 //! Argon2id is deliberately slow and memory-hard, so two things matter here:
 //! - hashing runs on the blocking thread pool, never on the async workers that serve requests;
 //! - at most a few hashes run at once ([`MAX_CONCURRENT_HASHES`]): a login flood queues up here
-//!   instead of eating every core and every megabyte the STS has.
+//!   instead of eating every core and every megabyte the STS has;
+//! - the queue is bounded too ([`MAX_WAITING_LOGINS`]): past it a login is refused at once
+//!   ([`PasswordError::Busy`], a 503 with `Retry-After`) rather than left waiting behind a flood
+//!   until its client gives up.
 //!
 //! When the username is unknown we still verify against a dummy hash, so an unknown user costs
 //! the same time as a wrong password and the answer time does not reveal who has an account.
@@ -23,6 +26,8 @@ const LANES: u32 = 1;
 
 /// How many hashes may run at the same time.
 pub const MAX_CONCURRENT_HASHES: usize = 2;
+/// How many password checks may wait for one of those at the same time.
+pub const MAX_WAITING_LOGINS: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
@@ -30,12 +35,17 @@ pub enum PasswordError {
     Argon2(String),
     #[error("the hashing task did not finish")]
     Task,
+    /// Too many logins are already waiting for a hash: refused at once, try again shortly.
+    #[error("too many logins are waiting")]
+    Busy,
 }
 
 /// Hashes and verifies passwords, bounded in concurrency.
 #[derive(Debug, Clone)]
 pub struct Passwords {
     permits: Arc<Semaphore>,
+    /// Room to run or wait: [`MAX_CONCURRENT_HASHES`] plus [`MAX_WAITING_LOGINS`].
+    queue: Arc<Semaphore>,
     /// A hash of a random password, verified against when the user does not exist.
     dummy_hash: Arc<String>,
 }
@@ -53,6 +63,7 @@ impl Passwords {
         let dummy_hash = hash_blocking(&permits, unguessable).await?;
         Ok(Self {
             permits,
+            queue: Arc::new(Semaphore::new(MAX_CONCURRENT_HASHES + MAX_WAITING_LOGINS)),
             dummy_hash: Arc::new(dummy_hash),
         })
     }
@@ -71,6 +82,11 @@ impl Passwords {
     ) -> Result<bool, PasswordError> {
         let user_exists = stored_hash.is_some();
         let hash = stored_hash.unwrap_or_else(|| self.dummy_hash.as_ref().clone());
+        let _place = self
+            .queue
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| PasswordError::Busy)?;
         let _permit = self
             .permits
             .acquire()
@@ -124,6 +140,24 @@ mod tests {
                 .verify(SecretString::from("wrong horse"), Some(hash))
                 .await?
         );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once() -> Result<(), PasswordError> {
+        let passwords = Passwords::new().await?;
+        let held = passwords
+            .queue
+            .clone()
+            .acquire_many_owned(
+                u32::try_from(MAX_CONCURRENT_HASHES + MAX_WAITING_LOGINS).unwrap_or(u32::MAX),
+            )
+            .await
+            .map_err(|_| PasswordError::Task)?;
+        let refused = passwords.verify(SecretString::from("x"), None).await;
+        assert!(matches!(refused, Err(PasswordError::Busy)));
+        drop(held);
+        assert!(!passwords.verify(SecretString::from("x"), None).await?);
         Ok(())
     }
 

@@ -36,6 +36,7 @@ use super::page::{self, HANDLE_FIELD};
 use crate::domain::client::{self, GRANT_AUTHORIZATION_CODE};
 use crate::domain::login::{self, LoginError};
 use crate::domain::opaque::{self, HANDLE_PREFIX, OpaqueToken};
+use crate::domain::password::PasswordError;
 use crate::domain::pkce;
 use crate::domain::throttle::{Budgets, Counted, Locked};
 use crate::storage::{self, Credentials, LoginRequestRow};
@@ -51,6 +52,8 @@ pub const MAX_CODE_ATTEMPTS: i32 = 5;
 
 const WRONG_CREDENTIALS: &str = "Wrong username or password.";
 const WRONG_CODE: &str = "That code is not valid. Wait for the next one and try again.";
+/// The answer when too many logins already wait for a password check.
+const TRY_AGAIN_SHORTLY: &str = "Too many sign-ins at once. Try again in a moment.";
 /// The answer once a login's second-factor attempts are spent: the control's own refusal.
 pub const CODE_ATTEMPTS_SPENT: &str =
     "Too many wrong codes for this sign-in. Go back to the application and start again.";
@@ -321,6 +324,17 @@ impl Step<'_> {
                     &self.login.client_id,
                     Some(WRONG_CREDENTIALS),
                 )
+            }
+            Err(LoginError::Password(PasswordError::Busy)) => {
+                tracing::warn!(
+                    security_event = "login_queue_full",
+                    "a login was refused: too many are waiting for a password check"
+                );
+                let mut response = page::error(StatusCode::SERVICE_UNAVAILABLE, TRY_AGAIN_SHORTLY);
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                response
             }
             Err(err) => internal(&err),
         }

@@ -116,6 +116,7 @@ pub async fn authenticate_client(
             .and_then(|value| value.to_str().ok()),
         form_client_id,
         peer,
+        relayed: headers.contains_key(super::browser::CLIENT_ADDR_HEADER),
     };
     let auth = ClientAuth {
         pool: &state.pool,
