@@ -374,7 +374,7 @@ async fn authorize_and_forward(
 /// is read here (bounded as the proxy would) and handed on as bytes.
 async fn checked_json(gateway: &Gateway, request: Request) -> Result<Request, Problem> {
     let controls = &gateway.config.settings.controls;
-    if !controls.is_on(Control::GatewayJsonLimits) || !is_json(request.headers()) {
+    if !controls.is_on(Control::GatewayJsonLimits) || !json::is_json(request.headers()) {
         return Ok(request);
     }
     let (parts, body) = request.into_parts();
@@ -394,17 +394,6 @@ async fn checked_json(gateway: &Gateway, request: Request) -> Result<Request, Pr
         });
     }
     Ok(Request::from_parts(parts, Body::from(bytes)))
-}
-
-fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|media| {
-            let media = media.trim();
-            media.eq_ignore_ascii_case("application/json") || media.ends_with("+json")
-        })
 }
 
 /// The body length the client declared, if it did.

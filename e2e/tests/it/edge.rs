@@ -285,6 +285,30 @@ async fn json_shape_limits_and_body_size_are_refused_before_forwarding() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_json_body_is_checked_whatever_the_case_of_its_media_type() {
+    let platform = TestPlatform::spawn().await.expect("platform starts");
+    let bob = platform.login(BOB).await.expect("bob logs in");
+    let deep = "[".repeat(10_000) + &"]".repeat(10_000);
+    for content_type in ["Application/JSON", "application/merge-patch+JSON"] {
+        let response = platform
+            .http
+            .post(format!("{}/v1/orders", platform.gateway_url))
+            .bearer_auth(&bob)
+            .header("content-type", content_type)
+            .body(deep.clone())
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{content_type}");
+        let problem: Value = response.json().await.expect("problem+json");
+        assert_eq!(
+            problem["type"], "urn:baton:problem:json-limits",
+            "{content_type}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_headers_get_431() {
     let platform = TestPlatform::spawn().await.expect("platform starts");
     let response = platform
