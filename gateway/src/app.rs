@@ -25,7 +25,7 @@ use crate::edge::client_addr::{ClientAddr, UNKNOWN, client_addr};
 use crate::edge::guard::{self, GuardConfig};
 use crate::edge::headers;
 use crate::edge::json::{self, ShapeError};
-use crate::edge::rate::{self, Decision, RateLimits, Subject};
+use crate::edge::rate::{self, Decision, RateLimits, Source, Subject};
 use crate::edge::upstream::UpstreamGuard;
 use crate::proxy;
 use crate::routes::{self, Access, Route, table};
@@ -287,7 +287,9 @@ async fn admit_and_forward(gateway: &Gateway, route: &Route, mut request: Reques
     }
     let mut decision: Option<Decision> = None;
     if limiting {
-        let by_addr = gateway.limits.check(class, &[Subject::Addr(addr)]).await;
+        // IPv6 sources are counted per /64 (`Source::of`).
+        let source = Subject::Addr(Source::of(addr));
+        let by_addr = gateway.limits.check(class, &[source]).await;
         if !by_addr.allowed {
             tracing::info!(%addr, class = class.name(), "rate limited by source address");
             return by_addr.refusal();

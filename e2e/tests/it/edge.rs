@@ -125,6 +125,30 @@ async fn x_forwarded_for_from_an_untrusted_peer_changes_nothing() {
     assert_rate_limited(token_request(&platform, Some("203.0.113.3")).await).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_sources_are_counted_per_slash_64_and_ipv4_sources_per_address() {
+    let platform = platform_with(&[
+        ("GATEWAY_RATE_LIMIT_LOGIN", "2"),
+        ("GATEWAY_TRUSTED_PROXIES", "127.0.0.1"),
+    ])
+    .await;
+    for addr in ["2001:db8:7:7::1", "2001:db8:7:7:ffff::2"] {
+        let response = token_request(&platform, Some(addr)).await;
+        assert_ne!(response.status(), StatusCode::TOO_MANY_REQUESTS, "{addr}");
+    }
+    assert_rate_limited(token_request(&platform, Some("2001:db8:7:7:1234:5678:9abc:def0")).await)
+        .await;
+    for addr in [
+        "2001:db8:7:8::1",
+        "198.51.100.1",
+        "198.51.100.1",
+        "198.51.100.2",
+    ] {
+        let response = token_request(&platform, Some(addr)).await;
+        assert_ne!(response.status(), StatusCode::TOO_MANY_REQUESTS, "{addr}");
+    }
+}
+
 /// Whether a Redis answers at `url`'s address (host and port only).
 async fn redis_reachable(url: &str) -> bool {
     let authority = url
@@ -165,7 +189,8 @@ async fn two_gateways_sharing_redis_enforce_one_limit() {
     let (one, two) = tokio::join!(platform_with(&settings), platform_with(&settings));
     let bytes = uuid::Uuid::new_v4();
     let bytes = bytes.as_bytes();
-    let client = format!("2001:db8::{:x}:{:x}", bytes[0], bytes[1]);
+    // IPv6 sources are counted per /64, so the run's own part is in the first 64 bits.
+    let client = format!("2001:db8:{:x}:{:x}::1", bytes[0], bytes[1]);
     for gateway in [&one, &two, &one, &two] {
         let response = token_request(gateway, Some(&client)).await;
         assert_ne!(response.status(), StatusCode::TOO_MANY_REQUESTS);

@@ -1,5 +1,4 @@
-//! Rate limits (OWASP API4): GCRA, per source address, per user and per client, in a class per
-//! route.
+//! Rate limits (OWASP API4): GCRA, per source, per user and per client, in a class per route.
 //!
 //! GCRA (the generic cell rate algorithm) remembers one timestamp per key, the "theoretical
 //! arrival time", and lets a request through if it is not too far in the future: a steady rate
@@ -8,11 +7,12 @@
 //! `REDIS_URL` set, they live in Redis and one small Lua script updates them atomically, so every
 //! replica enforces one limit (see [`super::redis`]).
 //!
-//! The source address is checked before authentication, so a flood of bad tokens costs the
-//! gateway nothing upstream; the user (and the client, when the token names one) after it.
+//! A source is an IPv4 address or an IPv6 /64 ([`Source`]). It is checked before
+//! authentication, so a flood of bad tokens costs the gateway nothing upstream; the user (and the client, when the token names one) after it.
 //! Answers carry the IETF `RateLimit-Policy` and `RateLimit` headers
 //! (draft-ietf-httpapi-ratelimit-headers) and, when refused, `Retry-After` and a 429 problem.
 
+use std::fmt;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use axum::response::Response;
 use baton_api::Problem;
+use baton_workload::limits::source_key;
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DashMapStateStore;
@@ -61,10 +62,29 @@ pub fn class_of(route: &Route) -> Class {
     }
 }
 
+/// Where a request comes from, as the limits count it: an IPv4 address, or the /64 an IPv6
+/// address is in. One subscriber is usually given a whole /64, so counting each IPv6 address
+/// apart would hand one client 2^64 allowances. The rule is the listeners' own for their
+/// connection caps ([`source_key`]), so the two never disagree on what one source is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Source(IpAddr);
+
+impl Source {
+    pub fn of(addr: IpAddr) -> Self {
+        Self(source_key(addr))
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// Who a request is counted against.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Subject {
-    Addr(IpAddr),
+    Addr(Source),
     /// A verified user id.
     User(String),
     /// A verified OAuth client id.
@@ -75,7 +95,7 @@ impl Subject {
     /// The key under which a shared limiter stores this subject's state.
     pub fn key(&self, class: Class) -> String {
         match self {
-            Subject::Addr(addr) => format!("baton:rl:{}:addr:{addr}", class.name()),
+            Subject::Addr(source) => format!("baton:rl:{}:addr:{source}", class.name()),
             Subject::User(id) => format!("baton:rl:{}:user:{id}", class.name()),
             Subject::Client(id) => format!("baton:rl:{}:client:{id}", class.name()),
         }
@@ -295,6 +315,10 @@ mod tests {
         RateLimits::in_memory(n(api), n(login), Duration::from_secs(60))
     }
 
+    fn addr(raw: &str) -> Subject {
+        Subject::Addr(Source::of(raw.parse().expect("an address")))
+    }
+
     #[test]
     fn the_public_oauth_endpoints_and_only_they_are_in_the_login_class() {
         let login: Vec<_> = table()
@@ -318,7 +342,7 @@ mod tests {
     #[tokio::test]
     async fn a_burst_past_the_limit_is_refused_with_a_time_to_retry() {
         let limits = limits(100, 3);
-        let addr = [Subject::Addr(IpAddr::from([192, 0, 2, 1]))];
+        let addr = [addr("192.0.2.1")];
         for left in (0..3).rev() {
             let decision = limits.check(Class::Login, &addr).await;
             assert!(decision.allowed);
@@ -333,8 +357,8 @@ mod tests {
     #[tokio::test]
     async fn classes_and_subjects_are_counted_apart() {
         let limits = limits(100, 1);
-        let one = [Subject::Addr(IpAddr::from([192, 0, 2, 1]))];
-        let other = [Subject::Addr(IpAddr::from([192, 0, 2, 2]))];
+        let one = [addr("192.0.2.1")];
+        let other = [addr("192.0.2.2")];
         assert!(limits.check(Class::Login, &one).await.allowed);
         assert!(!limits.check(Class::Login, &one).await.allowed);
         assert!(limits.check(Class::Login, &other).await.allowed);
@@ -357,9 +381,34 @@ mod tests {
                 .await
                 .allowed
         );
-        let both = [Subject::Addr(IpAddr::from([192, 0, 2, 9])), user];
+        let both = [addr("192.0.2.9"), user];
         let decision = limits.check(Class::Api, &both).await;
         assert!(!decision.allowed);
+    }
+
+    #[tokio::test]
+    async fn ipv6_sources_share_one_limit_per_slash_64_and_ipv4_sources_count_per_address() {
+        let limits = limits(100, 1);
+        let allowed = async |raw: &str| limits.check(Class::Login, &[addr(raw)]).await.allowed;
+        assert!(allowed("2001:db8:1:2::1").await);
+        assert!(!allowed("2001:db8:1:2::2").await, "the same /64");
+        assert!(
+            !allowed("2001:db8:1:2:ffff:ffff:ffff:ffff").await,
+            "the same /64"
+        );
+        assert!(allowed("2001:db8:1:3::1").await, "the next /64");
+        assert!(allowed("192.0.2.1").await);
+        assert!(allowed("192.0.2.2").await, "another IPv4 address");
+        // An IPv4 address written as IPv4-mapped IPv6 is that IPv4 address.
+        assert!(!allowed("::ffff:192.0.2.2").await);
+    }
+
+    #[test]
+    fn keys_name_the_source_block() {
+        assert_eq!(
+            addr("2001:db8:1:2:aaaa::9").key(Class::Login),
+            "baton:rl:login:addr:2001:db8:1:2::"
+        );
     }
 
     #[test]

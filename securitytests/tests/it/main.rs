@@ -106,6 +106,7 @@ attack_tests! {
         api_burst_past_the_rate_limit => "request burst past the API rate limit",
         token_endpoint_flood => "token endpoint flood",
         login_page_flood => "login page flood",
+        login_page_flood_rotating_within_one_ipv6_slash_64 => "login page flood from addresses rotating within one IPv6 /64",
         request_body_of_ten_megabytes => "request body of 10 MB",
         slowloris_dripping_a_request_head => "slowloris: a request head dripped a byte at a time",
         json_nested_ten_thousand_deep => "JSON nested 10,000 deep",
