@@ -1,22 +1,26 @@
-//! Attacks on the gateway's edge: floods past each rate-limit class (from one address, and from
-//! addresses rotating within one IPv6 /64), a slowloris, oversized and over-nested bodies,
-//! undeclared verbs, traversal paths, a foreign origin's preflight, and answers a browser would
-//! mishandle without the security headers.
+//! Attacks on the gateway's edge: floods past each rate-limit class (from one address, from
+//! addresses rotating within one IPv6 /64, under one client id or a new one each time), a
+//! slowloris, oversized and over-nested bodies, undeclared verbs, traversal paths, a foreign
+//! origin's preflight, and answers a browser would mishandle without the security headers.
 //!
 //! A flood succeeds when every request of a burst larger than the platform's limit was served
 //! (none refused with 429), and is blocked only by a 429 of the class it aims at (its
-//! `RateLimit-Policy` names it); a body succeeds when it got past the edge to a service; a verb or a
-//! path succeeds when it reached a handler; a preflight when the foreign origin was granted; a
-//! slowloris when its connection is still held open long after its head should have ended.
+//! `RateLimit-Policy` names it); a body succeeds when it got past the edge to a service; a verb
+//! or a path succeeds when it reached a handler; a preflight when the foreign origin was granted;
+//! a slowloris when its connection is still held open long after its head should have ended.
 //! The bursts are sized from the test kit's limits ([`TEST_API_RATE_LIMIT`],
-//! [`TEST_LOGIN_RATE_LIMIT`]), what a real attacker would read from `RateLimit-Policy`.
+//! [`TEST_LOGIN_RATE_LIMIT`], [`TEST_CLIENT_RATE_LIMIT`], [`TEST_MACHINE_RATE_LIMIT`]), what a
+//! real attacker would read from `RateLimit-Policy`.
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use baton_platform::Control;
 use baton_platform::demo::BOB;
-use baton_testkit::{TEST_API_RATE_LIMIT, TEST_LOGIN_RATE_LIMIT, TestPlatform};
+use baton_testkit::{
+    TEST_API_RATE_LIMIT, TEST_CLIENT_RATE_LIMIT, TEST_LOGIN_RATE_LIMIT, TEST_MACHINE_RATE_LIMIT,
+    TestPlatform,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -50,6 +54,14 @@ pub fn catalogue() -> Vec<Attack> {
             modes: Modes::BOTH,
             settings: &[],
             run: token_endpoint_flood,
+        },
+        Attack {
+            name: "token endpoint flood under a new client id each time",
+            risk: Api4ResourceConsumption,
+            controls: &[GatewayRateLimit],
+            modes: Modes::BOTH,
+            settings: &[],
+            run: invented_client_flood,
         },
         Attack {
             name: "login page flood",
@@ -201,12 +213,31 @@ fn api_burst(platform: &TestPlatform) -> AttackFuture<'_> {
     })
 }
 
+/// One client's flood of the token endpoint, past its own allowance (the per-source ceiling over
+/// all clients is wider).
 fn token_endpoint_flood(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
-        let count = TEST_LOGIN_RATE_LIMIT + PAST_THE_LIMIT;
-        let burst = burst(platform, count, "login", |c, u, _| {
+        let count = TEST_CLIENT_RATE_LIMIT + PAST_THE_LIMIT;
+        let burst = burst(platform, count, "client", |c, u, _| {
             c.post(format!("{u}/oauth2/token"))
                 .form(&[("grant_type", "client_credentials"), ("client_id", "guess")])
+        })
+        .await?;
+        Ok(flood_outcome(burst))
+    })
+}
+
+/// The same flood, naming a client id never seen before in every request, so that no per-client
+/// allowance ever runs out: past the per-source ceiling over all clients.
+fn invented_client_flood(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let count = TEST_MACHINE_RATE_LIMIT + PAST_THE_LIMIT;
+        let burst = burst(platform, count, "machine", |c, u, n| {
+            let client_id = format!("invented-{n}");
+            c.post(format!("{u}/oauth2/token")).form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id.as_str()),
+            ])
         })
         .await?;
         Ok(flood_outcome(burst))

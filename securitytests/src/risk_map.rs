@@ -140,6 +140,10 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("login brute force", "POST /oauth2/authorize"),
     ("request burst past the API rate limit", "GET /v1/users/me"),
     ("token endpoint flood", "POST /oauth2/token"),
+    (
+        "token endpoint flood under a new client id each time",
+        "POST /oauth2/token",
+    ),
     ("login page flood", "GET /oauth2/authorize"),
     (
         "login page flood from addresses rotating within one IPv6 /64",

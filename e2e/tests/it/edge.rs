@@ -149,6 +149,94 @@ async fn ipv6_sources_are_counted_per_slash_64_and_ipv4_sources_per_address() {
     }
 }
 
+/// A token request naming `client_id` in its form, as a backend's client credentials grant does.
+async fn client_token_request(platform: &TestPlatform, client_id: &str) -> reqwest::Response {
+    platform
+        .http
+        .post(format!("{}/oauth2/token", platform.gateway_url))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+        ])
+        .send()
+        .await
+        .expect("an answer")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backend_client_within_its_own_limit_is_served_while_another_clients_burst_is_refused() {
+    let platform = platform_with(&[
+        ("GATEWAY_RATE_LIMIT_CLIENT", "3"),
+        ("GATEWAY_RATE_LIMIT_MACHINE", "20"),
+        ("GATEWAY_RATE_LIMIT_LOGIN", "2"),
+    ])
+    .await;
+    for _ in 0..3 {
+        let response = client_token_request(&platform, "noisy").await;
+        assert_ne!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            header(response.headers(), "ratelimit-policy"),
+            "\"client\";q=3;w=60"
+        );
+    }
+    let refused = client_token_request(&platform, "noisy").await;
+    assert_eq!(
+        header(refused.headers(), "ratelimit-policy"),
+        "\"client\";q=3;w=60"
+    );
+    assert_rate_limited(refused).await;
+    // Another backend behind the same address, naming its client in a Basic header, is served
+    // past the login limit of an address, and within its own.
+    for _ in 0..3 {
+        let response = platform
+            .http
+            .post(format!("{}/oauth2/token", platform.gateway_url))
+            .basic_auth("steady", Some("its-secret"))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .expect("an answer");
+        assert_ne!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inventing_client_ids_stops_at_the_per_source_ceiling() {
+    let platform = platform_with(&[
+        ("GATEWAY_RATE_LIMIT_CLIENT", "2"),
+        ("GATEWAY_RATE_LIMIT_MACHINE", "4"),
+    ])
+    .await;
+    for n in 0..4 {
+        let response = client_token_request(&platform, &format!("invented-{n}")).await;
+        assert_ne!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+    let refused = client_token_request(&platform, "invented-4").await;
+    assert_eq!(
+        header(refused.headers(), "ratelimit-policy"),
+        "\"machine\";q=4;w=60"
+    );
+    assert_rate_limited(refused).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_machine_request_naming_no_readable_client_is_held_to_the_login_limit() {
+    let platform = platform_with(&[("GATEWAY_RATE_LIMIT_LOGIN", "2")]).await;
+    let unreadable = || {
+        platform
+            .http
+            .post(format!("{}/oauth2/introspect", platform.gateway_url))
+            .header("authorization", "Basic not base64")
+            .form(&[("token", "bat_x"), ("client_id", "reports")])
+            .send()
+    };
+    for _ in 0..2 {
+        let response = unreadable().await.expect("an answer");
+        assert_ne!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert_rate_limited(unreadable().await.expect("an answer")).await;
+}
+
 /// Whether a Redis answers at `url`'s address (host and port only).
 async fn redis_reachable(url: &str) -> bool {
     let authority = url

@@ -8,9 +8,10 @@
 //! replica enforces one limit (see [`super::redis`]).
 //!
 //! A source is an IPv4 address or an IPv6 /64 ([`Source`]). It is checked before
-//! authentication, so a flood of bad tokens costs the gateway nothing upstream; the user (and the client, when the token names one) after it.
-//! Answers carry the IETF `RateLimit-Policy` and `RateLimit` headers
-//! (draft-ietf-httpapi-ratelimit-headers) and, when refused, `Retry-After` and a 429 problem.
+//! authentication, so a flood of bad tokens costs the gateway nothing upstream; the user after
+//! it. The STS's machine endpoints are counted per client under a per-source ceiling (see
+//! [`super::machine`]). What a check decides, and the headers and refusal that say so, are in
+//! [`super::decision`].
 
 use std::fmt;
 use std::net::IpAddr;
@@ -18,26 +19,31 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::response::Response;
-use baton_api::Problem;
 use baton_workload::limits::source_key;
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
-use http::{HeaderMap, HeaderValue, header};
 
 use crate::edge::EdgeConfig;
+pub use crate::edge::decision::Decision;
+use crate::edge::machine::NamedClient;
 use crate::edge::redis::SharedLimiter;
 use crate::routes::{Access, Route};
 use baton_platform::Workload;
 
-/// A route's rate-limit class.
+/// A rate-limit class: one quota, and the keys counted against it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Class {
-    /// The STS's login, token, introspection and revocation endpoints: what brute force,
-    /// credential stuffing and token floods aim at.
+    /// The STS's login pages (`/oauth2/authorize`), per source: what brute force and credential
+    /// stuffing aim at. Also a machine endpoint's request that names no client the gateway can
+    /// read, so that an unreadable request is held to the strictest limit (closed, not open).
     Login,
+    /// The STS's machine endpoints (token, introspection, revocation), per source, all clients
+    /// together: the ceiling that inventing client ids cannot get past.
+    Machine,
+    /// The same endpoints, per client a request names, from one source.
+    Client,
     /// Everything else.
     Api,
 }
@@ -46,19 +52,28 @@ impl Class {
     pub fn name(self) -> &'static str {
         match self {
             Class::Login => "login",
+            Class::Machine => "machine",
+            Class::Client => "client",
             Class::Api => "api",
         }
     }
 }
 
-/// The class of `route`, from what the route already says: the public OAuth endpoints of the STS
-/// are `Login`; the STS's published metadata and keys, and every API route, are `Api`.
+/// The STS endpoints backends call by machine rather than people through a browser.
+pub const MACHINE_PATHS: [&str; 3] = ["/oauth2/token", "/oauth2/introspect", "/oauth2/revoke"];
+
+/// The class a route's requests are first counted in, from what the route already says: the
+/// STS's public machine endpoints are `Machine` (and then `Client` or `Login`, see
+/// [`super::machine`]), its other public OAuth endpoints (the login pages) `Login`; the STS's
+/// published metadata and keys, and every API route, are `Api`.
 pub fn class_of(route: &Route) -> Class {
     let oauth_endpoint = route.path.starts_with("/oauth2/");
-    if route.access == Access::Public && route.upstream == Workload::Sts && oauth_endpoint {
-        Class::Login
-    } else {
+    if route.access != Access::Public || route.upstream != Workload::Sts || !oauth_endpoint {
         Class::Api
+    } else if MACHINE_PATHS.contains(&route.path) {
+        Class::Machine
+    } else {
+        Class::Login
     }
 }
 
@@ -87,81 +102,37 @@ pub enum Subject {
     Addr(Source),
     /// A verified user id.
     User(String),
-    /// A verified OAuth client id.
-    Client(String),
+    /// The OAuth client a machine request names, from one source. The gateway cannot verify the
+    /// name (the STS authenticates the client), so the key keeps the source: naming another
+    /// backend's client id spends the caller's own allowance, never that backend's.
+    Client(NamedClient, Source),
 }
 
 impl Subject {
-    /// The key under which a shared limiter stores this subject's state.
+    /// The key under which a shared limiter stores this subject's state. A client id may hold
+    /// any printable character, so it comes first and the source (which holds no `@`) last.
     pub fn key(&self, class: Class) -> String {
         match self {
             Subject::Addr(source) => format!("baton:rl:{}:addr:{source}", class.name()),
             Subject::User(id) => format!("baton:rl:{}:user:{id}", class.name()),
-            Subject::Client(id) => format!("baton:rl:{}:client:{id}", class.name()),
-        }
-    }
-}
-
-/// The outcome of a check, with what the headers report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Decision {
-    pub class: Class,
-    pub allowed: bool,
-    /// Requests per window.
-    pub limit: u32,
-    pub window: Duration,
-    /// Requests left before the tightest of the checked subjects is refused.
-    pub remaining: u32,
-    /// Until the tightest subject's allowance is whole again.
-    pub reset: Duration,
-    /// Until the next request would be allowed (zero when allowed).
-    pub retry_after: Duration,
-}
-
-impl Decision {
-    /// Adds the `RateLimit-Policy` and `RateLimit` headers (and `Retry-After` when refused).
-    pub fn stamp(&self, headers: &mut HeaderMap) {
-        let name = self.class.name();
-        let policy = format!("\"{name}\";q={};w={}", self.limit, self.window.as_secs());
-        let state = format!(
-            "\"{name}\";r={};t={}",
-            self.remaining,
-            ceil_secs(self.reset)
-        );
-        for (key, value) in [("ratelimit-policy", policy), ("ratelimit", state)] {
-            if let Ok(value) = HeaderValue::from_str(&value) {
-                headers.insert(key, value);
+            Subject::Client(client, source) => {
+                format!(
+                    "baton:rl:{}:client:{}@{source}",
+                    class.name(),
+                    client.as_str()
+                )
             }
         }
-        if !self.allowed {
-            headers.insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(ceil_secs(self.retry_after)),
-            );
-        }
-    }
-
-    /// The 429 answer for a refused decision.
-    pub fn refusal(&self) -> Response {
-        let mut headers = HeaderMap::new();
-        self.stamp(&mut headers);
-        Problem::too_many_requests().into_response_with(headers)
-    }
-
-    /// The tighter of two decisions: a refusal over a pass, then the fewer remaining.
-    pub fn tighter(self, other: Decision) -> Decision {
-        match (self.allowed, other.allowed) {
-            (true, false) => other,
-            (false, true) => self,
-            (false, false) if other.retry_after > self.retry_after => other,
-            (true, true) if other.remaining < self.remaining => other,
-            _ => self,
-        }
     }
 }
 
-fn ceil_secs(duration: Duration) -> u64 {
-    duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
+/// Requests per window, for each class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quotas {
+    pub api: NonZeroU32,
+    pub login: NonZeroU32,
+    pub machine: NonZeroU32,
+    pub client: NonZeroU32,
 }
 
 type Keyed =
@@ -179,6 +150,8 @@ struct ClassLimiter {
 pub struct RateLimits {
     window: Duration,
     login: ClassLimiter,
+    machine: ClassLimiter,
+    client: ClassLimiter,
     api: ClassLimiter,
     clock: DefaultClock,
     /// Set when `REDIS_URL` is: the limits every replica shares.
@@ -186,12 +159,14 @@ pub struct RateLimits {
 }
 
 impl RateLimits {
-    /// In-memory limits: `api` and `login` requests per `window`, for each subject.
-    pub fn in_memory(api: NonZeroU32, login: NonZeroU32, window: Duration) -> Self {
+    /// In-memory limits: each class's quota per `window`, for each subject.
+    pub fn in_memory(quotas: &Quotas, window: Duration) -> Self {
         Self {
             window,
-            login: ClassLimiter::new(login, window),
-            api: ClassLimiter::new(api, window),
+            login: ClassLimiter::new(quotas.login, window),
+            machine: ClassLimiter::new(quotas.machine, window),
+            client: ClassLimiter::new(quotas.client, window),
+            api: ClassLimiter::new(quotas.api, window),
             clock: DefaultClock::default(),
             shared: None,
         }
@@ -201,7 +176,7 @@ impl RateLimits {
     /// With Redis, the in-memory state stays as the fallback when Redis cannot answer (each
     /// replica then still enforces the limit on its own).
     pub async fn from_config(edge: &EdgeConfig) -> Result<Self, ::redis::RedisError> {
-        let mut limits = Self::in_memory(edge.api_limit, edge.login_limit, edge.window);
+        let mut limits = Self::in_memory(&edge.quotas, edge.window);
         if let Some(url) = &edge.redis_url {
             limits.shared = Some(SharedLimiter::connect(url).await?);
         }
@@ -264,13 +239,16 @@ impl RateLimits {
 
     /// Forgets subjects whose allowance is whole again, so the maps do not grow for ever.
     pub fn forget_idle(&self) {
-        self.login.limiter.retain_recent();
-        self.api.limiter.retain_recent();
+        for class in [&self.login, &self.machine, &self.client, &self.api] {
+            class.limiter.retain_recent();
+        }
     }
 
     fn of(&self, class: Class) -> &ClassLimiter {
         match class {
             Class::Login => &self.login,
+            Class::Machine => &self.machine,
+            Class::Client => &self.client,
             Class::Api => &self.api,
         }
     }
@@ -312,7 +290,13 @@ mod tests {
 
     fn limits(api: u32, login: u32) -> RateLimits {
         let n = |v| NonZeroU32::new(v).unwrap_or(NonZeroU32::MIN);
-        RateLimits::in_memory(n(api), n(login), Duration::from_secs(60))
+        let quotas = Quotas {
+            api: n(api),
+            login: n(login),
+            machine: n(login * 4),
+            client: n(login * 2),
+        };
+        RateLimits::in_memory(&quotas, Duration::from_secs(60))
     }
 
     fn addr(raw: &str) -> Subject {
@@ -320,17 +304,23 @@ mod tests {
     }
 
     #[test]
-    fn the_public_oauth_endpoints_and_only_they_are_in_the_login_class() {
-        let login: Vec<_> = table()
-            .into_iter()
-            .filter(|route| class_of(route) == Class::Login)
-            .map(|route| route.path)
-            .collect();
-        assert!(login.contains(&"/oauth2/token"));
-        assert!(login.contains(&"/oauth2/authorize"));
-        assert!(login.contains(&"/oauth2/introspect"));
-        assert!(login.contains(&"/oauth2/revoke"));
-        assert!(login.iter().all(|path| path.starts_with("/oauth2/")));
+    fn the_public_oauth_endpoints_and_only_they_are_in_the_login_and_machine_classes() {
+        let class = |path: &str| {
+            table()
+                .iter()
+                .find(|route| route.path == path)
+                .map(class_of)
+        };
+        assert_eq!(class("/oauth2/authorize"), Some(Class::Login));
+        for machine in MACHINE_PATHS {
+            assert_eq!(class(machine), Some(Class::Machine), "{machine}");
+        }
+        assert!(
+            table()
+                .iter()
+                .filter(|route| class_of(route) != Class::Api)
+                .all(|route| route.path.starts_with("/oauth2/"))
+        );
         assert!(
             table()
                 .iter()
@@ -404,29 +394,18 @@ mod tests {
     }
 
     #[test]
-    fn keys_name_the_source_block() {
+    fn keys_name_the_source_block_and_a_client_with_its_source() {
         assert_eq!(
             addr("2001:db8:1:2:aaaa::9").key(Class::Login),
             "baton:rl:login:addr:2001:db8:1:2::"
         );
-    }
-
-    #[test]
-    fn the_headers_follow_the_ietf_draft() {
-        let decision = Decision {
-            class: Class::Api,
-            allowed: false,
-            limit: 600,
-            window: Duration::from_secs(60),
-            remaining: 0,
-            reset: Duration::from_millis(1500),
-            retry_after: Duration::from_millis(100),
+        let client = |id: &str, source: &str| match (NamedClient::parse(id), addr(source)) {
+            (Some(client), Subject::Addr(source)) => Subject::Client(client, source),
+            _ => panic!("{id} from {source}"),
         };
-        let mut headers = HeaderMap::new();
-        decision.stamp(&mut headers);
-        let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        assert_eq!(get("ratelimit-policy"), Some("\"api\";q=600;w=60"));
-        assert_eq!(get("ratelimit"), Some("\"api\";r=0;t=2"));
-        assert_eq!(get("retry-after"), Some("1"));
+        assert_eq!(
+            client("reports", "192.0.2.7").key(Class::Client),
+            "baton:rl:client:client:reports@192.0.2.7"
+        );
     }
 }

@@ -105,6 +105,7 @@ attack_tests! {
         login_brute_force => "login brute force",
         api_burst_past_the_rate_limit => "request burst past the API rate limit",
         token_endpoint_flood => "token endpoint flood",
+        token_endpoint_flood_under_invented_client_ids => "token endpoint flood under a new client id each time",
         login_page_flood => "login page flood",
         login_page_flood_rotating_within_one_ipv6_slash_64 => "login page flood from addresses rotating within one IPv6 /64",
         request_body_of_ten_megabytes => "request body of 10 MB",
