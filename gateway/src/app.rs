@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::Arc;
-
 use std::time::Duration;
 
 use axum::body::{Body, to_bytes};
@@ -25,7 +25,8 @@ use crate::edge::client_addr::{ClientAddr, UNKNOWN, client_addr};
 use crate::edge::guard::{self, GuardConfig};
 use crate::edge::headers;
 use crate::edge::json::{self, ShapeError};
-use crate::edge::rate::{self, Decision, RateLimits, Subject};
+use crate::edge::machine;
+use crate::edge::rate::{self, Class, Decision, RateLimits, Source, Subject};
 use crate::edge::upstream::UpstreamGuard;
 use crate::proxy;
 use crate::routes::{self, Access, Route, table};
@@ -271,12 +272,9 @@ async fn handle(
     }
 }
 
-/// Rate-limits by address, authenticates (for protected routes), rate-limits by user, checks the
+/// Rate-limits by source, authenticates (for protected routes), rate-limits by user, checks the
 /// route's scope and roles and the body's shape, and forwards within the upstream's limits.
 async fn admit_and_forward(gateway: &Gateway, route: &Route, mut request: Request) -> Response {
-    let controls = &gateway.config.settings.controls;
-    let limiting = controls.is_on(Control::GatewayRateLimit);
-    let class = rate::class_of(route);
     let addr = client_addr(
         request.extensions(),
         request.headers(),
@@ -285,15 +283,10 @@ async fn admit_and_forward(gateway: &Gateway, route: &Route, mut request: Reques
     if addr != UNKNOWN {
         request.extensions_mut().insert(ClientAddr(addr));
     }
-    let mut decision: Option<Decision> = None;
-    if limiting {
-        let by_addr = gateway.limits.check(class, &[Subject::Addr(addr)]).await;
-        if !by_addr.allowed {
-            tracing::info!(%addr, class = class.name(), "rate limited by source address");
-            return by_addr.refusal();
-        }
-        decision = Some(by_addr);
-    }
+    let (request, mut decision) = match limit_by_source(gateway, route, addr, request).await {
+        Ok(admitted) => admitted,
+        Err(refusal) => return refusal,
+    };
     let mut response = match authorize_and_forward(gateway, route, request, &mut decision).await {
         Ok(response) => response,
         Err(refusal) => refusal,
@@ -305,6 +298,48 @@ async fn admit_and_forward(gateway: &Gateway, route: &Route, mut request: Reques
         decision.stamp(response.headers_mut());
     }
     response
+}
+
+/// Counts the request against its source (an IPv4 address or an IPv6 /64) in its route's class,
+/// and a machine endpoint's request against the client it names too ([`machine`]). Gives the
+/// request back (a machine request with its body read) and the tightest decision, or the
+/// refusal; `None` when rate limits are off.
+async fn limit_by_source(
+    gateway: &Gateway,
+    route: &Route,
+    addr: IpAddr,
+    request: Request,
+) -> Result<(Request, Option<Decision>), Response> {
+    if !gateway
+        .config
+        .settings
+        .controls
+        .is_on(Control::GatewayRateLimit)
+    {
+        return Ok((request, None));
+    }
+    let class = rate::class_of(route);
+    let source = Source::of(addr);
+    let by_source = gateway.limits.check(class, &[Subject::Addr(source)]).await;
+    if !by_source.allowed {
+        tracing::info!(%source, class = class.name(), "rate limited by source address");
+        return Err(by_source.refusal());
+    }
+    if class != Class::Machine {
+        return Ok((request, Some(by_source)));
+    }
+    if declared_length(request.headers()) > proxy::MAX_REQUEST_BODY {
+        return Err(Problem::payload_too_large().into_response());
+    }
+    let (request, by_client) = machine::check_client(&gateway.limits, source, request)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    if !by_client.allowed {
+        let class = by_client.class.name();
+        tracing::info!(%source, class, "rate limited by client at a machine endpoint");
+        return Err(by_client.refusal());
+    }
+    Ok((request, Some(by_source.tighter(by_client))))
 }
 
 async fn authorize_and_forward(
@@ -374,7 +409,7 @@ async fn authorize_and_forward(
 /// is read here (bounded as the proxy would) and handed on as bytes.
 async fn checked_json(gateway: &Gateway, request: Request) -> Result<Request, Problem> {
     let controls = &gateway.config.settings.controls;
-    if !controls.is_on(Control::GatewayJsonLimits) || !is_json(request.headers()) {
+    if !controls.is_on(Control::GatewayJsonLimits) || !json::is_json(request.headers()) {
         return Ok(request);
     }
     let (parts, body) = request.into_parts();
@@ -394,17 +429,6 @@ async fn checked_json(gateway: &Gateway, request: Request) -> Result<Request, Pr
         });
     }
     Ok(Request::from_parts(parts, Body::from(bytes)))
-}
-
-fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|media| {
-            let media = media.trim();
-            media.eq_ignore_ascii_case("application/json") || media.ends_with("+json")
-        })
 }
 
 /// The body length the client declared, if it did.

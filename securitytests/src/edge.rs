@@ -1,20 +1,26 @@
-//! Attacks on the gateway's edge: floods past each rate-limit class, a slowloris, oversized and
-//! over-nested bodies, undeclared verbs, traversal paths, a foreign origin's preflight, and
-//! answers a browser would mishandle without the security headers.
+//! Attacks on the gateway's edge: floods past each rate-limit class (from one address, from
+//! addresses rotating within one IPv6 /64, under one client id or a new one each time), a
+//! slowloris, oversized and over-nested bodies, undeclared verbs, traversal paths, a foreign
+//! origin's preflight, and answers a browser would mishandle without the security headers.
 //!
 //! A flood succeeds when every request of a burst larger than the platform's limit was served
-//! (none refused with 429); a body succeeds when it got past the edge to a service; a verb or a
-//! path succeeds when it reached a handler; a preflight when the foreign origin was granted; a
-//! slowloris when its connection is still held open long after its head should have ended.
+//! (none refused with 429), and is blocked only by a 429 of the class it aims at (its
+//! `RateLimit-Policy` names it); a body succeeds when it got past the edge to a service; a verb
+//! or a path succeeds when it reached a handler; a preflight when the foreign origin was granted;
+//! a slowloris when its connection is still held open long after its head should have ended.
 //! The bursts are sized from the test kit's limits ([`TEST_API_RATE_LIMIT`],
-//! [`TEST_LOGIN_RATE_LIMIT`]), what a real attacker would read from `RateLimit-Policy`.
+//! [`TEST_LOGIN_RATE_LIMIT`], [`TEST_CLIENT_RATE_LIMIT`], [`TEST_MACHINE_RATE_LIMIT`]), what a
+//! real attacker would read from `RateLimit-Policy`.
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use baton_platform::Control;
 use baton_platform::demo::BOB;
-use baton_testkit::{TEST_API_RATE_LIMIT, TEST_LOGIN_RATE_LIMIT, TestPlatform};
+use baton_testkit::{
+    TEST_API_RATE_LIMIT, TEST_CLIENT_RATE_LIMIT, TEST_LOGIN_RATE_LIMIT, TEST_MACHINE_RATE_LIMIT,
+    TestPlatform,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -50,12 +56,30 @@ pub fn catalogue() -> Vec<Attack> {
             run: token_endpoint_flood,
         },
         Attack {
+            name: "token endpoint flood under a new client id each time",
+            risk: Api4ResourceConsumption,
+            controls: &[GatewayRateLimit],
+            modes: Modes::BOTH,
+            settings: &[],
+            run: invented_client_flood,
+        },
+        Attack {
             name: "login page flood",
             risk: Api4ResourceConsumption,
             controls: &[GatewayRateLimit],
             modes: Modes::BOTH,
             settings: &[],
             run: login_page_flood,
+        },
+        Attack {
+            name: "login page flood from addresses rotating within one IPv6 /64",
+            risk: Api4ResourceConsumption,
+            controls: &[GatewayRateLimit],
+            modes: Modes::BOTH,
+            // The gateway sits behind a load balancer (the test's own address) whose
+            // `X-Forwarded-For` it believes: how a client's IPv6 address reaches it.
+            settings: &[("GATEWAY_TRUSTED_PROXIES", "127.0.0.1")],
+            run: rotating_ipv6_login_flood,
         },
         Attack {
             name: "request body of 10 MB",
@@ -120,69 +144,128 @@ pub fn catalogue() -> Vec<Attack> {
     ]
 }
 
-/// Sends `count` copies of a request (built by `request` from a client and the gateway's URL) at
-/// once, and counts the answers refused with 429.
+/// What a burst met.
+#[derive(Debug, Clone, Copy, Default)]
+struct Burst {
+    answered: u32,
+    /// Refused with 429, by any class.
+    refused: u32,
+    /// Refused with 429 by the class the burst aims at.
+    refused_by_class: u32,
+}
+
+/// Sends `count` requests (the `n`th built by `request` from a client, the gateway's URL and `n`)
+/// at once, and counts the answers refused with 429, and those of them `class` refused.
 async fn burst(
     platform: &TestPlatform,
     count: u32,
-    request: fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
-) -> anyhow::Result<(u32, u32)> {
+    class: &str,
+    request: fn(&reqwest::Client, &str, u32) -> reqwest::RequestBuilder,
+) -> anyhow::Result<Burst> {
+    let policy = format!("\"{class}\";");
     let mut in_flight = JoinSet::new();
-    let (mut refused, mut answered) = (0, 0);
+    let mut burst = Burst::default();
     for sent in 0..count {
         let client = platform.http.clone();
         let url = platform.gateway_url.clone();
-        in_flight.spawn(async move { request(&client, &url).send().await.map(|r| r.status()) });
+        in_flight.spawn(async move {
+            let response = request(&client, &url, sent).send().await?;
+            let policy = response
+                .headers()
+                .get("ratelimit-policy")
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned);
+            Ok::<_, reqwest::Error>((response.status(), policy))
+        });
         if in_flight.len() >= BURST_CONCURRENCY || sent + 1 == count {
-            while let Some(status) = in_flight.join_next().await {
-                answered += 1;
-                if status?? == StatusCode::TOO_MANY_REQUESTS {
-                    refused += 1;
+            while let Some(answer) = in_flight.join_next().await {
+                let (status, answered_policy) = answer??;
+                burst.answered += 1;
+                if status == StatusCode::TOO_MANY_REQUESTS {
+                    burst.refused += 1;
+                    if answered_policy.is_some_and(|p| p.starts_with(&policy)) {
+                        burst.refused_by_class += 1;
+                    }
                 }
             }
         }
     }
-    Ok((answered, refused))
+    Ok(burst)
 }
 
-fn flood_outcome(answered: u32, refused: u32) -> Outcome {
-    outcome(
-        refused == 0,
-        StatusCode::OK,
-        &json!({ "sent": answered, "refused_429": refused }),
-    )
+fn flood_outcome(burst: Burst) -> Outcome {
+    let evidence = json!({
+        "sent": burst.answered,
+        "refused_429": burst.refused,
+        "refused_429_by_its_class": burst.refused_by_class,
+    });
+    judge(burst.refused == 0, burst.refused_by_class > 0, &evidence)
 }
 
 fn api_burst(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
-        let (answered, refused) = burst(platform, TEST_API_RATE_LIMIT + PAST_THE_LIMIT, |c, u| {
+        let count = TEST_API_RATE_LIMIT + PAST_THE_LIMIT;
+        let burst = burst(platform, count, "api", |c, u, _| {
             c.get(format!("{u}/v1/users/me"))
         })
         .await?;
-        Ok(flood_outcome(answered, refused))
+        Ok(flood_outcome(burst))
     })
 }
 
+/// One client's flood of the token endpoint, past its own allowance (the per-source ceiling over
+/// all clients is wider).
 fn token_endpoint_flood(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
-        let count = TEST_LOGIN_RATE_LIMIT + PAST_THE_LIMIT;
-        let (answered, refused) = burst(platform, count, |c, u| {
+        let count = TEST_CLIENT_RATE_LIMIT + PAST_THE_LIMIT;
+        let burst = burst(platform, count, "client", |c, u, _| {
             c.post(format!("{u}/oauth2/token"))
                 .form(&[("grant_type", "client_credentials"), ("client_id", "guess")])
         })
         .await?;
-        Ok(flood_outcome(answered, refused))
+        Ok(flood_outcome(burst))
+    })
+}
+
+/// The same flood, naming a client id never seen before in every request, so that no per-client
+/// allowance ever runs out: past the per-source ceiling over all clients.
+fn invented_client_flood(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let count = TEST_MACHINE_RATE_LIMIT + PAST_THE_LIMIT;
+        let burst = burst(platform, count, "machine", |c, u, n| {
+            let client_id = format!("invented-{n}");
+            c.post(format!("{u}/oauth2/token")).form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id.as_str()),
+            ])
+        })
+        .await?;
+        Ok(flood_outcome(burst))
     })
 }
 
 fn login_page_flood(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
         let count = TEST_LOGIN_RATE_LIMIT + PAST_THE_LIMIT;
-        let (answered, refused) = burst(platform, count, |c, u| {
+        let burst = burst(platform, count, "login", |c, u, _| {
             c.get(format!("{u}/oauth2/authorize?response_type=code"))
         })
         .await?;
-        Ok(flood_outcome(answered, refused))
+        Ok(flood_outcome(burst))
+    })
+}
+
+/// The login page flood again, each request from another address of the one /64 a subscriber is
+/// given (2^64 of them), as the load balancer in front of the gateway reports it.
+fn rotating_ipv6_login_flood(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let count = TEST_LOGIN_RATE_LIMIT + PAST_THE_LIMIT;
+        let burst = burst(platform, count, "login", |c, u, n| {
+            c.get(format!("{u}/oauth2/authorize?response_type=code"))
+                .header("x-forwarded-for", format!("2001:db8:4:5:{n:x}::1"))
+        })
+        .await?;
+        Ok(flood_outcome(burst))
     })
 }
 

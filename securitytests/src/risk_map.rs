@@ -152,7 +152,15 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ),
     ("request burst past the API rate limit", "GET /v1/users/me"),
     ("token endpoint flood", "POST /oauth2/token"),
+    (
+        "token endpoint flood under a new client id each time",
+        "POST /oauth2/token",
+    ),
     ("login page flood", "GET /oauth2/authorize"),
+    (
+        "login page flood from addresses rotating within one IPv6 /64",
+        "GET /oauth2/authorize",
+    ),
     ("request body of 10 MB", "POST /v1/orders"),
     (
         "slowloris: a request head dripped a byte at a time",

@@ -25,7 +25,8 @@ mod raw;
 pub use certs::{TestCa, client_presenting};
 pub use database::Backend;
 pub use platform::{
-    PlatformBuilder, TEST_API_RATE_LIMIT, TEST_LOGIN_RATE_LIMIT, TestPlatform, default_trust_mode,
+    PlatformBuilder, TEST_API_RATE_LIMIT, TEST_CLIENT_RATE_LIMIT, TEST_LOGIN_RATE_LIMIT,
+    TEST_MACHINE_RATE_LIMIT, TestPlatform, default_trust_mode,
 };
 pub use platform::{TEST_ORDER_LIMIT, TEST_WEBHOOK_HOSTS};
 pub use raw::RawAnswer;

@@ -55,9 +55,13 @@ pub fn default_trust_mode() -> TrustMode {
 
 /// The gateway's rate limits in tests, per window of a minute: generous enough for any test's
 /// own traffic, small enough that an attack can burst past them in a moment. (The gateway's own
-/// defaults, 30 and 600, would throttle tests that log several users in.)
+/// defaults, 30 and 600, would throttle tests that log several users in.) Every test logs in
+/// through one client from one address, so the per-client limit at the token endpoint is as
+/// generous as the login pages'; the per-source ceiling over all clients is wider, as it must be.
 pub const TEST_LOGIN_RATE_LIMIT: u32 = 100;
 pub const TEST_API_RATE_LIMIT: u32 = 1000;
+pub const TEST_CLIENT_RATE_LIMIT: u32 = 100;
+pub const TEST_MACHINE_RATE_LIMIT: u32 = 300;
 
 /// Orders per buyer per minute in tests: enough for any test's own traffic (a certificate
 /// rotation test places an order every few hundred milliseconds), few enough that a bot bursts
@@ -215,6 +219,14 @@ fn base_config(lab_disabled: &[Control], ca: &TestCa) -> Map {
             TEST_LOGIN_RATE_LIMIT.to_string(),
         )
         .with("GATEWAY_RATE_LIMIT_API", TEST_API_RATE_LIMIT.to_string())
+        .with(
+            "GATEWAY_RATE_LIMIT_CLIENT",
+            TEST_CLIENT_RATE_LIMIT.to_string(),
+        )
+        .with(
+            "GATEWAY_RATE_LIMIT_MACHINE",
+            TEST_MACHINE_RATE_LIMIT.to_string(),
+        )
         .with("ORDERS_MAX_ORDERS_PER_WINDOW", TEST_ORDER_LIMIT.to_string())
         // Webhooks: these hosts are allow-listed so that the SSRF guard's address check, not the
         // allow-list, is what stands in an attack's way. `hooks.baton.test` resolves to a public

@@ -125,6 +125,118 @@ async fn x_forwarded_for_from_an_untrusted_peer_changes_nothing() {
     assert_rate_limited(token_request(&platform, Some("203.0.113.3")).await).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_sources_are_counted_per_slash_64_and_ipv4_sources_per_address() {
+    let platform = platform_with(&[
+        ("GATEWAY_RATE_LIMIT_LOGIN", "2"),
+        ("GATEWAY_TRUSTED_PROXIES", "127.0.0.1"),
+    ])
+    .await;
+    for addr in ["2001:db8:7:7::1", "2001:db8:7:7:ffff::2"] {
+        let response = token_request(&platform, Some(addr)).await;
+        assert_ne!(response.status(), StatusCode::TOO_MANY_REQUESTS, "{addr}");
+    }
+    assert_rate_limited(token_request(&platform, Some("2001:db8:7:7:1234:5678:9abc:def0")).await)
+        .await;
+    for addr in [
+        "2001:db8:7:8::1",
+        "198.51.100.1",
+        "198.51.100.1",
+        "198.51.100.2",
+    ] {
+        let response = token_request(&platform, Some(addr)).await;
+        assert_ne!(response.status(), StatusCode::TOO_MANY_REQUESTS, "{addr}");
+    }
+}
+
+/// A token request naming `client_id` in its form, as a backend's client credentials grant does.
+async fn client_token_request(platform: &TestPlatform, client_id: &str) -> reqwest::Response {
+    platform
+        .http
+        .post(format!("{}/oauth2/token", platform.gateway_url))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+        ])
+        .send()
+        .await
+        .expect("an answer")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backend_client_within_its_own_limit_is_served_while_another_clients_burst_is_refused() {
+    let platform = platform_with(&[
+        ("GATEWAY_RATE_LIMIT_CLIENT", "3"),
+        ("GATEWAY_RATE_LIMIT_MACHINE", "20"),
+        ("GATEWAY_RATE_LIMIT_LOGIN", "2"),
+    ])
+    .await;
+    for _ in 0..3 {
+        let response = client_token_request(&platform, "noisy").await;
+        assert_ne!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            header(response.headers(), "ratelimit-policy"),
+            "\"client\";q=3;w=60"
+        );
+    }
+    let refused = client_token_request(&platform, "noisy").await;
+    assert_eq!(
+        header(refused.headers(), "ratelimit-policy"),
+        "\"client\";q=3;w=60"
+    );
+    assert_rate_limited(refused).await;
+    // Another backend behind the same address, naming its client in a Basic header, is served
+    // past the login limit of an address, and within its own.
+    for _ in 0..3 {
+        let response = platform
+            .http
+            .post(format!("{}/oauth2/token", platform.gateway_url))
+            .basic_auth("steady", Some("its-secret"))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .expect("an answer");
+        assert_ne!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inventing_client_ids_stops_at_the_per_source_ceiling() {
+    let platform = platform_with(&[
+        ("GATEWAY_RATE_LIMIT_CLIENT", "2"),
+        ("GATEWAY_RATE_LIMIT_MACHINE", "4"),
+    ])
+    .await;
+    for n in 0..4 {
+        let response = client_token_request(&platform, &format!("invented-{n}")).await;
+        assert_ne!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+    let refused = client_token_request(&platform, "invented-4").await;
+    assert_eq!(
+        header(refused.headers(), "ratelimit-policy"),
+        "\"machine\";q=4;w=60"
+    );
+    assert_rate_limited(refused).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_machine_request_naming_no_readable_client_is_held_to_the_login_limit() {
+    let platform = platform_with(&[("GATEWAY_RATE_LIMIT_LOGIN", "2")]).await;
+    let unreadable = || {
+        platform
+            .http
+            .post(format!("{}/oauth2/introspect", platform.gateway_url))
+            .header("authorization", "Basic not base64")
+            .form(&[("token", "bat_x"), ("client_id", "reports")])
+            .send()
+    };
+    for _ in 0..2 {
+        let response = unreadable().await.expect("an answer");
+        assert_ne!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert_rate_limited(unreadable().await.expect("an answer")).await;
+}
+
 /// Whether a Redis answers at `url`'s address (host and port only).
 async fn redis_reachable(url: &str) -> bool {
     let authority = url
@@ -165,7 +277,8 @@ async fn two_gateways_sharing_redis_enforce_one_limit() {
     let (one, two) = tokio::join!(platform_with(&settings), platform_with(&settings));
     let bytes = uuid::Uuid::new_v4();
     let bytes = bytes.as_bytes();
-    let client = format!("2001:db8::{:x}:{:x}", bytes[0], bytes[1]);
+    // IPv6 sources are counted per /64, so the run's own part is in the first 64 bits.
+    let client = format!("2001:db8:{:x}:{:x}::1", bytes[0], bytes[1]);
     for gateway in [&one, &two, &one, &two] {
         let response = token_request(gateway, Some(&client)).await;
         assert_ne!(response.status(), StatusCode::TOO_MANY_REQUESTS);
@@ -281,6 +394,30 @@ async fn json_shape_limits_and_body_size_are_refused_before_forwarding() {
     match huge {
         Ok(response) => assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE),
         Err(err) => assert!(!err.is_status() && !err.is_decode(), "{err}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_json_body_is_checked_whatever_the_case_of_its_media_type() {
+    let platform = TestPlatform::spawn().await.expect("platform starts");
+    let bob = platform.login(BOB).await.expect("bob logs in");
+    let deep = "[".repeat(10_000) + &"]".repeat(10_000);
+    for content_type in ["Application/JSON", "application/merge-patch+JSON"] {
+        let response = platform
+            .http
+            .post(format!("{}/v1/orders", platform.gateway_url))
+            .bearer_auth(&bob)
+            .header("content-type", content_type)
+            .body(deep.clone())
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{content_type}");
+        let problem: Value = response.json().await.expect("problem+json");
+        assert_eq!(
+            problem["type"], "urn:baton:problem:json-limits",
+            "{content_type}"
+        );
     }
 }
 

@@ -9,11 +9,16 @@ use http::HeaderValue;
 use ipnet::IpNet;
 
 use crate::edge::json::JsonLimits;
+use crate::edge::rate::Quotas;
 
-/// Requests per window a source address, user or client may send to the API.
+/// Requests per window a source or user may send to the API.
 pub const DEFAULT_API_LIMIT: u32 = 600;
-/// Requests per window to the login and token endpoints: far fewer than the API.
+/// Requests per window a source may send to the login pages: far fewer than the API.
 pub const DEFAULT_LOGIN_LIMIT: u32 = 30;
+/// Requests per window one client (from one source) may send to the STS's machine endpoints.
+pub const DEFAULT_CLIENT_LIMIT: u32 = 300;
+/// Requests per window one source may send to the machine endpoints, all clients together.
+pub const DEFAULT_MACHINE_LIMIT: u32 = 1200;
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
 pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
@@ -24,11 +29,12 @@ pub const DEFAULT_BREAKER_COOLDOWN: Duration = Duration::from_secs(10);
 /// The gateway's edge settings.
 #[derive(Debug, Clone)]
 pub struct EdgeConfig {
-    /// `GATEWAY_RATE_LIMIT_API`: requests per window for the API class.
-    pub api_limit: NonZeroU32,
-    /// `GATEWAY_RATE_LIMIT_LOGIN`: requests per window for the login and token endpoints.
-    pub login_limit: NonZeroU32,
-    /// `GATEWAY_RATE_LIMIT_WINDOW_SECS`: the window both limits are counted over.
+    /// Requests per window for each class: `GATEWAY_RATE_LIMIT_API`, `GATEWAY_RATE_LIMIT_LOGIN`
+    /// (the login pages, and machine requests that name no readable client),
+    /// `GATEWAY_RATE_LIMIT_CLIENT` (per client and source at the machine endpoints) and
+    /// `GATEWAY_RATE_LIMIT_MACHINE` (per source at the machine endpoints, at least the client's).
+    pub quotas: Quotas,
+    /// `GATEWAY_RATE_LIMIT_WINDOW_SECS`: the window every limit is counted over.
     pub window: Duration,
     /// `REDIS_URL`: when set, limits are shared by every gateway using the same Redis.
     pub redis_url: Option<String>,
@@ -56,9 +62,7 @@ impl EdgeConfig {
     pub fn from_source(source: &dyn Source) -> Result<Self, ConfigError> {
         let defaults = JsonLimits::default();
         Ok(Self {
-            api_limit: source.parse_or("GATEWAY_RATE_LIMIT_API", nonzero(DEFAULT_API_LIMIT))?,
-            login_limit: source
-                .parse_or("GATEWAY_RATE_LIMIT_LOGIN", nonzero(DEFAULT_LOGIN_LIMIT))?,
+            quotas: quotas(source)?,
             window: secs(source, "GATEWAY_RATE_LIMIT_WINDOW_SECS", DEFAULT_WINDOW)?,
             redis_url: source.get("REDIS_URL").filter(|url| !url.trim().is_empty()),
             trusted_proxies: list(source, "GATEWAY_TRUSTED_PROXIES", |raw| {
@@ -131,6 +135,24 @@ impl EdgeConfig {
     }
 }
 
+fn quotas(source: &dyn Source) -> Result<Quotas, ConfigError> {
+    let quotas = Quotas {
+        api: source.parse_or("GATEWAY_RATE_LIMIT_API", nonzero(DEFAULT_API_LIMIT))?,
+        login: source.parse_or("GATEWAY_RATE_LIMIT_LOGIN", nonzero(DEFAULT_LOGIN_LIMIT))?,
+        client: source.parse_or("GATEWAY_RATE_LIMIT_CLIENT", nonzero(DEFAULT_CLIENT_LIMIT))?,
+        machine: source.parse_or("GATEWAY_RATE_LIMIT_MACHINE", nonzero(DEFAULT_MACHINE_LIMIT))?,
+    };
+    // A ceiling under the per-client limit would make the per-client limit a fiction.
+    if quotas.machine < quotas.client {
+        return Err(ConfigError::invalid(
+            "GATEWAY_RATE_LIMIT_MACHINE",
+            &quotas.machine.to_string(),
+            "must be at least GATEWAY_RATE_LIMIT_CLIENT",
+        ));
+    }
+    Ok(quotas)
+}
+
 fn nonzero(value: u32) -> NonZeroU32 {
     NonZeroU32::new(value).unwrap_or(NonZeroU32::MIN)
 }
@@ -169,8 +191,10 @@ mod tests {
     #[test]
     fn the_defaults_are_closed() {
         let edge = config(&Map::new());
-        assert_eq!(edge.api_limit.get(), DEFAULT_API_LIMIT);
-        assert_eq!(edge.login_limit.get(), DEFAULT_LOGIN_LIMIT);
+        assert_eq!(edge.quotas.api.get(), DEFAULT_API_LIMIT);
+        assert_eq!(edge.quotas.login.get(), DEFAULT_LOGIN_LIMIT);
+        assert_eq!(edge.quotas.client.get(), DEFAULT_CLIENT_LIMIT);
+        assert_eq!(edge.quotas.machine.get(), DEFAULT_MACHINE_LIMIT);
         assert!(edge.trusted_proxies.is_empty());
         assert!(edge.cors_origins.is_empty());
         assert!(edge.redis_url.is_none());
@@ -200,8 +224,30 @@ mod tests {
     }
 
     #[test]
+    fn a_per_source_ceiling_under_the_per_client_limit_is_refused() {
+        let narrow = Map::new()
+            .with("GATEWAY_RATE_LIMIT_CLIENT", "100")
+            .with("GATEWAY_RATE_LIMIT_MACHINE", "99");
+        assert!(EdgeConfig::from_source(&narrow).is_err());
+        let equal = Map::new()
+            .with("GATEWAY_RATE_LIMIT_CLIENT", "100")
+            .with("GATEWAY_RATE_LIMIT_MACHINE", "100");
+        assert!(EdgeConfig::from_source(&equal).is_ok());
+    }
+
+    #[test]
     fn a_zero_limit_or_window_is_refused() {
-        assert!(EdgeConfig::from_source(&Map::new().with("GATEWAY_RATE_LIMIT_API", "0")).is_err());
+        for key in [
+            "GATEWAY_RATE_LIMIT_API",
+            "GATEWAY_RATE_LIMIT_LOGIN",
+            "GATEWAY_RATE_LIMIT_CLIENT",
+            "GATEWAY_RATE_LIMIT_MACHINE",
+        ] {
+            assert!(
+                EdgeConfig::from_source(&Map::new().with(key, "0")).is_err(),
+                "{key}"
+            );
+        }
         assert!(
             EdgeConfig::from_source(&Map::new().with("GATEWAY_RATE_LIMIT_WINDOW_SECS", "0"))
                 .is_err()

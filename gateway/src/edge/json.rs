@@ -9,6 +9,7 @@
 use std::cell::Cell;
 use std::fmt;
 
+use http::{HeaderMap, header};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// The shape a JSON body may have.
@@ -49,6 +50,21 @@ pub enum ShapeError {
     ArrayTooLong,
     #[error("the body is not valid JSON")]
     Malformed,
+}
+
+/// Whether a request's body is JSON by its `Content-Type`: `application/json`, or any media type
+/// with the `+json` suffix (RFC 6839), compared without regard to case as media types are
+/// (RFC 9110 §8.3.1). A service reads `application/problem+JSON` as JSON, so the check must too,
+/// or that spelling would carry a body past it.
+pub fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media| {
+            let media = media.trim().to_ascii_lowercase();
+            media == "application/json" || media.ends_with("+json")
+        })
 }
 
 /// Checks `body` against `limits` without building it.
@@ -173,7 +189,36 @@ impl<'w, 'a> Shape<'w, 'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::HeaderValue;
     use proptest::prelude::*;
+
+    fn is_json_type(content_type: &'static str) -> bool {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        is_json(&headers)
+    }
+
+    #[test]
+    fn json_media_types_are_recognised_whatever_their_case() {
+        for json in [
+            "application/json",
+            "Application/JSON",
+            "application/json; charset=utf-8",
+            "application/merge-patch+json",
+            "application/problem+JSON",
+            "APPLICATION/VND.BATON+Json ; charset=utf-8",
+        ] {
+            assert!(is_json_type(json), "{json}");
+        }
+        for other in [
+            "text/plain",
+            "application/jsonp",
+            "application/x-www-form-urlencoded",
+        ] {
+            assert!(!is_json_type(other), "{other}");
+        }
+        assert!(!is_json(&HeaderMap::new()));
+    }
 
     const LIMITS: JsonLimits = JsonLimits {
         max_depth: 4,

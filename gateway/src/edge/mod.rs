@@ -7,8 +7,9 @@
 //!    [`headers::cors`];
 //! 3. the route table (in `app`) answers undeclared paths 404 and undeclared methods 405 with an
 //!    `Allow` header ([`guard::method_not_allowed`]);
-//! 4. [`rate`]: GCRA limits per source address ([`client_addr`] says which address is
-//!    trustworthy) before authentication, and per user and client after it, in a class per route;
+//! 4. [`rate`]: GCRA limits per source (an IPv4 address or an IPv6 /64; [`client_addr`] says
+//!    which address is trustworthy) before authentication, and per user after it, in a class per
+//!    route; the STS's machine endpoints per client under a per-source ceiling ([`machine`]);
 //! 5. [`json`]: a JSON body's shape (depth, keys, strings, arrays) is checked before it is
 //!    forwarded;
 //! 6. [`upstream`]: at most so many requests in flight per upstream, and a circuit breaker that
@@ -19,9 +20,11 @@
 
 pub mod client_addr;
 pub mod config;
+pub mod decision;
 pub mod guard;
 pub mod headers;
 pub mod json;
+pub mod machine;
 pub mod rate;
 mod redis;
 pub mod upstream;

@@ -1,5 +1,4 @@
-//! Rate limits (OWASP API4): GCRA, per source address, per user and per client, in a class per
-//! route.
+//! Rate limits (OWASP API4): GCRA, per source, per user and per client, in a class per route.
 //!
 //! GCRA (the generic cell rate algorithm) remembers one timestamp per key, the "theoretical
 //! arrival time", and lets a request through if it is not too far in the future: a steady rate
@@ -8,35 +7,43 @@
 //! `REDIS_URL` set, they live in Redis and one small Lua script updates them atomically, so every
 //! replica enforces one limit (see [`super::redis`]).
 //!
-//! The source address is checked before authentication, so a flood of bad tokens costs the
-//! gateway nothing upstream; the user (and the client, when the token names one) after it.
-//! Answers carry the IETF `RateLimit-Policy` and `RateLimit` headers
-//! (draft-ietf-httpapi-ratelimit-headers) and, when refused, `Retry-After` and a 429 problem.
+//! A source is an IPv4 address or an IPv6 /64 ([`Source`]). It is checked before
+//! authentication, so a flood of bad tokens costs the gateway nothing upstream; the user after
+//! it. The STS's machine endpoints are counted per client under a per-source ceiling (see
+//! [`super::machine`]). What a check decides, and the headers and refusal that say so, are in
+//! [`super::decision`].
 
+use std::fmt;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::response::Response;
-use baton_api::Problem;
+use baton_workload::limits::source_key;
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
-use http::{HeaderMap, HeaderValue, header};
 
 use crate::edge::EdgeConfig;
+pub use crate::edge::decision::Decision;
+use crate::edge::machine::NamedClient;
 use crate::edge::redis::SharedLimiter;
 use crate::routes::{Access, Route};
 use baton_platform::Workload;
 
-/// A route's rate-limit class.
+/// A rate-limit class: one quota, and the keys counted against it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Class {
-    /// The STS's login, token, introspection and revocation endpoints: what brute force,
-    /// credential stuffing and token floods aim at.
+    /// The STS's login pages (`/oauth2/authorize`), per source: what brute force and credential
+    /// stuffing aim at. Also a machine endpoint's request that names no client the gateway can
+    /// read, so that an unreadable request is held to the strictest limit (closed, not open).
     Login,
+    /// The STS's machine endpoints (token, introspection, revocation), per source, all clients
+    /// together: the ceiling that inventing client ids cannot get past.
+    Machine,
+    /// The same endpoints, per client a request names, from one source.
+    Client,
     /// Everything else.
     Api,
 }
@@ -45,103 +52,87 @@ impl Class {
     pub fn name(self) -> &'static str {
         match self {
             Class::Login => "login",
+            Class::Machine => "machine",
+            Class::Client => "client",
             Class::Api => "api",
         }
     }
 }
 
-/// The class of `route`, from what the route already says: the public OAuth endpoints of the STS
-/// are `Login`; the STS's published metadata and keys, and every API route, are `Api`.
+/// The STS endpoints backends call by machine rather than people through a browser.
+pub const MACHINE_PATHS: [&str; 3] = ["/oauth2/token", "/oauth2/introspect", "/oauth2/revoke"];
+
+/// The class a route's requests are first counted in, from what the route already says: the
+/// STS's public machine endpoints are `Machine` (and then `Client` or `Login`, see
+/// [`super::machine`]), its other public OAuth endpoints (the login pages) `Login`; the STS's
+/// published metadata and keys, and every API route, are `Api`.
 pub fn class_of(route: &Route) -> Class {
     let oauth_endpoint = route.path.starts_with("/oauth2/");
-    if route.access == Access::Public && route.upstream == Workload::Sts && oauth_endpoint {
-        Class::Login
-    } else {
+    if route.access != Access::Public || route.upstream != Workload::Sts || !oauth_endpoint {
         Class::Api
+    } else if MACHINE_PATHS.contains(&route.path) {
+        Class::Machine
+    } else {
+        Class::Login
+    }
+}
+
+/// Where a request comes from, as the limits count it: an IPv4 address, or the /64 an IPv6
+/// address is in. One subscriber is usually given a whole /64, so counting each IPv6 address
+/// apart would hand one client 2^64 allowances. The rule is the listeners' own for their
+/// connection caps ([`source_key`]), so the two never disagree on what one source is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Source(IpAddr);
+
+impl Source {
+    pub fn of(addr: IpAddr) -> Self {
+        Self(source_key(addr))
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
     }
 }
 
 /// Who a request is counted against.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Subject {
-    Addr(IpAddr),
+    Addr(Source),
     /// A verified user id.
     User(String),
-    /// A verified OAuth client id.
-    Client(String),
+    /// The OAuth client a machine request names, from one source. The gateway cannot verify the
+    /// name (the STS authenticates the client), so the key keeps the source: naming another
+    /// backend's client id spends the caller's own allowance, never that backend's.
+    Client(NamedClient, Source),
 }
 
 impl Subject {
-    /// The key under which a shared limiter stores this subject's state.
+    /// The key under which a shared limiter stores this subject's state. A client id may hold
+    /// any printable character, so it comes first and the source (which holds no `@`) last.
     pub fn key(&self, class: Class) -> String {
         match self {
-            Subject::Addr(addr) => format!("baton:rl:{}:addr:{addr}", class.name()),
+            Subject::Addr(source) => format!("baton:rl:{}:addr:{source}", class.name()),
             Subject::User(id) => format!("baton:rl:{}:user:{id}", class.name()),
-            Subject::Client(id) => format!("baton:rl:{}:client:{id}", class.name()),
-        }
-    }
-}
-
-/// The outcome of a check, with what the headers report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Decision {
-    pub class: Class,
-    pub allowed: bool,
-    /// Requests per window.
-    pub limit: u32,
-    pub window: Duration,
-    /// Requests left before the tightest of the checked subjects is refused.
-    pub remaining: u32,
-    /// Until the tightest subject's allowance is whole again.
-    pub reset: Duration,
-    /// Until the next request would be allowed (zero when allowed).
-    pub retry_after: Duration,
-}
-
-impl Decision {
-    /// Adds the `RateLimit-Policy` and `RateLimit` headers (and `Retry-After` when refused).
-    pub fn stamp(&self, headers: &mut HeaderMap) {
-        let name = self.class.name();
-        let policy = format!("\"{name}\";q={};w={}", self.limit, self.window.as_secs());
-        let state = format!(
-            "\"{name}\";r={};t={}",
-            self.remaining,
-            ceil_secs(self.reset)
-        );
-        for (key, value) in [("ratelimit-policy", policy), ("ratelimit", state)] {
-            if let Ok(value) = HeaderValue::from_str(&value) {
-                headers.insert(key, value);
+            Subject::Client(client, source) => {
+                format!(
+                    "baton:rl:{}:client:{}@{source}",
+                    class.name(),
+                    client.as_str()
+                )
             }
         }
-        if !self.allowed {
-            headers.insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(ceil_secs(self.retry_after)),
-            );
-        }
-    }
-
-    /// The 429 answer for a refused decision.
-    pub fn refusal(&self) -> Response {
-        let mut headers = HeaderMap::new();
-        self.stamp(&mut headers);
-        Problem::too_many_requests().into_response_with(headers)
-    }
-
-    /// The tighter of two decisions: a refusal over a pass, then the fewer remaining.
-    pub fn tighter(self, other: Decision) -> Decision {
-        match (self.allowed, other.allowed) {
-            (true, false) => other,
-            (false, true) => self,
-            (false, false) if other.retry_after > self.retry_after => other,
-            (true, true) if other.remaining < self.remaining => other,
-            _ => self,
-        }
     }
 }
 
-fn ceil_secs(duration: Duration) -> u64 {
-    duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
+/// Requests per window, for each class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quotas {
+    pub api: NonZeroU32,
+    pub login: NonZeroU32,
+    pub machine: NonZeroU32,
+    pub client: NonZeroU32,
 }
 
 type Keyed =
@@ -159,6 +150,8 @@ struct ClassLimiter {
 pub struct RateLimits {
     window: Duration,
     login: ClassLimiter,
+    machine: ClassLimiter,
+    client: ClassLimiter,
     api: ClassLimiter,
     clock: DefaultClock,
     /// Set when `REDIS_URL` is: the limits every replica shares.
@@ -166,12 +159,14 @@ pub struct RateLimits {
 }
 
 impl RateLimits {
-    /// In-memory limits: `api` and `login` requests per `window`, for each subject.
-    pub fn in_memory(api: NonZeroU32, login: NonZeroU32, window: Duration) -> Self {
+    /// In-memory limits: each class's quota per `window`, for each subject.
+    pub fn in_memory(quotas: &Quotas, window: Duration) -> Self {
         Self {
             window,
-            login: ClassLimiter::new(login, window),
-            api: ClassLimiter::new(api, window),
+            login: ClassLimiter::new(quotas.login, window),
+            machine: ClassLimiter::new(quotas.machine, window),
+            client: ClassLimiter::new(quotas.client, window),
+            api: ClassLimiter::new(quotas.api, window),
             clock: DefaultClock::default(),
             shared: None,
         }
@@ -181,7 +176,7 @@ impl RateLimits {
     /// With Redis, the in-memory state stays as the fallback when Redis cannot answer (each
     /// replica then still enforces the limit on its own).
     pub async fn from_config(edge: &EdgeConfig) -> Result<Self, ::redis::RedisError> {
-        let mut limits = Self::in_memory(edge.api_limit, edge.login_limit, edge.window);
+        let mut limits = Self::in_memory(&edge.quotas, edge.window);
         if let Some(url) = &edge.redis_url {
             limits.shared = Some(SharedLimiter::connect(url).await?);
         }
@@ -244,13 +239,16 @@ impl RateLimits {
 
     /// Forgets subjects whose allowance is whole again, so the maps do not grow for ever.
     pub fn forget_idle(&self) {
-        self.login.limiter.retain_recent();
-        self.api.limiter.retain_recent();
+        for class in [&self.login, &self.machine, &self.client, &self.api] {
+            class.limiter.retain_recent();
+        }
     }
 
     fn of(&self, class: Class) -> &ClassLimiter {
         match class {
             Class::Login => &self.login,
+            Class::Machine => &self.machine,
+            Class::Client => &self.client,
             Class::Api => &self.api,
         }
     }
@@ -292,21 +290,37 @@ mod tests {
 
     fn limits(api: u32, login: u32) -> RateLimits {
         let n = |v| NonZeroU32::new(v).unwrap_or(NonZeroU32::MIN);
-        RateLimits::in_memory(n(api), n(login), Duration::from_secs(60))
+        let quotas = Quotas {
+            api: n(api),
+            login: n(login),
+            machine: n(login * 4),
+            client: n(login * 2),
+        };
+        RateLimits::in_memory(&quotas, Duration::from_secs(60))
+    }
+
+    fn addr(raw: &str) -> Subject {
+        Subject::Addr(Source::of(raw.parse().expect("an address")))
     }
 
     #[test]
-    fn the_public_oauth_endpoints_and_only_they_are_in_the_login_class() {
-        let login: Vec<_> = table()
-            .into_iter()
-            .filter(|route| class_of(route) == Class::Login)
-            .map(|route| route.path)
-            .collect();
-        assert!(login.contains(&"/oauth2/token"));
-        assert!(login.contains(&"/oauth2/authorize"));
-        assert!(login.contains(&"/oauth2/introspect"));
-        assert!(login.contains(&"/oauth2/revoke"));
-        assert!(login.iter().all(|path| path.starts_with("/oauth2/")));
+    fn the_public_oauth_endpoints_and_only_they_are_in_the_login_and_machine_classes() {
+        let class = |path: &str| {
+            table()
+                .iter()
+                .find(|route| route.path == path)
+                .map(class_of)
+        };
+        assert_eq!(class("/oauth2/authorize"), Some(Class::Login));
+        for machine in MACHINE_PATHS {
+            assert_eq!(class(machine), Some(Class::Machine), "{machine}");
+        }
+        assert!(
+            table()
+                .iter()
+                .filter(|route| class_of(route) != Class::Api)
+                .all(|route| route.path.starts_with("/oauth2/"))
+        );
         assert!(
             table()
                 .iter()
@@ -318,7 +332,7 @@ mod tests {
     #[tokio::test]
     async fn a_burst_past_the_limit_is_refused_with_a_time_to_retry() {
         let limits = limits(100, 3);
-        let addr = [Subject::Addr(IpAddr::from([192, 0, 2, 1]))];
+        let addr = [addr("192.0.2.1")];
         for left in (0..3).rev() {
             let decision = limits.check(Class::Login, &addr).await;
             assert!(decision.allowed);
@@ -333,8 +347,8 @@ mod tests {
     #[tokio::test]
     async fn classes_and_subjects_are_counted_apart() {
         let limits = limits(100, 1);
-        let one = [Subject::Addr(IpAddr::from([192, 0, 2, 1]))];
-        let other = [Subject::Addr(IpAddr::from([192, 0, 2, 2]))];
+        let one = [addr("192.0.2.1")];
+        let other = [addr("192.0.2.2")];
         assert!(limits.check(Class::Login, &one).await.allowed);
         assert!(!limits.check(Class::Login, &one).await.allowed);
         assert!(limits.check(Class::Login, &other).await.allowed);
@@ -357,27 +371,41 @@ mod tests {
                 .await
                 .allowed
         );
-        let both = [Subject::Addr(IpAddr::from([192, 0, 2, 9])), user];
+        let both = [addr("192.0.2.9"), user];
         let decision = limits.check(Class::Api, &both).await;
         assert!(!decision.allowed);
     }
 
+    #[tokio::test]
+    async fn ipv6_sources_share_one_limit_per_slash_64_and_ipv4_sources_count_per_address() {
+        let limits = limits(100, 1);
+        let allowed = async |raw: &str| limits.check(Class::Login, &[addr(raw)]).await.allowed;
+        assert!(allowed("2001:db8:1:2::1").await);
+        assert!(!allowed("2001:db8:1:2::2").await, "the same /64");
+        assert!(
+            !allowed("2001:db8:1:2:ffff:ffff:ffff:ffff").await,
+            "the same /64"
+        );
+        assert!(allowed("2001:db8:1:3::1").await, "the next /64");
+        assert!(allowed("192.0.2.1").await);
+        assert!(allowed("192.0.2.2").await, "another IPv4 address");
+        // An IPv4 address written as IPv4-mapped IPv6 is that IPv4 address.
+        assert!(!allowed("::ffff:192.0.2.2").await);
+    }
+
     #[test]
-    fn the_headers_follow_the_ietf_draft() {
-        let decision = Decision {
-            class: Class::Api,
-            allowed: false,
-            limit: 600,
-            window: Duration::from_secs(60),
-            remaining: 0,
-            reset: Duration::from_millis(1500),
-            retry_after: Duration::from_millis(100),
+    fn keys_name_the_source_block_and_a_client_with_its_source() {
+        assert_eq!(
+            addr("2001:db8:1:2:aaaa::9").key(Class::Login),
+            "baton:rl:login:addr:2001:db8:1:2::"
+        );
+        let client = |id: &str, source: &str| match (NamedClient::parse(id), addr(source)) {
+            (Some(client), Subject::Addr(source)) => Subject::Client(client, source),
+            _ => panic!("{id} from {source}"),
         };
-        let mut headers = HeaderMap::new();
-        decision.stamp(&mut headers);
-        let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        assert_eq!(get("ratelimit-policy"), Some("\"api\";q=600;w=60"));
-        assert_eq!(get("ratelimit"), Some("\"api\";r=0;t=2"));
-        assert_eq!(get("retry-after"), Some("1"));
+        assert_eq!(
+            client("reports", "192.0.2.7").key(Class::Client),
+            "baton:rl:client:client:reports@192.0.2.7"
+        );
     }
 }

@@ -87,8 +87,9 @@ pub enum Control {
     StsTotpReplay,
     /// The STS's revocation endpoint really revokes (RFC 7009).
     StsRevocation,
-    /// The gateway limits request rates (GCRA) per source address, user and client, with a far
-    /// stricter class for the login and token endpoints.
+    /// The gateway limits request rates (GCRA) per source (an IPv4 address or an IPv6 /64) and
+    /// user, with a far stricter class for the login pages, and per client under a per-source
+    /// ceiling at the token, introspection and revocation endpoints.
     GatewayRateLimit,
     /// The gateway refuses JSON bodies nested too deep or with too many keys, too long strings
     /// or too long arrays, before anything parses them into types.

@@ -97,7 +97,8 @@ fn positive(key: &str, value: u64) -> Result<u64, ConfigError> {
 }
 
 /// The source a connection is counted against: its IPv4 address, or the /64 of its IPv6 address
-/// (an IPv4-mapped address counts as the IPv4 address it maps).
+/// (an IPv4-mapped address counts as the IPv4 address it maps). The gateway's rate limits count
+/// a request's source by this same rule, so the two never disagree on what one source is.
 pub fn source_key(ip: IpAddr) -> IpAddr {
     match ip.to_canonical() {
         IpAddr::V6(v6) => {

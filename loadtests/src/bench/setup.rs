@@ -48,6 +48,8 @@ async fn platform(secret: &str, mode: TrustMode) -> anyhow::Result<baton_testkit
         .with_setting("BATON_GATEWAY_CLIENT_SECRET", secret)
         .with_setting("GATEWAY_RATE_LIMIT_API", NO_REFUSAL)
         .with_setting("GATEWAY_RATE_LIMIT_LOGIN", NO_REFUSAL)
+        .with_setting("GATEWAY_RATE_LIMIT_CLIENT", NO_REFUSAL)
+        .with_setting("GATEWAY_RATE_LIMIT_MACHINE", NO_REFUSAL)
         .with_setting("GATEWAY_UPSTREAM_CONCURRENCY", "10000")
         .with_setting("ORDERS_MAX_ORDERS_PER_WINDOW", NO_REFUSAL))
 }
@@ -106,6 +108,8 @@ impl Setup {
             .with("ORDERS_ADDR", format!("127.0.0.1:{hello_port}"))
             .with("GATEWAY_RATE_LIMIT_API", NO_REFUSAL)
             .with("GATEWAY_RATE_LIMIT_LOGIN", NO_REFUSAL)
+            .with("GATEWAY_RATE_LIMIT_CLIENT", NO_REFUSAL)
+            .with("GATEWAY_RATE_LIMIT_MACHINE", NO_REFUSAL)
             .with("GATEWAY_UPSTREAM_CONCURRENCY", "10000");
         let front = baton_gateway::Application::build(baton_gateway::Config::from_source(&config)?)
             .await

@@ -15,6 +15,8 @@ use goose::config::GooseConfiguration;
 async fn platform_for_load() -> anyhow::Result<TestPlatform> {
     TestPlatform::builder()
         .with_setting("GATEWAY_RATE_LIMIT_LOGIN", "100000")
+        .with_setting("GATEWAY_RATE_LIMIT_CLIENT", "100000")
+        .with_setting("GATEWAY_RATE_LIMIT_MACHINE", "100000")
         .with_setting("GATEWAY_RATE_LIMIT_API", "1000000")
         .with_setting("ORDERS_MAX_ORDERS_PER_WINDOW", "1000000")
         .spawn()

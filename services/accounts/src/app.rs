@@ -102,8 +102,8 @@ impl Service for Accounts {
     /// `Debit`, `Refund` and `Settle` only from orders.
     fn peer_policy(policy: PeerPolicy) -> PeerPolicy {
         policy
-            .allow("/baton.accounts.v1.Accounts/Debit", &[Workload::Orders])
-            .allow("/baton.accounts.v1.Accounts/Refund", &[Workload::Orders])
-            .allow("/baton.accounts.v1.Accounts/Settle", &[Workload::Orders])
+            .allow_method("/baton.accounts.v1.Accounts/Debit", &[Workload::Orders])
+            .allow_method("/baton.accounts.v1.Accounts/Refund", &[Workload::Orders])
+            .allow_method("/baton.accounts.v1.Accounts/Settle", &[Workload::Orders])
     }
 }

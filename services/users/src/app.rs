@@ -93,6 +93,6 @@ impl Service for Users {
 
     /// `GetUser` only from orders.
     fn peer_policy(policy: PeerPolicy) -> PeerPolicy {
-        policy.allow("/baton.users.v1.Users/GetUser", &[Workload::Orders])
+        policy.allow_method("/baton.users.v1.Users/GetUser", &[Workload::Orders])
     }
 }
