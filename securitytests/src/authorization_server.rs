@@ -309,15 +309,19 @@ async fn finish_login(
     {
         page = client.submit(&handle, &[("totp_code", code)]).await?;
     }
-    let got_code = page
-        .location
-        .as_deref()
-        .is_some_and(|l| code_from(l, "s").is_ok());
+    let got_code = ended_in_code(&page);
     Ok(outcome(
         got_code,
         page.status,
         &json!({ "location": page.location }),
     ))
+}
+
+/// Did the login end in a redirect carrying a code for the client?
+fn ended_in_code(page: &Page) -> bool {
+    page.location
+        .as_deref()
+        .is_some_and(|l| code_from(l, "s").is_ok())
 }
 
 /// A six-digit code that is none of the ones the STS would accept now.
@@ -445,10 +449,7 @@ fn codes_on_one_login(platform: &TestPlatform) -> AttackFuture<'_> {
         let code = totp::current_code(seed).unwrap_or_default();
         client.move_to(platform.ca.public_client_from(address_in_own_64(999))?);
         page = client.submit(&handle, &[("totp_code", &code)]).await?;
-        let got_code = page
-            .location
-            .as_deref()
-            .is_some_and(|l| code_from(l, "s").is_ok());
+        let got_code = ended_in_code(&page);
         Ok(outcome(
             got_code,
             page.status,

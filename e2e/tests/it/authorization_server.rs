@@ -56,6 +56,26 @@ fn authorization_request<'a>(
     params
 }
 
+/// Bob signs in through the login page; the client, an unredeemed code and its PKCE verifier.
+async fn bobs_code(platform: &TestPlatform) -> (LoginClient, String, String) {
+    let verifier = random_string();
+    let challenge = pkce::s256(&verifier);
+    let mut client = platform.oauth_client();
+    let form = client
+        .authorize(&authorization_request(&challenge, &[]))
+        .await
+        .expect("the login page");
+    let page = client
+        .submit(
+            &form.handle.expect("a form"),
+            &[("username", "bob"), ("password", BOB.password)],
+        )
+        .await
+        .expect("a redirect");
+    let code = code_from(&page.location.expect("a redirect"), "xyz").expect("a code");
+    (client, code, verifier)
+}
+
 async fn introspect(platform: &TestPlatform, token: &str) -> Value {
     post_form(
         platform,
@@ -289,21 +309,7 @@ async fn a_code_works_once_and_a_second_use_revokes_what_the_first_issued() {
     // The wrong verifier spent the code: even the right one is too late now.
     assert!(client.redeem(&code, &verifier).await.is_err());
 
-    let verifier = random_string();
-    let challenge = pkce::s256(&verifier);
-    let mut client = platform.oauth_client();
-    let form = client
-        .authorize(&authorization_request(&challenge, &[]))
-        .await
-        .expect("the login page");
-    let page = client
-        .submit(
-            &form.handle.expect("a form"),
-            &[("username", "bob"), ("password", BOB.password)],
-        )
-        .await
-        .expect("a redirect");
-    let code = code_from(&page.location.expect("a redirect"), "xyz").expect("a code");
+    let (client, code, verifier) = bobs_code(&platform).await;
     let tokens = client
         .redeem(&code, &verifier)
         .await
@@ -693,21 +699,7 @@ async fn a_code_replayed_before_its_first_redemption_made_the_grant_still_revoke
         .spawn()
         .await
         .expect("platform starts");
-    let verifier = random_string();
-    let challenge = pkce::s256(&verifier);
-    let mut client = platform.oauth_client();
-    let form = client
-        .authorize(&authorization_request(&challenge, &[]))
-        .await
-        .expect("the login page");
-    let page = client
-        .submit(
-            &form.handle.expect("a form"),
-            &[("username", "bob"), ("password", BOB.password)],
-        )
-        .await
-        .expect("a redirect");
-    let code = code_from(&page.location.expect("a redirect"), "xyz").expect("a code");
+    let (client, code, verifier) = bobs_code(&platform).await;
 
     let held = script.pause_once("sts.code.before_grant");
     let first = {
