@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter};
 use axum::{Json, Router};
 use baton_api::lab::announce_lab_mode;
-use baton_api::{Problem, problem};
+use baton_api::{Problem, problem, request_id};
 use baton_platform::{Control, StartupError, Workload, shutdown};
 use baton_token::http::bearer_token;
 use serde_json::json;
@@ -242,6 +242,11 @@ fn router(gateway: Arc<Gateway>) -> Result<Router, StartupError> {
             controls,
             announce_lab_mode,
         ))
+        // Outermost, so every answer carries its request's id; a client's own is only logged.
+        .layer(axum::middleware::from_fn_with_state(
+            request_id::Incoming::Untrusted,
+            request_id::assign,
+        ))
         .with_state(gateway))
 }
 
@@ -351,7 +356,6 @@ async fn authorize_and_forward(
     if declared_length(request.headers()) > proxy::MAX_REQUEST_BODY {
         return Err(Problem::payload_too_large().into_response());
     }
-    let request_id = uuid::Uuid::new_v4().to_string();
     let controls = &gateway.config.settings.controls;
     let internal_token = match route.access {
         Access::Public => None,
@@ -393,14 +397,7 @@ async fn authorize_and_forward(
         .admit()
         .map_err(IntoResponse::into_response)?;
     let jwt = internal_token.as_ref().map(|token| token.jwt.as_str());
-    let forwarded = proxy::forward(
-        &upstream.client,
-        &upstream.base_url,
-        request,
-        jwt,
-        &request_id,
-    )
-    .await;
+    let forwarded = proxy::forward(&upstream.client, &upstream.base_url, request, jwt).await;
     pass.record(&forwarded);
     forwarded.map_err(IntoResponse::into_response)
 }

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use baton_api::Problem;
+use baton_api::{Problem, request_id};
 use baton_platform::{Control, Controls, TrustMode, Workload};
 use baton_token::{Role, Verifier};
 use moka::Expiry;
@@ -178,6 +178,7 @@ impl TokenExchanger {
         let response = self
             .http
             .post(&self.token_url)
+            .headers(request_id::headers())
             .basic_auth("gateway", Some(self.client_secret.expose_secret()))
             .form(&form)
             .send()

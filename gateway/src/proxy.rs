@@ -10,12 +10,14 @@
 //! revocation endpoints) and `Cookie` (the login pages' browser binding) go through, answers may
 //! set that cookie, and the STS learns the client's address (for login throttling) in a header
 //! only the gateway writes.
+//!
+//! Every forwarded request carries the gateway's id for it (`x-request-id`, never the client's).
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use baton_api::Problem;
+use baton_api::{Problem, request_id};
 
 use crate::edge::client_addr::ClientAddr;
 
@@ -65,7 +67,6 @@ pub async fn forward(
     base_url: &str,
     request: Request,
     internal_token: Option<&str>,
-    request_id: &str,
 ) -> Result<Response, Problem> {
     let (parts, body) = request.into_parts();
     let body = to_bytes(body, MAX_REQUEST_BODY)
@@ -78,10 +79,10 @@ pub async fn forward(
     if to_sts_client_endpoint {
         headers.extend(sts_request_headers(&parts.headers, &parts.extensions));
     }
+    headers.extend(request_id::headers());
     let mut upstream = http
         .request(parts.method, format!("{base_url}{path_and_query}"))
         .headers(headers)
-        .header("x-request-id", request_id)
         .body(body);
     if let Some(token) = internal_token {
         upstream = upstream.bearer_auth(token);

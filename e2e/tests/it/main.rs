@@ -23,6 +23,7 @@ mod mtls;
 mod orders_edge;
 mod payments;
 mod production;
+mod request_ids;
 mod settle;
 mod support;
 mod tokens;

@@ -10,12 +10,14 @@
 //! - [`input`]: request bodies bound to explicit types and validated, and page sizes.
 //! - [`openapi`]: what every service's generated API description shares.
 //! - [`lab`]: the `Baton-Lab-Mode` header on every answer while lab mode is on.
+//! - [`request_id`]: one id per request, on its answer, its problem body and its log lines.
 
 pub mod error;
 pub mod input;
 pub mod lab;
 pub mod openapi;
 pub mod problem;
+pub mod request_id;
 
 pub use error::ApiError;
 pub use problem::Problem;

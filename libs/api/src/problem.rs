@@ -9,6 +9,8 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
 
+use crate::request_id;
+
 /// The media type of a problem body.
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
@@ -27,6 +29,11 @@ pub struct Problem {
     pub status: StatusCode,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The id of the request this answers, as in its `x-request-id` header: quote it when asking
+    /// about this answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
+    pub request_id: Option<String>,
     /// Set on 401 answers: the `WWW-Authenticate` challenge (RFC 6750).
     #[serde(skip)]
     pub challenge: Option<&'static str>,
@@ -46,6 +53,7 @@ impl Problem {
             title,
             status,
             detail: None,
+            request_id: None,
             challenge: None,
             retry_after: None,
         }
@@ -204,7 +212,10 @@ impl Problem {
 }
 
 impl IntoResponse for Problem {
-    fn into_response(self) -> Response {
+    fn into_response(mut self) -> Response {
+        if self.request_id.is_none() {
+            self.request_id = request_id::current().map(|id| id.to_string());
+        }
         let status = self.status;
         let (challenge, retry_after) = (self.challenge, self.retry_after);
         let mut response = (status, Json(self)).into_response();
@@ -229,24 +240,6 @@ impl Problem {
         let mut response = self.into_response();
         response.headers_mut().extend(headers);
         response
-    }
-}
-
-/// Turns axum's own JSON extraction failures into problems, so a malformed body gets the same
-/// shape as every other error. The rejection's text names the field and the expected type but
-/// nothing about our internals, so it is safe to pass on as the detail.
-impl From<axum::extract::rejection::JsonRejection> for Problem {
-    fn from(rejection: axum::extract::rejection::JsonRejection) -> Self {
-        use axum::extract::rejection::JsonRejection as R;
-        match rejection {
-            R::MissingJsonContentType(_) => Problem::unsupported_media_type(),
-            R::JsonSyntaxError(err) => Problem::bad_request(err.body_text()),
-            R::JsonDataError(err) => Problem::unprocessable(err.body_text()),
-            R::BytesRejection(err) if err.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Problem::payload_too_large()
-            }
-            other => Problem::bad_request(other.body_text()),
-        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! The one router a service answers through: its REST routes behind the token check, its gRPC
-//! services, `/health`, problem+json for everything undeclared, and the lab-mode header on every
-//! answer. A function of its inputs, without a socket, so a test can call it with `oneshot`.
+//! services, `/health`, problem+json for everything undeclared, and the lab-mode header and the
+//! request id on every answer. A function of its inputs, without a socket, so a test can call it with `oneshot`.
 
 use std::sync::Arc;
 
@@ -9,7 +9,7 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use axum::{Json, Router};
 use baton_api::lab::announce_lab_mode;
-use baton_api::problem;
+use baton_api::{problem, request_id};
 use baton_platform::{Settings, TrustMode};
 use baton_token::Verifier;
 use baton_token::http::require_token;
@@ -42,6 +42,11 @@ pub fn router<S: Service>(state: S::State, settings: &Settings, verifier: Arc<Ve
         .layer(from_fn_with_state(
             settings.controls.clone(),
             announce_lab_mode,
+        ))
+        // Outermost, so every answer carries its request's id. Only workloads reach a service.
+        .layer(from_fn_with_state(
+            request_id::Incoming::FromWorkloads,
+            request_id::assign,
         ))
 }
 

@@ -84,5 +84,13 @@ pub async fn with_token<T>(
     let value = MetadataValue::try_from(format!("Bearer {token}"))
         .map_err(|_| Status::internal("token is not a valid header value"))?;
     request.metadata_mut().insert("authorization", value);
+    // The request this call is part of, so the next hop's log lines carry the same id.
+    if let Some(id) = baton_api::request_id::current()
+        && let Ok(value) = MetadataValue::try_from(id.as_str())
+    {
+        request
+            .metadata_mut()
+            .insert(baton_api::request_id::HEADER, value);
+    }
     Ok(request)
 }

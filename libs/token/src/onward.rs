@@ -209,6 +209,7 @@ pub(crate) async fn token_request(
 ) -> Result<(String, u64), OnwardError> {
     let answer = http
         .post(token_url)
+        .headers(baton_api::request_id::headers())
         .form(form)
         .send()
         .await

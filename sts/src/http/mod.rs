@@ -27,7 +27,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use baton_api::lab::announce_lab_mode;
-use baton_api::problem;
+use baton_api::{problem, request_id};
 use jsonwebtoken::jwk::JwkSet;
 use serde_json::{Value, json};
 use sqlx::AnyPool;
@@ -77,6 +77,12 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             controls,
             announce_lab_mode,
+        ))
+        // Outermost, so every answer carries its request's id. The STS listens behind mTLS only:
+        // its public endpoints are relayed by the gateway, which names each request itself.
+        .layer(axum::middleware::from_fn_with_state(
+            request_id::Incoming::FromWorkloads,
+            request_id::assign,
         ))
         .with_state(state)
 }

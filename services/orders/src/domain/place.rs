@@ -318,7 +318,7 @@ async fn price_list(
     let mut quotes = tokio::task::JoinSet::new();
     for entry in catalog.values() {
         let (supplier, entry) = (ctx.supplier.clone(), entry.clone());
-        quotes.spawn(async move {
+        quotes.spawn(baton_api::request_id::carry(async move {
             let quote = if supplier.validates() {
                 supplier.quote(&entry.sku).await
             } else {
@@ -327,7 +327,7 @@ async fn price_list(
                     .await
             };
             (entry.sku, quote)
-        });
+        }));
     }
     let all_in = async {
         let mut answered: Vec<(Sku, Result<UnverifiedQuote, SupplierError>)> = Vec::new();

@@ -205,12 +205,13 @@ impl Notifier {
     /// logged: the order it is about is paid and answered already.
     pub fn notify_in_background(&self, url: String, payload: Value) {
         let notifier = self.clone();
-        tokio::spawn(async move {
+        // Logged under the order's request and its id.
+        tokio::spawn(baton_api::request_id::carry(async move {
             match notifier.deliver(&url, &payload).await {
                 Ok(status) => tracing::info!(%status, "webhook delivered"),
                 Err(err) => tracing::warn!(error = %err, "webhook not delivered"),
             }
-        });
+        }));
     }
 
     /// Checks `url` again, then posts `payload` to it over a connection pinned to the addresses
