@@ -7,9 +7,11 @@
 //! never sees a body that is malformed, carries a field it should not, or breaks a rule. Each
 //! failure is an RFC 9457 problem that says what was wrong, in terms of the caller's own fields.
 
-use axum::Json;
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use http::header::CONTENT_TYPE;
+use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -29,20 +31,172 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = Problem;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let Json(value) = Json::<Value>::from_request(request, state).await?;
+        if !is_json(request.headers()) {
+            return Err(Problem::unsupported_media_type());
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    Problem::payload_too_large()
+                } else {
+                    Problem::bad_request("the body could not be read")
+                }
+            })?;
+        let value = serde_json::from_slice(&bytes).map_err(|err| {
+            Problem::bad_request(format!(
+                "the body is not JSON (line {}, column {})",
+                err.line(),
+                err.column()
+            ))
+        })?;
         Ok(Self(value))
     }
 }
 
 impl JsonBody {
     /// Binds the body to `T` and checks `T`'s rules: an unknown field, a missing one, a wrong
-    /// type or a broken rule is a 422 naming the field.
+    /// type or a broken rule is a 422 naming the field. Every request body is a JSON object;
+    /// anything else is refused before binding, since serde would otherwise read an array as a
+    /// struct's fields in order (`[null, null]` as two absent fields).
     pub fn bind<T: DeserializeOwned + Validate>(self) -> Result<T, Problem> {
-        let value: T = serde_json::from_value(self.0)
-            .map_err(|err| Problem::unprocessable(format!("the body does not fit: {err}")))?;
+        let mut body = self.0;
+        if !body.is_object() {
+            return Err(Problem::unprocessable("the body must be a JSON object"));
+        }
+        whole_numbers_as_integers(&mut body);
+        let value: T = serde_path_to_error::deserialize(body).map_err(|err| {
+            let what = explain(err.path(), &err.inner().to_string(), "field")
+                .unwrap_or_else(|| format!("{} is not valid", place(err.path())));
+            Problem::unprocessable(what)
+        })?;
         value.validate().map_err(invalid)?;
         Ok(value)
     }
+}
+
+/// The largest integer every JSON number can hold exactly (2^53).
+const EXACT_INTEGER: f64 = 9_007_199_254_740_992.0;
+
+/// Writes each number with no fraction (`1.0`, `1e2`) as the integer it is, as JSON Schema
+/// counts it an `integer`: a field the description says is an integer takes what the description
+/// allows. Past 2^53 a written fraction may already have been rounded away, so such a number is
+/// left as it came, and a whole-number field refuses it.
+fn whole_numbers_as_integers(value: &mut Value) {
+    match value {
+        Value::Number(number) if !number.is_i64() && !number.is_u64() => {
+            if let Some(float) = number.as_f64()
+                && float.fract() == 0.0
+                && float.abs() <= EXACT_INTEGER
+            {
+                // Whole and within 2^53: the cast is exact.
+                *value = Value::from(float as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        Value::Object(members) => members.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
+    }
+}
+
+/// Whether the request says its body is JSON: `application/json`, or `application/…+json`, in
+/// any case, with or without parameters.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// A deserializer's complaint about the `kind` (field or parameter) at `path`, in Baton's words:
+/// which one, and what it must be. The caller's own value is never repeated; a field name it
+/// made up is repeated only if it is a plain name.
+///
+/// `message` is the deserializer's text, whose forms serde fixes (`missing field `x``,
+/// `invalid type: …, expected …`); for one it does not know, `None`.
+fn explain(path: &serde_path_to_error::Path, message: &str, kind: &str) -> Option<String> {
+    let at = path.to_string();
+    let this = place(path);
+    let named = |prefix: &str| {
+        let name = message.strip_prefix(prefix)?.split('`').next()?;
+        Some(field_at(&at, name, kind))
+    };
+    if let Some(field) = named("unknown field `") {
+        return Some(format!("{field} is not a {kind} of this request"));
+    }
+    if let Some(field) = named("missing field `") {
+        return Some(format!("{field} is required"));
+    }
+    if let Some(field) = named("duplicate field `") {
+        return Some(format!("{field} is given more than once"));
+    }
+    if let Some(variants) = message
+        .strip_prefix("unknown variant `")
+        .and_then(|rest| rest.split_once("expected "))
+        .map(|(_, expected)| expected.trim_start_matches("one of ").replace('`', ""))
+    {
+        return Some(format!("{this} must be one of {variants}"));
+    }
+    let expected = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))
+        .or_else(|| message.strip_prefix("invalid length "))
+        .and_then(|rest| rest.rsplit_once(", expected "))
+        .and_then(|(_, expected)| in_words(expected))?;
+    Some(format!("{this} must be {expected}"))
+}
+
+/// Where in the input `path` is, quoted: "`items[0].quantity`", or "the body" for all of it.
+fn place(path: &serde_path_to_error::Path) -> String {
+    match path.to_string().as_str() {
+        "." => "the body".to_owned(),
+        at => format!("`{at}`"),
+    }
+}
+
+/// The field `name` inside the object at `at`, quoted; or, for a name the caller made up that is
+/// not a plain one, no name at all.
+fn field_at(at: &str, name: &str, kind: &str) -> String {
+    let plain = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+    if !plain {
+        return format!("a {kind} of that name");
+    }
+    let already_there = at == name || at.ends_with(&format!(".{name}"));
+    if at == "." || at.is_empty() {
+        format!("`{name}`")
+    } else if already_there {
+        format!("`{at}`")
+    } else {
+        format!("`{at}.{name}`")
+    }
+}
+
+/// What serde says it expected, as a caller would say it; `None` for what it has no words for.
+fn in_words(expected: &str) -> Option<&'static str> {
+    let expected = expected.trim();
+    Some(match expected {
+        "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64" | "usize" | "isize" => {
+            "a whole number"
+        }
+        "f32" | "f64" => "a number",
+        "a string" | "a borrowed string" | "a UUID string" | "UUID parsable string" => "a string",
+        "a boolean" => "true or false",
+        "a sequence" => "an array",
+        "a map" => "an object",
+        _ if expected.starts_with("struct ") => "an object",
+        _ if expected.starts_with("a sequence") || expected.contains("element") => "an array",
+        _ => return None,
+    })
 }
 
 /// A JSON body bound to `T` (which must refuse unknown fields) and validated.
@@ -116,10 +270,15 @@ pub struct PageParams(pub PageQuery);
 impl<S: Send + Sync> FromRequestParts<S> for PageParams {
     type Rejection = Problem;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Query(query) = Query::<PageQuery>::from_request_parts(parts, state)
-            .await
-            .map_err(|err| Problem::bad_request(err.body_text()))?;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let raw = parts.uri.query().unwrap_or_default();
+        let pairs = serde_urlencoded::Deserializer::new(form_urlencoded::parse(raw.as_bytes()));
+        let query = serde_path_to_error::deserialize(pairs).map_err(|err| {
+            // Both parameters are whole numbers; what else the deserializer says is its own.
+            let what = explain(err.path(), &err.inner().to_string(), "parameter")
+                .unwrap_or_else(|| format!("{} must be a whole number", place(err.path())));
+            Problem::bad_request(what)
+        })?;
         Ok(Self(query))
     }
 }
@@ -152,6 +311,37 @@ mod tests {
     }
 
     #[test]
+    fn only_an_object_is_a_body() {
+        // serde alone would bind `[5]` as `{ "amount_minor": 5 }`.
+        for body in [
+            serde_json::json!([5]),
+            serde_json::json!(5),
+            serde_json::json!(null),
+        ] {
+            let refused = JsonBody(body.clone())
+                .bind::<Deposit>()
+                .expect_err("refused");
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+            assert_eq!(problem_detail(&refused), "the body must be a JSON object");
+        }
+    }
+
+    #[test]
+    fn a_whole_number_written_with_a_fraction_is_an_integer_as_json_schema_says() {
+        for body in [
+            serde_json::json!({ "amount_minor": 5.0 }),
+            serde_json::json!({ "amount_minor": 0.5e1 }),
+        ] {
+            let bound = JsonBody(body.clone()).bind::<Deposit>();
+            assert_eq!(bound.ok().map(|d| d.amount_minor), Some(5), "{body}");
+        }
+        let detail = bind_detail::<Deposit>(serde_json::json!({ "amount_minor": 5.5 }));
+        assert_eq!(detail, "`amount_minor` must be a whole number");
+        let detail = bind_detail::<Deposit>(serde_json::json!({ "amount_minor": 1e300 }));
+        assert_eq!(detail, "`amount_minor` must be a whole number");
+    }
+
+    #[test]
     fn an_unknown_field_is_refused_by_name() {
         let refused = JsonBody(serde_json::json!({ "amount_minor": 5, "owner_id": "x" }))
             .bind::<Deposit>()
@@ -168,6 +358,99 @@ mod tests {
             let detail = problem_detail(&p);
             detail.contains("amount_minor") && detail.contains("between 1 and 1000")
         }));
+    }
+
+    #[derive(Debug, Deserialize, Validate)]
+    #[serde(deny_unknown_fields)]
+    struct Order {
+        #[validate(nested)]
+        items: Vec<Item>,
+    }
+
+    #[derive(Debug, Deserialize, Validate)]
+    #[serde(deny_unknown_fields)]
+    struct Item {
+        #[expect(dead_code, reason = "only whether it binds is tested")]
+        quantity: i64,
+    }
+
+    fn bind_detail<T: DeserializeOwned + Validate + std::fmt::Debug>(body: Value) -> String {
+        let refused = JsonBody(body).bind::<T>().expect_err("refused");
+        problem_detail(&refused)
+    }
+
+    #[test]
+    fn a_wrong_type_is_named_by_its_path_in_our_words() {
+        let detail = bind_detail::<Order>(serde_json::json!({ "items": [{ "quantity": "many" }] }));
+        assert_eq!(detail, "`items[0].quantity` must be a whole number");
+        let detail = bind_detail::<Order>(serde_json::json!({ "items": "many" }));
+        assert_eq!(detail, "`items` must be an array");
+    }
+
+    #[test]
+    fn missing_and_unknown_fields_are_named_and_values_never_repeated() {
+        let detail = bind_detail::<Order>(serde_json::json!({ "items": [{}] }));
+        assert_eq!(detail, "`items[0].quantity` is required");
+        let detail = bind_detail::<Order>(serde_json::json!({ "items": [], "<b>x</b>": 1 }));
+        assert_eq!(
+            detail,
+            "a field of that name is not a field of this request"
+        );
+        let detail =
+            bind_detail::<Order>(serde_json::json!({ "items": [{ "quantity": "<b>x</b>" }] }));
+        assert!(!detail.contains("<b>"), "{detail}");
+    }
+
+    async fn page(query: &str) -> Result<PageQuery, String> {
+        let request = http::Request::builder()
+            .uri(format!("/v1/things?{query}"))
+            .body(())
+            .unwrap_or_default();
+        let (mut parts, ()) = request.into_parts();
+        PageParams::from_request_parts(&mut parts, &())
+            .await
+            .map(|PageParams(query)| query)
+            .map_err(|problem| problem_detail(&problem))
+    }
+
+    #[tokio::test]
+    async fn a_malformed_page_query_says_which_parameter_and_what_it_must_be() {
+        assert_eq!(
+            page("limit=ten").await.err().as_deref(),
+            Some("`limit` must be a whole number")
+        );
+        assert_eq!(
+            page("limit=1&sort=name").await.err().as_deref(),
+            Some("`sort` is not a parameter of this request")
+        );
+        assert_eq!(
+            page("limit=5&offset=10").await.ok().and_then(|q| q.limit),
+            Some(5)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_that_is_not_json_is_told_where() {
+        let request = http::Request::builder()
+            .header(CONTENT_TYPE, "application/merge-patch+JSON; charset=utf-8")
+            .body(axum::body::Body::from("{\"items\": "))
+            .unwrap_or_default();
+        let refused = JsonBody::from_request(request, &())
+            .await
+            .expect_err("refused");
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            problem_detail(&refused),
+            "the body is not JSON (line 1, column 10)"
+        );
+        let request = http::Request::builder()
+            .header(CONTENT_TYPE, "text/plain")
+            .body(axum::body::Body::from("{}"))
+            .unwrap_or_default();
+        let refused = JsonBody::from_request(request, &())
+            .await
+            .expect_err("refused");
+        assert_eq!(refused.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     }
 
     #[test]
