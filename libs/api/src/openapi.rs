@@ -5,8 +5,11 @@
 //! (`src/http/openapi.rs` in each service); the test kit merges them into the platform's one
 //! document, which the gateway serves and checks its route table against.
 
-use utoipa::openapi::OpenApi;
+use utoipa::openapi::header::Header;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{Object, Schema, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response};
 use utoipa::{IntoResponses, Modify};
 
 use crate::problem::{CONTENT_TYPE, Problem};
@@ -82,4 +85,141 @@ pub enum InvalidPage {
     Malformed(Problem),
     #[response(status = 422, description = "The page is past the limits", content_type = CONTENT_TYPE)]
     PastLimits(Problem),
+}
+
+/// What the gateway may answer to any operation it serves, itself, before the service is asked
+/// or instead of its answer: `(status, when, headers it carries)`. A 415 is only for operations
+/// that take a body.
+const EDGE_ANSWERS: [(u16, &str, &[&str]); 7] = [
+    (
+        400,
+        "The body is JSON the gateway refuses: malformed, or past its limits on depth, length and keys",
+        &[],
+    ),
+    (408, "The request took longer than the gateway waits", &[]),
+    (413, "The body is larger than the gateway accepts", &[]),
+    (
+        415,
+        "The body is not JSON: send `Content-Type: application/json`",
+        &[],
+    ),
+    (
+        429,
+        "Too many requests from this address, client or user: retry after `Retry-After`",
+        &[RETRY_AFTER, RATE_LIMIT, RATE_LIMIT_POLICY],
+    ),
+    (
+        431,
+        "The request's headers are larger than the gateway accepts",
+        &[],
+    ),
+    (
+        503,
+        "A service this needs is busy, failing or unreachable: retry later (after `Retry-After`, when given)",
+        &[RETRY_AFTER],
+    ),
+];
+
+/// The headers the document describes once, under `components/headers`.
+const REQUEST_ID: &str = "x-request-id";
+const RETRY_AFTER: &str = "retry-after";
+const RATE_LIMIT: &str = "ratelimit";
+const RATE_LIMIT_POLICY: &str = "ratelimit-policy";
+
+/// Adds to every operation of `document` the answers the gateway gives of its own
+/// ([`EDGE_ANSWERS`]), and to every answer its `x-request-id` header, so that the description
+/// lists every status and header a caller can meet. A status an operation already describes keeps
+/// its own words, with the gateway's reason added.
+pub fn add_edge_answers(document: &mut OpenApi) {
+    let components = document.components.get_or_insert_with(Default::default);
+    for (name, description, schema) in [
+        (
+            REQUEST_ID,
+            "The request's id, chosen by the gateway; quote it when asking about this answer",
+            string_matching("^[A-Za-z0-9._-]{1,64}$"),
+        ),
+        (
+            RETRY_AFTER,
+            "Seconds until asking again may work",
+            Schema::Object(Object::with_type(Type::Integer)),
+        ),
+        (
+            RATE_LIMIT,
+            "The limit's state: remaining requests and seconds until reset (IETF RateLimit header fields)",
+            Schema::Object(Object::with_type(Type::String)),
+        ),
+        (
+            RATE_LIMIT_POLICY,
+            "The limit that applies: its quota and window",
+            Schema::Object(Object::with_type(Type::String)),
+        ),
+    ] {
+        let mut header = Header::new(schema);
+        header.description = Some(description.to_owned());
+        components.headers.insert(name.to_owned(), RefOr::T(header));
+    }
+    for item in document.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            add_to_operation(operation);
+        }
+    }
+}
+
+fn add_to_operation(operation: &mut Operation) {
+    let takes_body = operation.request_body.is_some();
+    let responses = &mut operation.responses.responses;
+    for (status, when, headers) in EDGE_ANSWERS {
+        if status == 415 && !takes_body {
+            continue;
+        }
+        let response = responses
+            .entry(status.to_string())
+            .or_insert_with(|| RefOr::T(problem_response(when)));
+        if let RefOr::T(response) = response {
+            if !response.description.contains(when) {
+                response.description =
+                    format!("{}; or, from the gateway: {when}", response.description);
+            }
+            for name in headers {
+                response
+                    .headers
+                    .entry((*name).to_owned())
+                    .or_insert_with(|| header_ref(name));
+            }
+        }
+    }
+    for response in responses.values_mut() {
+        if let RefOr::T(response) = response {
+            response
+                .headers
+                .entry(REQUEST_ID.to_owned())
+                .or_insert_with(|| header_ref(REQUEST_ID));
+        }
+    }
+}
+
+fn problem_response(description: &str) -> Response {
+    let mut response = Response::new(description);
+    response.content.insert(
+        CONTENT_TYPE.to_owned(),
+        RefOr::T(Content::new(Some(Ref::from_schema_name("Problem")))),
+    );
+    response
+}
+
+fn header_ref(name: &str) -> RefOr<Header> {
+    RefOr::Ref(Ref::new(format!("#/components/headers/{name}")))
+}
+
+fn string_matching(pattern: &str) -> Schema {
+    let mut object = Object::with_type(Type::String);
+    object.pattern = Some(pattern.to_owned());
+    Schema::Object(object)
 }

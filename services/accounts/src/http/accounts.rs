@@ -63,7 +63,7 @@ pub struct AccountList {
 #[serde(deny_unknown_fields)]
 pub struct OpenAccount {
     #[validate(length(equal = 3, message = "must be a three-letter ISO 4217 code"))]
-    #[schema(example = "EUR")]
+    #[schema(value_type = Currency, example = "EUR")]
     pub currency: String,
 }
 
@@ -89,6 +89,7 @@ pub struct Deposit {
     #[schema(minimum = 1, maximum = 10_000_000)]
     pub amount_minor: i64,
     #[validate(length(equal = 3, message = "must be a three-letter ISO 4217 code"))]
+    #[schema(value_type = Currency)]
     pub currency: String,
     /// The caller's idempotency reference: the same deposit sent twice is made once.
     #[validate(regex(

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use baton_api::input::{PageParams, PageQuery, Valid};
 use baton_api::openapi::{Forbidden, InvalidPage, NotFound, Unauthorized};
 use baton_api::problem::CONTENT_TYPE as PROBLEM;
-use baton_api::{ApiError, Problem};
+use baton_api::{ApiError, Problem, request_id};
 use baton_token::Principal;
 use baton_token::claims::scope;
 use baton_token::http::require_scope;
@@ -35,6 +35,7 @@ pub struct PlaceOrder {
         length(min = 1, max = 20, message = "an order has 1 to 20 items"),
         nested
     )]
+    #[schema(min_items = 1, max_items = 20)]
     pub items: Vec<PlaceItem>,
     /// A webhook to notify (`POST`, JSON) once the order is paid. `https` only, to a host on the
     /// service's allow-list that resolves to public addresses only; webhooks are off unless the
@@ -44,6 +45,7 @@ pub struct PlaceOrder {
         format = "uri",
         min_length = 1,
         max_length = 2048,
+        pattern = "^https://",
         example = "https://hooks.example.com/orders"
     )]
     pub notify_url: Option<String>,
@@ -110,7 +112,7 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// reading the order then shows how its payment went (`pending`, then `paid` or `failed`).
 #[utoipa::path(post, path = "/v1/orders", tag = "orders",
     security(("bearer" = ["orders:write"])),
-    params(("Idempotency-Key" = Option<String>, Header,
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 64, pattern = "^[!-~]{1,64}$",
         description = "1 to 64 printable ASCII characters; the same key and body place the order once")),
     request_body = PlaceOrder,
     responses(
@@ -151,7 +153,13 @@ pub async fn place(
     let id = OrderId::random();
     // The payment runs on a task of its own: the client hanging up, or the gateway's timeout
     // dropping this handler, cannot cancel a debit half way.
-    let payment = tokio::spawn(pay(state.clone(), principal, new, id, key));
+    let payment = tokio::spawn(request_id::carry(pay(
+        state.clone(),
+        principal,
+        new,
+        id,
+        key,
+    )));
     let placed = match tokio::time::timeout(state.answer_within, payment).await {
         Ok(Ok(placed)) => placed,
         Ok(Err(_)) => return Err(Problem::internal().into()),
