@@ -73,6 +73,10 @@ test:
 attack *args:
     @scripts/build.sh && {{ bin }}/baton-attack "$@"
 
+# Fuzz the running platform from its API description (schemathesis, every check on), `seconds` per demo user.
+fuzz seconds="180":
+    @scripts/fuzz.sh {{ seconds }}
+
 # Regenerate docs/openapi.json from the code (a test fails when the two disagree).
 openapi:
     @scripts/build.sh && {{ bin }}/baton-openapi > docs/openapi.json
