@@ -110,6 +110,7 @@ impl Application {
             config.client_secret.clone(),
             config.settings.trust_mode,
             services,
+            config.transport.own_certificate(),
         );
         routes::check(&table()).map_err(|err| StartupError::other("route table", err))?;
         if let Some(route) = table()

@@ -1,6 +1,7 @@
 //! The verifier against tokens an attacker could make: every mutation of a valid token, and the
 //! classic JWT attacks (RFC 8725 §2), each refused. [`claim_rules`]: every claim set that breaks
-//! one rule. [`typed`]: users' and workloads' tokens told apart by their type.
+//! one rule. [`typed`]: users' and workloads' tokens told apart by their type. [`next_hop`]: a
+//! cached hop token bound to a retired certificate is not used again.
 
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ use crate::jwks::JwksCache;
 use crate::verifier::{TokenError, Verifier, VerifierConfig};
 
 mod claim_rules;
+mod next_hop;
 mod typed;
 
 const ISSUER: &str = "https://sts.test";

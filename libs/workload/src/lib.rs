@@ -5,15 +5,18 @@
 //!
 //! - [`spiffe`]: SPIFFE IDs, read from certificates by the X.509-SVID rules;
 //! - [`svid`]: this workload's certificate, key and trust bundle, from files, hot-reloaded;
+//! - [`certificate`]: a certificate's expiry and RFC 8705 thumbprint;
 //! - [`tls`]: rustls configurations (TLS 1.3, client certificates required inside, the server's
 //!   SPIFFE ID checked by clients);
-//! - [`server`]: the TLS accept loop that tells each request who is calling;
+//! - [`server`]: the TLS accept loop that tells each request who is calling, and closes each
+//!   connection before either certificate on it expires;
 //! - [`limits`]: how many connections a listener admits and how long each may take and live;
 //! - [`peer`]: the per-route allow-list of calling workloads;
 //! - [`connector`]: mutual TLS for tonic's gRPC channels.
 //!
 //! The one plaintext path left is `BATON_TRANSPORT=insecure-plaintext`, refused outside lab mode.
 
+pub mod certificate;
 pub mod connector;
 pub mod limits;
 pub mod peer;
@@ -27,8 +30,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use baton_platform::config::{ConfigError, Source, SourceExt};
-use baton_platform::{Control, Controls, Settings, Workload};
+use baton_platform::{CertThumbprint, Control, Controls, Settings, Workload};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 pub use limits::ConnectionLimits;
 pub use peer::{Peer, PeerPolicy};
@@ -83,6 +87,15 @@ impl Transport {
 
     pub fn security(&self) -> &Security {
         &self.security
+    }
+
+    /// The thumbprint of the certificate this workload presents, kept current across rotations
+    /// (see [`SvidSource::own_certificate`]); `None` over plaintext, where nothing is bound.
+    pub fn own_certificate(&self) -> Option<watch::Receiver<CertThumbprint>> {
+        match &self.security {
+            Security::Mtls(svid) => Some(svid.own_certificate()),
+            Security::InsecurePlaintext => None,
+        }
     }
 
     /// Reads `BATON_TRANSPORT` (`mtls`, the default, or `insecure-plaintext` in lab mode with
@@ -227,7 +240,7 @@ impl Transport {
                 let config = server_config(svid).map_err(std::io::Error::other)?;
                 let listening = server::Listening {
                     tls: Arc::new(config),
-                    trust_domain: svid.trust_domain().clone(),
+                    svid: svid.clone(),
                     limits: self.limits.clone(),
                     controls: self.controls.clone(),
                 };

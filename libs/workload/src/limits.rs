@@ -13,9 +13,12 @@
 //! - closes a connection on which no byte moved for [`ConnectionLimits::idle_timeout`] (HTTP/2
 //!   included, and a client that never sends its first byte);
 //! - lets one HTTP/2 connection carry at most [`ConnectionLimits::max_concurrent_streams`]
-//!   requests at once, and pings an idle HTTP/2 peer to find out whether it is still there.
+//!   requests at once, and pings an idle HTTP/2 peer to find out whether it is still there;
+//! - closes every connection, busy or not, at [`ConnectionLimits::max_age`] or when a
+//!   certificate on it expires, whichever is first (see `server::deadline`).
 //!
-//! `transport.connection_limits` off (lab mode) lifts all of it, which is how the attack suite
+//! `transport.connection_limits` off (lab mode) lifts all of it but the last (a connection's
+//! lifetime is part of its identity, not of the listener's capacity), which is how the attack suite
 //! shows what the limits are worth.
 
 use std::collections::HashMap;
@@ -40,6 +43,9 @@ pub struct ConnectionLimits {
     pub idle_timeout: Duration,
     /// `BATON_H2_MAX_CONCURRENT_STREAMS` (default 128): requests at once on one HTTP/2 connection.
     pub max_concurrent_streams: u32,
+    /// `BATON_MAX_CONNECTION_AGE_MS` (default 3 600 000, an hour): how long any connection may
+    /// live, however busy. Also never past the expiry of either certificate on it.
+    pub max_age: Duration,
 }
 
 impl Default for ConnectionLimits {
@@ -50,6 +56,7 @@ impl Default for ConnectionLimits {
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             max_concurrent_streams: 128,
+            max_age: Duration::from_secs(3600),
         }
     }
 }
@@ -79,6 +86,7 @@ impl ConnectionLimits {
             idle_timeout: millis("BATON_IDLE_TIMEOUT_MS", default.idle_timeout)?,
             max_concurrent_streams: positive("BATON_H2_MAX_CONCURRENT_STREAMS", streams.into())
                 .map(|_| streams)?,
+            max_age: millis("BATON_MAX_CONNECTION_AGE_MS", default.max_age)?,
         })
     }
 
@@ -253,9 +261,11 @@ mod tests {
     fn limits_are_read_from_the_environment_and_zero_is_refused() {
         let source = Map::new()
             .with("BATON_MAX_CONNECTIONS_PER_SOURCE", "3")
-            .with("BATON_HEADER_READ_TIMEOUT_MS", "1500");
+            .with("BATON_HEADER_READ_TIMEOUT_MS", "1500")
+            .with("BATON_MAX_CONNECTION_AGE_MS", "250");
         let read = ConnectionLimits::from_source(&source).expect("valid");
         assert_eq!(read.max_per_source, 3);
+        assert_eq!(read.max_age, Duration::from_millis(250));
         assert_eq!(read.header_read_timeout, Duration::from_millis(1500));
         assert_eq!(read.client_pool_idle_timeout(), Duration::from_millis(750));
         assert_eq!(
@@ -268,6 +278,7 @@ mod tests {
             "BATON_HEADER_READ_TIMEOUT_MS",
             "BATON_IDLE_TIMEOUT_MS",
             "BATON_H2_MAX_CONCURRENT_STREAMS",
+            "BATON_MAX_CONNECTION_AGE_MS",
         ] {
             assert!(
                 ConnectionLimits::from_source(&Map::new().with(key, "0")).is_err(),

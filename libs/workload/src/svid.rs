@@ -3,7 +3,10 @@
 //! The files are the ones SPIRE's helper (or cert-manager, or `baton-ca`) writes: the chain
 //! (leaf first), the private key, and the trust bundle. A task polls their modification times
 //! and, when one changes, loads all three and swaps them in. New handshakes use the new
-//! certificate; connections already open keep theirs until they close, so nothing is dropped.
+//! certificate; connections already open keep theirs until they close (at the latest when it
+//! expires, see `server::deadline`), so nothing is dropped. Whoever holds something bound to the
+//! certificate (a cached token whose `cnf` names it) watches [`SvidSource::own_certificate`] and
+//! lets go of it when the thumbprint there changes.
 //! A half-written or mismatched set (new key, old chain) is refused and the old one kept; the
 //! next poll tries again.
 
@@ -12,7 +15,7 @@ use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, SystemTime};
 
 use baton_platform::config::Source;
-use baton_platform::{TrustDomain, Workload};
+use baton_platform::{CertThumbprint, TrustDomain, Workload};
 use rustls::RootCertStore;
 use rustls::crypto::CryptoProvider;
 use rustls::server::WebPkiClientVerifier;
@@ -20,7 +23,9 @@ use rustls::server::danger::ClientCertVerifier;
 use rustls::sign::CertifiedKey;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::sync::watch;
 
+use crate::certificate;
 use crate::spiffe::SpiffeId;
 
 /// How often the files are checked for changes.
@@ -91,6 +96,8 @@ struct Loaded {
     roots: Arc<RootCertStore>,
     client_verifier: Arc<dyn ClientCertVerifier>,
     id: SpiffeId,
+    thumbprint: CertThumbprint,
+    not_after: Option<SystemTime>,
     modified: Option<[SystemTime; 3]>,
 }
 
@@ -100,6 +107,8 @@ pub struct SvidSource {
     trust_domain: TrustDomain,
     provider: Arc<CryptoProvider>,
     current: RwLock<Arc<Loaded>>,
+    /// The thumbprint of the current certificate, for those who hold something bound to it.
+    own_certificate: watch::Sender<CertThumbprint>,
 }
 
 impl std::fmt::Debug for SvidSource {
@@ -132,6 +141,8 @@ fn load(
         .first()
         .ok_or_else(|| SvidError::Empty(paths.chain.clone()))?;
     let id = SpiffeId::from_svid(leaf, trust_domain)?;
+    let thumbprint = certificate::thumbprint_of(leaf);
+    let not_after = certificate::not_after(leaf);
     let key = PrivateKeyDer::from_pem_file(&paths.key).map_err(|err| read_err(&paths.key, err))?;
     let certified = CertifiedKey::from_der(chain, key, provider)
         .map_err(|err| SvidError::Key(err.to_string()))?;
@@ -157,6 +168,8 @@ fn load(
         roots,
         client_verifier,
         id,
+        thumbprint,
+        not_after,
         modified,
     })
 }
@@ -168,11 +181,13 @@ impl SvidSource {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let loaded = load(&paths, &trust_domain, &provider)?;
         tracing::info!(id = %loaded.id, "loaded workload identity");
+        let (own_certificate, _) = watch::channel(loaded.thumbprint.clone());
         Ok(Arc::new(Self {
             paths,
             trust_domain,
             provider,
             current: RwLock::new(Arc::new(loaded)),
+            own_certificate,
         }))
     }
 
@@ -197,6 +212,18 @@ impl SvidSource {
         self.current().id.clone()
     }
 
+    /// The thumbprint of our current certificate, kept current across rotations: a token bound to
+    /// any other is bound to a certificate we no longer present.
+    pub fn own_certificate(&self) -> watch::Receiver<CertThumbprint> {
+        self.own_certificate.subscribe()
+    }
+
+    /// When our current certificate expires (`None` only if it does not parse as X.509, which a
+    /// certificate rustls accepted does).
+    pub fn not_after(&self) -> Option<SystemTime> {
+        self.current().not_after
+    }
+
     pub fn certified_key(&self) -> Arc<CertifiedKey> {
         self.current().key.clone()
     }
@@ -217,10 +244,17 @@ impl SvidSource {
         }
         let loaded = load(&self.paths, &self.trust_domain, &self.provider)?;
         tracing::info!(id = %loaded.id, "reloaded workload identity");
+        let thumbprint = loaded.thumbprint.clone();
         *self
             .current
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(loaded);
+        // After the swap: whoever sees the new thumbprint also gets the new key from here.
+        self.own_certificate.send_if_modified(|current| {
+            let changed = *current != thumbprint;
+            *current = thumbprint;
+            changed
+        });
         Ok(true)
     }
 

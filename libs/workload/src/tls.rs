@@ -9,6 +9,12 @@
 //!
 //! The certificate and the trust bundle are read from the [`SvidSource`] on each handshake, so a
 //! rotation needs no new configuration.
+//!
+//! Internal connections never resume a TLS session: a resumed handshake skips the certificates,
+//! so a client whose SVID expired (or whose trust was withdrawn) could come back on a ticket
+//! issued while it was still valid. Every internal connection is verified afresh instead; the
+//! cost is one full handshake per connection, and connections are long-lived (see
+//! `server::deadline` for how long).
 
 use std::sync::Arc;
 
@@ -173,6 +179,8 @@ pub fn internal_server(source: &Arc<SvidSource>) -> Result<ServerConfig, Error> 
         .with_client_cert_verifier(Arc::new(CurrentBundle(source.clone())))
         .with_cert_resolver(Arc::new(CurrentSvid(source.clone())));
     config.alpn_protocols = alpn();
+    config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+    config.send_tls13_tickets = 0;
     Ok(config)
 }
 
@@ -198,5 +206,6 @@ pub fn client_for(source: &Arc<SvidSource>, peer: Workload) -> Result<ClientConf
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_client_cert_resolver(Arc::new(CurrentSvid(source.clone())));
     config.alpn_protocols = alpn();
+    config.resumption = rustls::client::Resumption::disabled();
     Ok(config)
 }

@@ -32,7 +32,7 @@ pub async fn hello_world(
     )?;
     let tls = baton_workload::tls::internal_server(&svid)?;
     let router = Router::new().fallback(|| async { "hello" });
-    serve(router, tls, trust_domain, shutdown).await
+    serve(router, tls, svid, shutdown).await
 }
 
 /// Starts the bare proxy in front of `upstream_port` (as the gateway's identity) and returns its
@@ -48,7 +48,7 @@ pub async fn bare_proxy(
         trust_domain.clone(),
     )?;
     let tls = baton_workload::tls::public_server(&svid)?;
-    let client = Transport::mtls(svid)
+    let client = Transport::mtls(svid.clone())
         .http_client(Workload::Orders)
         .context("the proxy's client")?;
     let upstream = Upstream {
@@ -56,7 +56,7 @@ pub async fn bare_proxy(
         base_url: format!("https://127.0.0.1:{upstream_port}"),
     };
     let router = Router::new().fallback(forward).with_state(upstream);
-    serve(router, tls, trust_domain, shutdown).await
+    serve(router, tls, svid, shutdown).await
 }
 
 #[derive(Debug, Clone)]
@@ -111,7 +111,7 @@ fn end_to_end(headers: &HeaderMap) -> HeaderMap {
 async fn serve(
     router: Router,
     tls: rustls::ServerConfig,
-    trust_domain: &TrustDomain,
+    svid: std::sync::Arc<SvidSource>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<u16> {
     let listener = baton_workload::bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await?;
@@ -119,7 +119,7 @@ async fn serve(
     // The reference servers get the same connection limits as Baton's own listeners.
     let listening = baton_workload::server::Listening {
         tls: std::sync::Arc::new(tls),
-        trust_domain: trust_domain.clone(),
+        svid,
         limits: baton_workload::ConnectionLimits::default(),
         controls: baton_platform::Controls::enforcing(),
     };

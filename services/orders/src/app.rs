@@ -120,6 +120,7 @@ impl Service for Orders {
                 parts.sts,
                 &parts.sts_url,
                 Workload::Orders.name(),
+                transport.own_certificate(),
             ),
             users_id: settings.trust_domain.id_of(Workload::Users),
             accounts_id: settings.trust_domain.id_of(Workload::Accounts),

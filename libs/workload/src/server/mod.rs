@@ -6,36 +6,40 @@
 //! inserted into each request's extensions. REST and gRPC share the loop; ALPN picks HTTP/2 for gRPC.
 //!
 //! Before the handshake a connection must be admitted ([`crate::limits`]: a cap in all and per
-//! source); after it, [`watchdog`] closes it when idle, while hyper bounds each request's head in
-//! time and size.
+//! source); after it, [`watchdog`] closes it when idle and at its [`deadline`] (the first of the
+//! two certificates' expiry and the maximum age), while hyper bounds each request's head in time
+//! and size.
 //!
 //! Shutdown is graceful: on the signal we stop accepting, ask every open connection to close
 //! once its requests are answered, and wait (bounded) for them.
 
+pub mod deadline;
 mod watchdog;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use axum::Router;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use baton_platform::{CertThumbprint, Control, Controls, TrustDomain};
+use baton_platform::{Control, Controls};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::service::TowerToHyperService;
 use rustls::ServerConfig;
-use sha2::{Digest, Sha256};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+use crate::certificate;
+pub use crate::certificate::thumbprint_of;
 use crate::limits::{Admission, ConnectionLimits};
 use crate::peer::Peer;
 use crate::spiffe::SpiffeId;
+use crate::svid::SvidSource;
+use deadline::{Deadline, EndOfLife};
 use watchdog::{Activity, Ended, Watched};
 
 /// A client that has not finished its handshake by then is dropped.
@@ -51,12 +55,13 @@ const H2_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 /// gateway answers a tighter limit itself, as a problem (`GATEWAY_MAX_HEADER_BYTES`).
 const MAX_REQUEST_HEAD: u32 = 64 * 1024;
 
-/// What a listener needs besides its router: its TLS configuration, the trust domain client
-/// certificates must belong to, its connection limits and the switches that may lift them.
+/// What a listener needs besides its router: its TLS configuration, the SVID it presents (whose
+/// trust domain client certificates must belong to, and whose expiry ends connections), its
+/// connection limits and the switches that may lift them.
 #[derive(Debug, Clone)]
 pub struct Listening {
     pub tls: Arc<ServerConfig>,
-    pub trust_domain: TrustDomain,
+    pub svid: Arc<SvidSource>,
     pub limits: ConnectionLimits,
     pub controls: Controls,
 }
@@ -118,6 +123,8 @@ async fn serve_connection(
     closed: watch::Receiver<bool>,
 ) {
     let _ = tcp.set_nodelay(true);
+    let (opened, opened_at) = (Instant::now(), SystemTime::now());
+    let own_before = listening.svid.not_after();
     let limited = listening.controls.is_on(Control::TransportConnectionLimits);
     let activity = Activity::new();
     let acceptor = TlsAcceptor::from(listening.tls.clone());
@@ -140,9 +147,19 @@ async fn serve_connection(
         .peer_certificates()
         .and_then(|chain| chain.first());
     let thumbprint = leaf.map(|leaf| thumbprint_of(leaf.as_ref()));
+    // We presented the certificate current at the handshake: the one read before it or, had it
+    // rotated meanwhile, the one read now. The earlier expiry is right either way.
+    let own_not_after = earlier(own_before, listening.svid.not_after());
+    let deadline = Deadline::earliest(
+        opened,
+        opened_at,
+        leaf.and_then(|leaf| certificate::not_after(leaf)),
+        own_not_after,
+        listening.limits.max_age,
+    );
     let peer = match leaf {
         None => Peer::Anonymous,
-        Some(leaf) => match SpiffeId::from_svid(leaf, &listening.trust_domain) {
+        Some(leaf) => match SpiffeId::from_svid(leaf, listening.svid.trust_domain()) {
             Ok(id) => Peer::Workload(id),
             Err(err) => {
                 tracing::warn!(%remote, error = %err, security_event = "peer_not_an_svid", "refused a peer");
@@ -173,6 +190,7 @@ async fn serve_connection(
         |connection| connection.graceful_shutdown(),
         &activity,
         limited.then_some(listening.limits.idle_timeout),
+        deadline,
         closed,
     );
     match drive.await {
@@ -180,7 +198,20 @@ async fn serve_connection(
             tracing::debug!(%remote, error = %err, "connection ended with an error");
         }
         (Ended::Idle, _) => tracing::debug!(%remote, "closed an idle connection"),
+        (Ended::Expired(EndOfLife::MaxAge), _) => {
+            tracing::debug!(%remote, reason = %EndOfLife::MaxAge, "closed a connection at its deadline");
+        }
+        (Ended::Expired(reason), _) => {
+            tracing::info!(%remote, %reason, "closed a connection at its deadline");
+        }
         _ => {}
+    }
+}
+
+fn earlier(a: Option<SystemTime>, b: Option<SystemTime>) -> Option<SystemTime> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
@@ -201,9 +232,4 @@ fn http_builder(limits: &ConnectionLimits, limited: bool) -> Builder<TokioExecut
         .keep_alive_interval(limited.then_some(H2_KEEP_ALIVE_INTERVAL))
         .keep_alive_timeout(H2_KEEP_ALIVE_TIMEOUT);
     builder
-}
-
-/// The RFC 8705 thumbprint (`x5t#S256`) of a DER certificate.
-pub fn thumbprint_of(der: &[u8]) -> CertThumbprint {
-    CertThumbprint(URL_SAFE_NO_PAD.encode(Sha256::digest(der)))
 }

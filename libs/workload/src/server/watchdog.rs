@@ -1,6 +1,7 @@
 //! The life of one served connection, after its handshake: it ends when its client is done, when
-//! no byte has moved on it for the idle timeout, or when the server shuts down. Whichever comes
-//! first asks hyper for a graceful close (requests in flight finish; an
+//! no byte has moved on it for the idle timeout, at its [`Deadline`] (a certificate on it expires,
+//! or it reached its maximum age), or when the server shuts down. Whichever comes first asks
+//! hyper for a graceful close (requests in flight finish; an
 //! idle HTTP/1 connection closes at once, HTTP/2 says GOAWAY); a connection still open
 //! [`DRAIN_TIMEOUT`] after that is dropped.
 
@@ -15,6 +16,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::watch;
 use tokio::time::Instant;
+
+use super::deadline::{Deadline, EndOfLife};
 
 /// How long a connection asked to close may take to finish what it is doing.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -100,16 +103,20 @@ pub enum Ended {
     /// The client finished (or the connection failed): nothing to say.
     ByClient,
     Idle,
+    /// Its deadline came.
+    Expired(EndOfLife),
     Shutdown,
 }
 
 /// Drives `connection` until it ends, asking it to close (`close`, hyper's graceful shutdown)
-/// after `idle` without a byte moving (`None`: never, lab mode) or when `shutdown` says so.
+/// after `idle` without a byte moving (`None`: never, lab mode), at `deadline`, or when
+/// `shutdown` says so.
 pub async fn drive<C: Future>(
     connection: C,
     mut close: impl FnMut(Pin<&mut C>),
     activity: &Activity,
     idle: Option<Duration>,
+    deadline: Deadline,
     mut shutdown: watch::Receiver<bool>,
 ) -> (Ended, Option<C::Output>) {
     let mut connection = std::pin::pin!(connection);
@@ -125,6 +132,10 @@ pub async fn drive<C: Future>(
                     // Bytes moved since this wake was set: look again later.
                     continue;
                 }
+                close(connection.as_mut());
+            }
+            () = tokio::time::sleep_until(deadline.at()), if ended == Ended::ByClient => {
+                ended = Ended::Expired(deadline.reason());
                 close(connection.as_mut());
             }
             changed = shutdown.changed(), if ended == Ended::ByClient => {
@@ -171,6 +182,17 @@ mod tests {
         endless.asked = true;
     }
 
+    /// A deadline later than any test runs.
+    fn far() -> Deadline {
+        Deadline::earliest(
+            Instant::now(),
+            std::time::SystemTime::now(),
+            None,
+            None,
+            Duration::from_secs(365 * 24 * 3600),
+        )
+    }
+
     fn quiet() -> watch::Receiver<bool> {
         let (sender, receiver) = watch::channel(false);
         std::mem::forget(sender);
@@ -182,7 +204,15 @@ mod tests {
         let activity = Activity::new();
         let started = Instant::now();
         let idle = Some(Duration::from_secs(5));
-        let (ended, output) = drive(Endless { asked: false }, ask, &activity, idle, quiet()).await;
+        let (ended, output) = drive(
+            Endless { asked: false },
+            ask,
+            &activity,
+            idle,
+            far(),
+            quiet(),
+        )
+        .await;
         assert_eq!((ended, output), (Ended::Idle, Some(())));
         assert_eq!(started.elapsed(), Duration::from_secs(5));
     }
@@ -199,7 +229,15 @@ mod tests {
             }
         });
         let idle = Some(Duration::from_secs(3));
-        let (ended, _) = drive(Endless { asked: false }, ask, &activity, idle, quiet()).await;
+        let (ended, _) = drive(
+            Endless { asked: false },
+            ask,
+            &activity,
+            idle,
+            far(),
+            quiet(),
+        )
+        .await;
         assert_eq!(ended, Ended::Idle);
         assert_eq!(
             started.elapsed(),
@@ -221,10 +259,46 @@ mod tests {
             ask,
             &Activity::new(),
             None,
+            far(),
             shutdown,
         )
         .await;
         assert_eq!(ended, Ended::Shutdown);
         assert_eq!(started.elapsed(), Duration::from_secs(3600));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_busy_connection_is_still_closed_at_its_deadline() {
+        let activity = Activity::new();
+        let toucher = activity.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                toucher.touch();
+            }
+        });
+        let (started, started_at) = (Instant::now(), std::time::SystemTime::now());
+        let deadline = Deadline::earliest(
+            started,
+            started_at,
+            Some(started_at + Duration::from_secs(90)),
+            None,
+            Duration::from_secs(3600),
+        );
+        let idle = Some(Duration::from_secs(5));
+        let (ended, output) = drive(
+            Endless { asked: false },
+            ask,
+            &activity,
+            idle,
+            deadline,
+            quiet(),
+        )
+        .await;
+        assert_eq!(
+            (ended, output),
+            (Ended::Expired(EndOfLife::PeerCertificateExpired), Some(()))
+        );
+        assert_eq!(started.elapsed(), Duration::from_secs(90));
     }
 }
