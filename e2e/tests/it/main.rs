@@ -23,6 +23,7 @@ mod mtls;
 mod orders_edge;
 mod payments;
 mod production;
+mod sealing;
 mod settle;
 mod support;
 mod tokens;
