@@ -460,3 +460,32 @@ async fn after_a_rotation_start_up_reseals_under_the_new_key() -> Result<(), AtR
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_login_whose_seed_was_copied_from_another_user_fails_closed() {
+    use crate::domain::login::{LoginError, check_second_factor};
+    let dir = tempfile::tempdir().unwrap_or_else(|err| unreachable!("{err}"));
+    let pool = fresh_pool(&dir).await;
+    let keys = keys(&["k1"]);
+    let controls = baton_platform::Controls::from_source(
+        &Map::new(),
+        baton_platform::mode::RunMode::Production,
+    )
+    .unwrap_or_else(|err| unreachable!("{err}"));
+    // The attacker knows their own seed and copies its sealed value onto bob's row.
+    let attackers = seal(&keys, ALICE, SEED);
+    let bob = crate::storage::Credentials {
+        user_id: "bob-id".to_owned(),
+        username: "bob".to_owned(),
+        password_hash: String::new(),
+        totp_secret: Some(attackers),
+        roles: Vec::new(),
+    };
+    let code = crate::domain::totp::current_code(SEED).unwrap_or_default();
+    let now = baton_platform::time::now_unix();
+    let checked = check_second_factor(&pool, &keys, &controls, &bob, &code, now).await;
+    assert!(
+        matches!(checked, Err(LoginError::Seed(SealingError::DoesNotOpen(_)))),
+        "{checked:?}"
+    );
+}
