@@ -276,6 +276,15 @@ fn development_generates_a_key_file_readable_by_its_owner_only_and_keeps_it() {
 async fn fresh_pool(dir: &tempfile::TempDir) -> AnyPool {
     let url = match std::env::var("DATABASE_URL") {
         Ok(admin_url) if admin_url.starts_with("postgres") => {
+            // Tests never leave the machine (the test kit's hermetic rule, kept here too).
+            let authority = admin_url.split('/').nth(2).unwrap_or_default();
+            let host = authority.rsplit('@').next().unwrap_or_default();
+            assert!(
+                ["127.0.0.1", "localhost", "[::1]"]
+                    .iter()
+                    .any(|loopback| host == *loopback || host.starts_with(&format!("{loopback}:"))),
+                "DATABASE_URL must name a loopback PostgreSQL server, not `{host}`"
+            );
             sqlx::any::install_default_drivers();
             let now = baton_platform::time::now_unix();
             let name = format!(
@@ -291,6 +300,7 @@ async fn fresh_pool(dir: &tempfile::TempDir) -> AnyPool {
                 .await
                 .unwrap_or_else(|err| unreachable!("a test database: {err}"));
             admin.close().await;
+            // `postgres://user@host:port/db?options`, with the new database in place of `db`.
             let (base, query) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
             let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
             let server = if server.ends_with('/') { base } else { server };
