@@ -15,7 +15,8 @@
 # Everything this script makes lives in .baton/ (gitignored):
 #   certs/     the development CA (ca/), the trust bundle, and each component's SVID (<component>/)
 #   supplier/  the fake supplier's own CA certificate, which orders trusts for it
-#   data/      one SQLite file per component
+#   data/      one SQLite file per component, and the STS's sealing key (sts-sealing.key, mode
+#              600, made by the STS on its first start in development)
 #   logs/      <component>.log, rewritten on every start
 #   pids/      <component>.pid, what `just down` stops
 #   secrets/   the gateway's client secret at the STS, generated once (mode 600)

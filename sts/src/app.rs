@@ -1,4 +1,5 @@
-//! The STS as an `Application`: build it (bind, migrate, seed), ask its port, run it.
+//! The STS as an `Application`: build it (bind, migrate, seal what is stored, seed), ask its port,
+//! run it.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::domain::password::Passwords;
+use crate::domain::sealing::{KeyProvider, LocalKeys, at_rest};
 use crate::domain::signing::{RotationPolicy, Signer};
 use crate::domain::throttle::Throttle;
 use crate::http::{AppState, router};
@@ -41,6 +43,13 @@ impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let listener = baton_workload::bind(config.settings.listen).await?;
         let pool = db::connect(&config.settings.database_url, storage::MIGRATIONS).await?;
+        let sealer: Arc<dyn KeyProvider> = Arc::new(
+            LocalKeys::load(&config.sealing)
+                .map_err(|err| StartupError::other("reading the sealing keys", err))?,
+        );
+        at_rest::seal_stored_secrets(&pool, sealer.as_ref())
+            .await
+            .map_err(|err| StartupError::other("sealing the stored secrets", err))?;
         let passwords = Passwords::new()
             .await
             .map_err(|err| StartupError::other("password hashing", err))?;
@@ -48,7 +57,7 @@ impl Application {
             .await
             .map_err(|err| StartupError::other("registering clients", err))?;
         if config.settings.seeds_demo_data() {
-            seed::demo_users(&pool, &passwords)
+            seed::demo_users(&pool, &passwords, sealer.as_ref())
                 .await
                 .map_err(|err| StartupError::other("seeding demo users", err))?;
         } else {
@@ -62,7 +71,7 @@ impl Application {
                 });
             }
         }
-        let signer = Signer::load(&pool, rotation_policy(&config))
+        let signer = Signer::load(&pool, rotation_policy(&config), sealer.clone())
             .await
             .map_err(|err| StartupError::other("signing keys", err))?;
         let state = AppState {
@@ -70,6 +79,7 @@ impl Application {
             pool,
             passwords,
             signer: Arc::new(signer),
+            sealer,
             throttle: Throttle::default(),
             jwks_served: Arc::default(),
         };

@@ -7,6 +7,7 @@ use baton_platform::{Settings, Workload};
 use baton_workload::Transport;
 
 use crate::domain::client::ClientSecret;
+use crate::domain::sealing::SealingKeySource;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -30,6 +31,10 @@ pub struct Config {
     /// The gateway's client secret (`BATON_GATEWAY_CLIENT_SECRET`, required): only the gateway may
     /// exchange opaque tokens.
     pub gateway_secret: ClientSecret,
+    /// The key set that seals TOTP seeds and signing keys at rest (`STS_SEALING_KEY_FILE` or
+    /// `STS_SEALING_KEY`; required in production, generated under `BATON_DATA_DIR` in
+    /// development). See `domain::sealing::keys`.
+    pub sealing: SealingKeySource,
 }
 
 /// A duration in seconds read from `key`, within `min..=max`.
@@ -62,6 +67,7 @@ impl Config {
                 "expected an https:// URL without a trailing slash",
             ));
         }
+        let sealing = SealingKeySource::from_source(source, &settings)?;
         Ok(Self {
             transport: Transport::from_source(source, &settings)?,
             settings,
@@ -76,6 +82,7 @@ impl Config {
             )?,
             key_rotation: seconds(source, "STS_KEY_ROTATION_SECS", 86_400, (10, 90 * 86_400))?,
             gateway_secret: ClientSecret::from_source(source)?,
+            sealing,
         })
     }
 

@@ -1,8 +1,13 @@
 //! The STS binary. Run it with `just up` (which starts everything), or alone:
 //!
 //! ```sh
-//! BATON_GATEWAY_CLIENT_SECRET=$(openssl rand -hex 32) cargo run -p baton-sts
+//! (umask 077; printf 'k1:%s\n' "$(openssl rand -base64 32)" > sts-sealing.key)
+//! BATON_GATEWAY_CLIENT_SECRET=$(openssl rand -hex 32) STS_SEALING_KEY_FILE=sts-sealing.key \
+//!     cargo run -p baton-sts
 //! ```
+//!
+//! The sealing key must stay the same from one start to the next: the STS's TOTP seeds and signing
+//! keys are sealed under it (`domain::sealing`).
 //!
 //! Configuration is read from the environment; see `docs/configuration.md`.
 //!

@@ -14,6 +14,7 @@ use crate::domain::client::{
 };
 use crate::domain::opaque;
 use crate::domain::password::{PasswordError, Passwords};
+use crate::domain::sealing::{Binding, KeyProvider, SealingError};
 use crate::storage::{self, ClientRow, Credentials};
 
 /// The demo machine client: `client_secret_basic`, client credentials only, read-only scope.
@@ -25,6 +26,8 @@ pub const DEMO_MACHINE_CLIENT_SECRET: &str = "reports-demo-secret-7f3a9c1e5b2d84
 pub enum SeedError {
     #[error(transparent)]
     Password(#[from] PasswordError),
+    #[error(transparent)]
+    Sealing(#[from] SealingError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -73,9 +76,13 @@ pub async fn clients(pool: &AnyPool, config: &Config) -> Result<(), SeedError> {
     Ok(())
 }
 
-/// Inserts the demo users unless they exist. Hashes only for users that are missing, so a
-/// restart does not pay for an Argon2id hash per user.
-pub async fn demo_users(pool: &AnyPool, passwords: &Passwords) -> Result<(), SeedError> {
+/// Inserts the demo users unless they exist, their TOTP seeds sealed with `sealer`. Hashes only
+/// for users that are missing, so a restart does not pay for an Argon2id hash per user.
+pub async fn demo_users(
+    pool: &AnyPool,
+    passwords: &Passwords,
+    sealer: &dyn KeyProvider,
+) -> Result<(), SeedError> {
     for user in demo::ALL {
         if storage::credentials_by_username(pool, user.username)
             .await?
@@ -83,11 +90,16 @@ pub async fn demo_users(pool: &AnyPool, passwords: &Passwords) -> Result<(), See
         {
             continue;
         }
+        let user_id = user.id.to_string();
+        let totp_secret = user
+            .totp_seed
+            .map(|seed| sealer.seal(Binding::TotpSeed { user_id: &user_id }, seed.as_bytes()))
+            .transpose()?;
         let credentials = Credentials {
-            user_id: user.id.to_string(),
+            user_id,
             username: user.username.to_owned(),
             password_hash: passwords.hash(SecretString::from(user.password)).await?,
-            totp_secret: user.totp_seed.map(str::to_owned),
+            totp_secret,
             roles: user.roles.iter().map(|role| (*role).to_owned()).collect(),
         };
         storage::insert_credentials_if_absent(pool, &credentials, now_unix()).await?;

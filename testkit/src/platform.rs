@@ -8,18 +8,20 @@ use std::time::Duration;
 
 use anyhow::Context;
 use baton_orders::egress::{Egress, NoResolver};
-use baton_platform::config::Map;
+use baton_platform::config::{Map, Source};
 use baton_platform::demo::DemoUser;
 use baton_platform::faults::Script;
 use baton_platform::time::now_unix;
 use baton_platform::{Control, TrustDomain, TrustMode, Workload};
 use baton_sts::domain::issue::scopes_for;
 use baton_sts::domain::opaque::OpaqueToken;
+use baton_sts::domain::sealing::{LocalKeys, SealingKeySource};
 use baton_sts::domain::signing::Signer;
 use baton_sts::domain::totp;
 use baton_sts::login_client::{LoginClient, TokenSet};
 use baton_supplier::{Canary, CanaryHandle, ThirdPartyCa};
 use baton_token::Claims;
+use secrecy::{ExposeSecret, SecretString};
 use sqlx::AnyPool;
 use tokio::sync::watch;
 
@@ -174,6 +176,9 @@ pub struct TestPlatform {
     sessions: std::sync::Mutex<std::collections::HashMap<&'static str, String>>,
     signer: Arc<Signer>,
     sts_pool: AnyPool,
+    /// The key set the STS seals its TOTP seeds and signing keys under: drawn afresh for every
+    /// platform, unless a test sets `STS_SEALING_KEY` itself.
+    sts_sealing_keys: SecretString,
     jwks_served: Arc<std::sync::atomic::AtomicU64>,
     stop: watch::Sender<bool>,
     _backend: Backend,
@@ -309,6 +314,12 @@ impl TestPlatform {
         for (key, value) in &builder.settings {
             config.set(key, value.clone());
         }
+        if config.get(SealingKeySource::SECRET_KEY).is_none() {
+            let fresh = LocalKeys::new_entry("test")?;
+            config.set(SealingKeySource::SECRET_KEY, fresh.expose_secret());
+        }
+        let sts_sealing_keys =
+            SecretString::from(config.get(SealingKeySource::SECRET_KEY).unwrap_or_default());
         if let Some(period) = builder.key_rotation {
             config.set("STS_KEY_ROTATION_SECS", period.as_secs().to_string());
         }
@@ -435,6 +446,7 @@ impl TestPlatform {
             sessions: std::sync::Mutex::default(),
             signer,
             sts_pool,
+            sts_sealing_keys,
             jwks_served,
             stop,
             _backend: backend,
@@ -598,6 +610,16 @@ impl TestPlatform {
         Ok(self
             .signer
             .sign_typed(baton_token::claims::WORKLOAD_TOKEN_TYPE, claims)?)
+    }
+
+    /// The STS's database, for tests that read what it really stores.
+    pub fn sts_database(&self) -> &AnyPool {
+        &self.sts_pool
+    }
+
+    /// The keys the STS seals its secrets under, for tests that open what it stored.
+    pub fn sts_sealing_keys(&self) -> anyhow::Result<LocalKeys> {
+        Ok(LocalKeys::parse(self.sts_sealing_keys.expose_secret())?)
     }
 
     /// Stores an opaque access token for `user` that expired `ago_secs` ago, as if the user had

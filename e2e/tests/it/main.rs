@@ -24,6 +24,7 @@ mod orders_edge;
 mod payments;
 mod production;
 mod request_ids;
+mod sealing;
 mod settle;
 mod support;
 mod tokens;

@@ -4,13 +4,18 @@
 
 use std::time::Duration;
 
+use baton_platform::config::ConfigError;
 use baton_platform::config::Map;
 use baton_platform::{StartupError, TrustDomain};
+use baton_sts::domain::sealing::{LocalKeys, SealingKeySource};
 use baton_testkit::{Backend, TestCa};
+use secrecy::ExposeSecret;
 
 /// Every setting the three components with demo data need, without `BATON_ENV`.
 async fn settings(ca: &TestCa, backend: &Backend) -> Map {
+    let sealing_keys = LocalKeys::new_entry("k1").expect("a sealing key");
     let mut config = Map::new()
+        .with(SealingKeySource::SECRET_KEY, sealing_keys.expose_secret())
         .with("BATON_CERTS_DIR", ca.certs_dir().display().to_string())
         .with(
             "BATON_GATEWAY_CLIENT_SECRET",
@@ -122,4 +127,28 @@ fn production_is_the_default_and_refuses_lab_mode() {
         settings.is_err(),
         "lab mode must be refused when BATON_ENV is not set"
     );
+}
+
+#[tokio::test]
+async fn production_without_a_sealing_key_refuses_to_start_and_says_how_to_make_one() {
+    let ca = TestCa::new(&TrustDomain::default(), Duration::from_secs(3600)).expect("a CA");
+    let backend = Backend::from_env().await.expect("a database backend");
+    let mut production = settings(&ca, &backend).await;
+    production.set(SealingKeySource::SECRET_KEY, "");
+    let refused = baton_sts::Config::from_source(&production).map(drop);
+    assert!(
+        matches!(refused, Err(ConfigError::MissingWithHint { .. })),
+        "production without a sealing key must not start, got {refused:?}"
+    );
+    let message = refused.err().map(|err| err.to_string()).unwrap_or_default();
+    assert!(
+        message.contains("STS_SEALING_KEY_FILE") && message.contains("openssl rand"),
+        "{message}"
+    );
+    // Development generates one instead (under the data folder).
+    let data = tempfile::tempdir().expect("a folder");
+    let development = production
+        .with("BATON_ENV", "development")
+        .with("BATON_DATA_DIR", data.path().display().to_string());
+    assert!(baton_sts::Config::from_source(&development).is_ok());
 }

@@ -64,6 +64,9 @@ impl Source for Map {
 pub enum ConfigError {
     #[error("`{key}` is required but not set")]
     Missing { key: String },
+    /// A required value is missing, and the message says how to make one.
+    #[error("{what} is required but not set: {hint}")]
+    MissingWithHint { what: String, hint: String },
     #[error("`{key}` has an invalid value `{value}`: {reason}")]
     Invalid {
         key: String,

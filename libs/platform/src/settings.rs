@@ -29,6 +29,9 @@ pub struct Settings {
     pub sts_addr: String,
     /// This component's database URL (see [`crate::db::database_url`]).
     pub database_url: String,
+    /// Where development files live (`BATON_DATA_DIR`, `.baton/data`): the SQLite files, and
+    /// whatever a component generates for itself in development mode.
+    pub data_dir: PathBuf,
     /// A directory holding `schema.cedarschema` and `policies.cedar` that replaces the policies
     /// built into a service, and is watched for changes (`BATON_POLICY_DIR`; unset: built-in).
     pub policy_dir: Option<PathBuf>,
@@ -59,6 +62,7 @@ impl Settings {
             issuer: source.parse_or("BATON_ISSUER", DEFAULT_ISSUER.to_owned())?,
             sts_addr: source.parse_or("STS_ADDR", "127.0.0.1:8090".to_owned())?,
             database_url: crate::db::database_url(source, workload.name(), &data_dir),
+            data_dir: PathBuf::from(data_dir),
             policy_dir: source.get("BATON_POLICY_DIR").map(PathBuf::from),
             faults: Faults::none(),
         })

@@ -6,10 +6,11 @@
 //! either step (see [`crate::domain::throttle`]).
 
 use baton_platform::{Control, Controls};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use sqlx::AnyPool;
 
 use crate::domain::password::{PasswordError, Passwords};
+use crate::domain::sealing::{Binding, KeyProvider, SealingError};
 use crate::domain::totp;
 use crate::storage::{self, Credentials};
 
@@ -19,6 +20,10 @@ pub enum LoginError {
     Rejected,
     #[error(transparent)]
     Password(#[from] PasswordError),
+    /// The stored seed does not open: never a rejection the user could retry past, always an
+    /// internal error (and a start-up check catches it first; see `domain::sealing::at_rest`).
+    #[error("the TOTP seed does not open: {0}")]
+    Seed(#[from] SealingError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -49,19 +54,25 @@ pub fn needs_second_factor(controls: &Controls, credentials: &Credentials) -> bo
 }
 
 /// The second step: `unverified_code` must be one of the user's current codes, and not one
-/// already spent (`sts.totp_replay`).
+/// already spent (`sts.totp_replay`). The seed is opened with `sealer` for this check only.
 pub async fn check_second_factor(
     pool: &AnyPool,
+    sealer: &dyn KeyProvider,
     controls: &Controls,
     credentials: &Credentials,
     unverified_code: &str,
     now: i64,
 ) -> Result<(), LoginError> {
-    let Some(seed) = &credentials.totp_secret else {
+    let Some(sealed) = &credentials.totp_secret else {
         return Ok(());
     };
+    let binding = Binding::TotpSeed {
+        user_id: &credentials.user_id,
+    };
+    let seed = sealer.open_text(binding, sealed)?;
     let now = u64::try_from(now).unwrap_or(0);
-    let step = totp::matching_step(seed, unverified_code, now).ok_or(LoginError::Rejected)?;
+    let step = totp::matching_step(seed.expose_secret(), unverified_code, now)
+        .ok_or(LoginError::Rejected)?;
     let first_use = storage::spend_totp_step(pool, &credentials.user_id, step).await?;
     if !first_use && controls.is_on(Control::StsTotpReplay) {
         tracing::warn!(security_event = "totp_replayed", user_id = %credentials.user_id, "a one-time code was presented a second time");

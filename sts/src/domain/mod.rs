@@ -1,5 +1,5 @@
 //! The STS's rules, free of HTTP: how passwords, second factors, clients and tokens are checked
-//! and made.
+//! and made, and how the secrets among them are sealed at rest.
 
 pub mod client;
 pub mod delegation;
@@ -11,6 +11,7 @@ pub mod login;
 pub mod opaque;
 pub mod password;
 pub mod pkce;
+pub mod sealing;
 pub mod signing;
 pub mod throttle;
 pub mod totp;

@@ -12,11 +12,11 @@
 //!
 //! Verifiers (`baton_token::jwks`) refetch the JWKS when a token names a `kid` they have not seen,
 //! at most once per 10 s; a rotation period of at least that long therefore costs no failed
-//! request. Keys are kept in the STS's own database (PKCS#8, base64): every replica then signs
-//! with the same key set, and a restart invalidates nothing. The rejected alternative, a key file
-//! per process (as the development CA keeps its key), would give each replica its own keys and
-//! need a shared volume to survive a pod's restart. The database already holds secrets of the
-//! same class (TOTP seeds); a deployment that wants keys it cannot read would put them in a KMS.
+//! request. Keys are kept in the STS's own database (PKCS#8, base64), sealed under the sealing
+//! key ([`crate::domain::sealing`], bound to their `kid`): every replica then signs with the same
+//! key set, a restart invalidates nothing, and a copy of the database signs nothing. The rejected
+//! alternative, a key file per process (as the development CA keeps its key), would give each
+//! replica its own keys and need a shared volume to survive a pod's restart.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,9 +33,12 @@ use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use jsonwebtoken::jwk::{Jwk, JwkSet, ThumbprintHash};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rand::rngs::OsRng;
+use secrecy::ExposeSecret;
+use secrecy::zeroize::Zeroizing;
 use serde::Serialize;
 use sqlx::AnyPool;
 
+use crate::domain::sealing::{Binding, KeyProvider, LocalKeys, SealingError};
 use crate::storage::{self, KeyRow};
 
 /// Clock skew forgiven before a retired key's last tokens are taken to have expired.
@@ -47,8 +50,12 @@ pub enum SigningError {
     KeyGeneration(String),
     #[error("a stored signing key does not decode: {0}")]
     KeyDecoding(String),
+    #[error("a stored signing key belongs to another row: it is `{found}`, its row says `{row}`")]
+    KidMismatch { row: String, found: String },
     #[error("there is no signing key")]
     NoKey,
+    #[error(transparent)]
+    Sealing(#[from] SealingError),
     #[error("could not sign the token: {0}")]
     Sign(#[from] jsonwebtoken::errors::Error),
     #[error(transparent)]
@@ -74,6 +81,8 @@ struct Key {
 pub struct Signer {
     /// Sorted by `activate_at`. Swapped whole on rotation, so signing never waits for a lock.
     keys: ArcSwap<Vec<Key>>,
+    /// Seals new keys before they are stored, and opens stored ones.
+    sealer: Arc<dyn KeyProvider>,
 }
 
 impl std::fmt::Debug for Signer {
@@ -88,16 +97,26 @@ impl std::fmt::Debug for Signer {
 impl Signer {
     /// A signer with one freshly generated key that lives only in memory (unit tests).
     pub fn generate() -> Result<Self, SigningError> {
-        let row = new_key(0)?;
+        let sealer: Arc<dyn KeyProvider> = Arc::new(
+            LocalKeys::ephemeral().map_err(|err| SigningError::KeyGeneration(err.to_string()))?,
+        );
+        let row = new_key(0, sealer.as_ref())?;
         Ok(Self {
-            keys: ArcSwap::from_pointee(vec![key_from(&row)?]),
+            keys: ArcSwap::from_pointee(vec![key_from(&row, sealer.as_ref())?]),
+            sealer,
         })
     }
 
-    /// The key set stored in `pool`, brought up to date first (created on the very first start).
-    pub async fn load(pool: &AnyPool, policy: RotationPolicy) -> Result<Self, SigningError> {
+    /// The key set stored in `pool`, brought up to date first (created on the very first start);
+    /// `sealer` seals the keys it stores and opens the stored ones.
+    pub async fn load(
+        pool: &AnyPool,
+        policy: RotationPolicy,
+        sealer: Arc<dyn KeyProvider>,
+    ) -> Result<Self, SigningError> {
         let signer = Self {
             keys: ArcSwap::from_pointee(Vec::new()),
+            sealer,
         };
         signer.rotate(pool, policy, now_unix()).await?;
         Ok(signer)
@@ -113,14 +132,15 @@ impl Signer {
     ) -> Result<(), SigningError> {
         let period = i64::try_from(policy.period.as_secs()).unwrap_or(i64::MAX / 4);
         let lifetime = i64::try_from(policy.max_token_lifetime.as_secs()).unwrap_or(3600);
+        let sealer = self.sealer.as_ref();
         let mut rows = storage::signing_keys(pool).await?;
         if rows.is_empty() {
-            let first = new_key(now)?;
+            let first = new_key(now, sealer)?;
             storage::insert_signing_key(pool, &first, now).await?;
             rows.push(first);
         }
         if !rows.iter().any(|row| row.activate_at > now) {
-            let next = new_key(now + period)?;
+            let next = new_key(now + period, sealer)?;
             storage::insert_signing_key(pool, &next, now).await?;
             tracing::info!(kid = %next.kid, activate_at = next.activate_at, "published the next signing key");
             rows.push(next);
@@ -136,7 +156,7 @@ impl Signer {
         let keys = storage::signing_keys(pool)
             .await?
             .iter()
-            .map(key_from)
+            .map(|row| key_from(row, sealer))
             .collect::<Result<Vec<_>, _>>()?;
         self.keys.store(Arc::new(keys));
         Ok(())
@@ -182,30 +202,41 @@ fn current(keys: &[Key], now: i64) -> Option<&Key> {
         .or_else(|| keys.first())
 }
 
-fn new_key(activate_at: i64) -> Result<KeyRow, SigningError> {
+fn new_key(activate_at: i64, sealer: &dyn KeyProvider) -> Result<KeyRow, SigningError> {
     let signing_key = SigningKey::generate(&mut OsRng);
     let der = signing_key
         .to_pkcs8_der()
         .map_err(|err| SigningError::KeyGeneration(err.to_string()))?;
     let kid = ed25519_jwk("", &signing_key.verifying_key().to_bytes())
         .thumbprint(ThumbprintHash::SHA256)?;
+    let encoded = Zeroizing::new(STANDARD.encode(der.as_bytes()));
+    let private_key = sealer.seal(Binding::SigningKey { kid: &kid }, encoded.as_bytes())?;
     Ok(KeyRow {
         kid,
-        private_key: STANDARD.encode(der.as_bytes()),
+        private_key,
         activate_at,
     })
 }
 
-fn key_from(row: &KeyRow) -> Result<Key, SigningError> {
-    let der = STANDARD
-        .decode(&row.private_key)
-        .map_err(|err| SigningError::KeyDecoding(err.to_string()))?;
+fn key_from(row: &KeyRow, sealer: &dyn KeyProvider) -> Result<Key, SigningError> {
+    let encoded = sealer.open_text(Binding::SigningKey { kid: &row.kid }, &row.private_key)?;
+    let der = Zeroizing::new(
+        STANDARD
+            .decode(encoded.expose_secret())
+            .map_err(|err| SigningError::KeyDecoding(err.to_string()))?,
+    );
     let signing_key = SigningKey::from_pkcs8_der(&der)
         .map_err(|err| SigningError::KeyDecoding(err.to_string()))?;
     let public_key = signing_key.verifying_key().to_bytes();
     // The thumbprint covers only the key's required members, so the kid we add after computing it
     // does not change it.
     let kid = ed25519_jwk("", &public_key).thumbprint(ThumbprintHash::SHA256)?;
+    if kid != row.kid {
+        return Err(SigningError::KidMismatch {
+            row: row.kid.clone(),
+            found: kid,
+        });
+    }
     Ok(Key {
         jwk: ed25519_jwk(&kid, &public_key),
         encoding: EncodingKey::from_ed_der(&der),
@@ -245,6 +276,10 @@ mod tests {
             .unwrap_or_else(|err| unreachable!("the test database opens: {err}"))
     }
 
+    fn sealer() -> Arc<dyn KeyProvider> {
+        Arc::new(LocalKeys::ephemeral().unwrap_or_else(|err| unreachable!("a key: {err}")))
+    }
+
     const POLICY: RotationPolicy = RotationPolicy {
         period: Duration::from_secs(100),
         max_token_lifetime: Duration::from_secs(300),
@@ -259,6 +294,7 @@ mod tests {
         let t0 = 1_000_000;
         let signer = Signer {
             keys: ArcSwap::from_pointee(Vec::new()),
+            sealer: sealer(),
         };
         signer.rotate(&pool, POLICY, t0).await?;
         let first = current(&signer.keys.load(), t0).map(|k| k.kid.clone());
@@ -301,8 +337,9 @@ mod tests {
     async fn a_restarted_sts_signs_with_the_keys_it_had() -> Result<(), SigningError> {
         let dir =
             tempfile::tempdir().map_err(|err| SigningError::KeyGeneration(err.to_string()))?;
-        let before = Signer::load(&pool(&dir).await, POLICY).await?;
-        let after = Signer::load(&pool(&dir).await, POLICY).await?;
+        let sealer = sealer();
+        let before = Signer::load(&pool(&dir).await, POLICY, sealer.clone()).await?;
+        let after = Signer::load(&pool(&dir).await, POLICY, sealer).await?;
         assert_eq!(before.kid(), after.kid());
         assert_eq!(before.jwks(), after.jwks());
         Ok(())

@@ -356,6 +356,7 @@ impl Step<'_> {
         };
         let checked = login::check_second_factor(
             &state.pool,
+            state.sealer.as_ref(),
             &state.config.settings.controls,
             &credentials,
             code,

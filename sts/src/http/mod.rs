@@ -34,6 +34,7 @@ use sqlx::AnyPool;
 
 use crate::config::Config;
 use crate::domain::password::Passwords;
+use crate::domain::sealing::KeyProvider;
 use crate::domain::signing::Signer;
 use crate::domain::throttle::Throttle;
 
@@ -49,6 +50,8 @@ pub struct AppState {
     pub pool: AnyPool,
     pub passwords: Passwords,
     pub signer: Arc<Signer>,
+    /// Opens TOTP seeds for the second login step.
+    pub sealer: Arc<dyn KeyProvider>,
     pub throttle: Throttle,
     /// How many times the JWKS was served: what each service's refresh limit holds down.
     pub jwks_served: Arc<AtomicU64>,

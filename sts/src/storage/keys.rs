@@ -2,11 +2,14 @@
 
 use sqlx::{AnyPool, Row};
 
-/// A stored signing key: PKCS#8 DER, base64, and when it starts signing.
+use crate::domain::sealing::Sealed;
+
+/// A stored signing key: PKCS#8 DER, base64, sealed (`domain::sealing`); and when it starts
+/// signing.
 #[derive(Clone)]
 pub struct KeyRow {
     pub kid: String,
-    pub private_key: String,
+    pub private_key: Sealed,
     pub activate_at: i64,
 }
 
@@ -30,7 +33,7 @@ pub async fn signing_keys(pool: &AnyPool) -> Result<Vec<KeyRow>, sqlx::Error> {
         .map(|row| {
             Ok(KeyRow {
                 kid: row.try_get("kid")?,
-                private_key: row.try_get("private_key")?,
+                private_key: Sealed::stored(row.try_get("private_key")?),
                 activate_at: row.try_get("activate_at")?,
             })
         })
@@ -43,7 +46,7 @@ pub async fn insert_signing_key(pool: &AnyPool, key: &KeyRow, now: i64) -> Resul
         "INSERT INTO signing_keys (kid, private_key, activate_at, created_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(&key.kid)
-    .bind(&key.private_key)
+    .bind(key.private_key.as_str())
     .bind(key.activate_at)
     .bind(now)
     .execute(pool)

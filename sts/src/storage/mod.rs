@@ -4,15 +4,19 @@ use baton_platform::db::EmbeddedMigration;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row};
 
+use crate::domain::sealing::Sealed;
+
 mod clients;
 mod demo;
 mod grants;
 mod keys;
+mod sealing;
 
 pub use clients::*;
 pub use demo::*;
 pub use grants::*;
 pub use keys::*;
+pub use sealing::*;
 
 pub const MIGRATIONS: &[EmbeddedMigration] = &[
     (1, "init", include_str!("../../migrations/0001_init.sql")),
@@ -39,7 +43,8 @@ pub struct Credentials {
     pub user_id: String,
     pub username: String,
     pub password_hash: String,
-    pub totp_secret: Option<String>,
+    /// The TOTP seed, sealed (`domain::sealing`): only the second login step opens it.
+    pub totp_secret: Option<Sealed>,
     pub roles: Vec<String>,
 }
 
@@ -76,7 +81,9 @@ fn credentials_from(row: &AnyRow) -> Result<Credentials, sqlx::Error> {
         user_id: row.try_get("user_id")?,
         username: row.try_get("username")?,
         password_hash: row.try_get("password_hash")?,
-        totp_secret: row.try_get("totp_secret")?,
+        totp_secret: row
+            .try_get::<Option<String>, _>("totp_secret")?
+            .map(Sealed::stored),
         roles: roles.split_whitespace().map(str::to_owned).collect(),
     })
 }
@@ -127,7 +134,7 @@ pub async fn insert_credentials_if_absent(
     .bind(&credentials.user_id)
     .bind(&credentials.username)
     .bind(&credentials.password_hash)
-    .bind(credentials.totp_secret.clone())
+    .bind(credentials.totp_secret.as_ref().map(|s| s.as_str().to_owned()))
     .bind(credentials.roles.join(" "))
     .bind(now)
     .execute(pool)
