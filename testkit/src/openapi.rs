@@ -184,6 +184,15 @@ impl Answers {
     }
 }
 
+/// `body` without its `request_id`: for comparing two answers that must be alike, since each
+/// names its own request.
+pub fn without_request_id(mut body: Value) -> Value {
+    if let Some(members) = body.as_object_mut() {
+        members.remove("request_id");
+    }
+    body
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,13 +245,4 @@ mod tests {
         );
         Ok(())
     }
-}
-
-/// `body` without its `request_id`: for comparing two answers that must be alike, since each
-/// names its own request.
-pub fn without_request_id(mut body: Value) -> Value {
-    if let Some(members) = body.as_object_mut() {
-        members.remove("request_id");
-    }
-    body
 }

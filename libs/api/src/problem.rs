@@ -32,8 +32,8 @@ pub struct Problem {
     /// The id of the request this answers, as in its `x-request-id` header: quote it when asking
     /// about this answer.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
-    pub request_id: Option<String>,
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z0-9._-]{1,64}$")]
+    pub request_id: Option<request_id::RequestId>,
     /// Set on 401 answers: the `WWW-Authenticate` challenge (RFC 6750).
     #[serde(skip)]
     pub challenge: Option<&'static str>,
@@ -214,7 +214,7 @@ impl Problem {
 impl IntoResponse for Problem {
     fn into_response(mut self) -> Response {
         if self.request_id.is_none() {
-            self.request_id = request_id::current().map(|id| id.to_string());
+            self.request_id = request_id::current();
         }
         let status = self.status;
         let (challenge, retry_after) = (self.challenge, self.retry_after);
