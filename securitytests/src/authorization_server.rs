@@ -107,7 +107,43 @@ pub fn catalogue() -> Vec<Attack> {
             settings: BEHIND_A_LOAD_BALANCER,
             run: codes_on_one_login,
         },
+        Attack {
+            name: "the gateway's client secret used through the public relay",
+            risk: Api2Authentication,
+            controls: &[StsGatewayClientBinding],
+            modes: Modes::BOTH,
+            settings: &[("BATON_GATEWAY_CLIENT_SECRET", LEAKED_GATEWAY_SECRET)],
+            run: gateway_secret_from_outside,
+        },
     ]
+}
+
+/// The gateway's client secret, as an attacker would hold it after guessing it or finding it in
+/// a leaked file. The platform under attack is started with it.
+const LEAKED_GATEWAY_SECRET: &str = "this-secret-leaked-from-a-backup-of-the-gateway";
+
+/// From outside, through the gateway's relay to the STS, an attacker holding the gateway's client
+/// secret introspects alice's token: the gateway's client may introspect any access token, so
+/// the answer would tell who alice is and what her token may do. It succeeds if the STS answers
+/// as to the gateway (`active`, alice's subject); with the binding on it is `invalid_client`, the
+/// secret not even compared.
+fn gateway_secret_from_outside(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let alice = platform.login(ALICE).await?;
+        let response = platform
+            .http
+            .post(format!("{}/oauth2/introspect", platform.gateway_url))
+            .basic_auth("gateway", Some(LEAKED_GATEWAY_SECRET))
+            .form(&[("token", alice.as_str())])
+            .send()
+            .await?;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        let disclosed = status == StatusCode::OK
+            && body["active"] == json!(true)
+            && body["sub"] == json!(ALICE.id.to_string());
+        Ok(outcome(disclosed, status, &body))
+    })
 }
 
 /// The gateway believes `X-Forwarded-For` from loopback, as it would from its load balancer: the

@@ -85,6 +85,10 @@ const ENDPOINTS: &[(&str, &str)] = &[
         "GET /v1/orders/{id}",
     ),
     (
+        "the gateway's client secret used through the public relay",
+        "POST /oauth2/introspect",
+    ),
+    (
         "customer freezes another user's account",
         "POST /v1/accounts/{id}/freeze",
     ),

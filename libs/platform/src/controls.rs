@@ -124,6 +124,10 @@ pub enum Control {
     /// In exchange mode, accounts moves money only when the token's delegation chain passes
     /// through orders (`money-moves-only-for-orders`): a chain that never did is refused.
     AccountsDelegation,
+    /// The STS accepts the gateway's own client only on the gateway's direct calls, from its
+    /// certificate: through the public relay its secret is not even compared, so it cannot be
+    /// guessed, or used if it leaked, from outside.
+    StsGatewayClientBinding,
 }
 
 impl Control {
@@ -166,6 +170,7 @@ impl Control {
         Control::TransportConnectionLimits,
         Control::TokenJwksRefreshLimit,
         Control::AccountsDelegation,
+        Control::StsGatewayClientBinding,
     ];
 
     /// The control's name, as lab mode and reports spell it.
@@ -208,6 +213,7 @@ impl Control {
             Control::TransportConnectionLimits => "transport.connection_limits",
             Control::TokenJwksRefreshLimit => "token.jwks_refresh_limit",
             Control::AccountsDelegation => "accounts.delegation",
+            Control::StsGatewayClientBinding => "sts.gateway_client_binding",
         }
     }
 }

@@ -106,6 +106,7 @@ attack_tests! {
         login_brute_force_across_one_64 => "login brute force from every address of one IPv6 /64",
         codes_from_many_sources => "second-factor codes guessed from many addresses",
         codes_on_one_login => "second-factor codes guessed on one login",
+        gateway_secret_from_outside => "the gateway's client secret used through the public relay",
         api_burst_past_the_rate_limit => "request burst past the API rate limit",
         token_endpoint_flood => "token endpoint flood",
         token_endpoint_flood_under_invented_client_ids => "token endpoint flood under a new client id each time",

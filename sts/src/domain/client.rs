@@ -14,9 +14,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use baton_platform::TrustDomain;
 use baton_platform::Workload;
 use baton_platform::config::{ConfigError, Source};
+use baton_platform::{Control, Controls, TrustDomain};
 use baton_workload::Peer;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
@@ -191,6 +191,7 @@ pub struct ClientAuth<'a> {
     pub pool: &'a AnyPool,
     pub gateway_secret: &'a ClientSecret,
     pub trust_domain: &'a TrustDomain,
+    pub controls: &'a Controls,
 }
 
 impl ClientAuth<'_> {
@@ -232,14 +233,16 @@ impl ClientAuth<'_> {
 
     /// The gateway's own client: its secret, on a direct call from the gateway's certificate.
     /// Through the public relay the secret is not even compared, so it cannot be guessed there;
-    /// with no TLS at all (plaintext lab mode, where `mtls.peer_id` is off) the secret alone.
+    /// with no TLS at all (plaintext lab mode, where `mtls.peer_id` is off) the secret alone, and
+    /// with `sts.gateway_client_binding` off (lab mode) the secret from anywhere.
     fn gateway(&self, presented: &Presented<'_>, secret: &str) -> Result<Client, ClientAuthError> {
         let gateway = Peer::Workload(baton_workload::SpiffeId::of(
             self.trust_domain,
             Workload::Gateway,
         ));
+        let bound = self.controls.is_on(Control::StsGatewayClientBinding);
         let from_the_gateway = match presented.peer {
-            Some(peer) => *peer == gateway && !presented.relayed,
+            Some(peer) => !bound || (*peer == gateway && !presented.relayed),
             None => true,
         };
         if from_the_gateway && self.gateway_secret.matches(secret) {

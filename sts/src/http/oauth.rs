@@ -122,6 +122,7 @@ pub async fn authenticate_client(
         pool: &state.pool,
         gateway_secret: &state.config.gateway_secret,
         trust_domain: &state.config.settings.trust_domain,
+        controls: &state.config.settings.controls,
     };
     match auth.authenticate(presented).await {
         Ok(client) => Ok(client),
