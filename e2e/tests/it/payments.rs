@@ -285,6 +285,46 @@ async fn a_storage_failure_before_anything_is_written_frees_the_key() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_that_finds_its_key_released_under_it_claims_the_key_afresh() {
+    let script = Script::new();
+    // Money for no t-shirt: every attempt is refused without charging, and releases its key.
+    let shop = Shop::open(&script, TSHIRT - 1).await;
+    let key = uuid::Uuid::new_v4().to_string();
+    // The first request claims the key and is held before it writes its order; the retry finds
+    // the key held and is held before it reads who holds it. The first then fails and releases
+    // the key, and only then is the retry let go: the holder it was about to read is gone.
+    let first_held = script.pause_once("orders.place.before_insert");
+    let retry_held = script.pause_once("orders.idempotency.held");
+    let first = async {
+        let answer = shop.order(1, Some(&key)).await;
+        retry_held.release();
+        answer
+    };
+    let retry = async {
+        first_held.arrived().await;
+        shop.order(1, Some(&key)).await
+    };
+    let conductor = async {
+        first_held.arrived().await;
+        retry_held.arrived().await;
+        first_held.release();
+    };
+    let ((first_status, first), (retry_status, retry), ()) = tokio::join!(first, retry, conductor);
+    assert_eq!(first_status, StatusCode::CONFLICT, "{first}");
+    assert_eq!(first["type"], "urn:baton:problem:insufficient-funds");
+    // Before, the retry's read of the vanished holder was a storage error: a 500.
+    assert_eq!(retry_status, StatusCode::CONFLICT, "{retry}");
+    assert_eq!(
+        retry["type"], "urn:baton:problem:insufficient-funds",
+        "the retry made an attempt of its own, refused the same way"
+    );
+    assert_eq!(shop.balance().await, TSHIRT - 1);
+    let orders = shop.orders().await;
+    assert_eq!(orders.len(), 2, "two attempts, two failed orders");
+    assert!(orders.iter().all(|order| order["status"] == "failed"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_orders_cannot_overshoot_the_per_buyer_limit() {
     let script = Script::new();
     let builder = TestPlatform::builder()

@@ -69,12 +69,6 @@ impl Seen {
     fn answer(&mut self, key: Option<u8>, status: StatusCode, body: &Value) {
         if status == StatusCode::INTERNAL_SERVER_ERROR && self.storage_faults_armed > 0 {
             self.storage_faults_armed -= 1;
-        } else if status == StatusCode::INTERNAL_SERVER_ERROR && on_postgres() {
-            // KNOWN DEFECT, found by this test: on PostgreSQL, now and then, a request of these
-            // stories is answered 500 where SQLite answers it properly. The money invariants
-            // below still hold in every story; the 500 itself is recorded here until it is
-            // fixed, and is an error everywhere else.
-            eprintln!("an order was answered 500 on PostgreSQL (known defect): {body}");
         } else {
             assert!(
                 !status.is_server_error(),
@@ -88,11 +82,6 @@ impl Seen {
             }
         }
     }
-}
-
-/// Whether the test kit runs this platform on PostgreSQL (it does when `DATABASE_URL` is set).
-fn on_postgres() -> bool {
-    std::env::var_os("DATABASE_URL").is_some()
 }
 
 fn key_name(case: u64, key: Option<u8>) -> Option<String> {

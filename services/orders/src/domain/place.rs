@@ -32,7 +32,7 @@ use super::limits::{LimitError, OrderLimits};
 use super::order::{Order, OrderId, OrderStatus};
 use super::payment::{self, Settled};
 use super::pricing::{self, CatalogEntry, PricingError, QuoteRefusal};
-use crate::storage::idempotency::Claim;
+use crate::storage::idempotency::{Claim, Claimant};
 use crate::storage::orders::{Inserted, Window};
 use crate::storage::{self, StorageError};
 use crate::supplier::{SupplierClient, SupplierError, UnverifiedQuote};
@@ -79,7 +79,8 @@ pub enum PlaceError {
     /// The key was used before by this buyer for a different request.
     #[error("the idempotency key was used for another request")]
     KeyReused,
-    /// The key's first request has not written its order yet.
+    /// The key's first request has not written its order yet, or requests with the key keep
+    /// failing and releasing it faster than a claim can read who holds it.
     #[error("a request with this idempotency key is in progress")]
     KeyInProgress,
     #[error(transparent)]
@@ -157,16 +158,13 @@ pub async fn place(
         let now = now_unix();
         let fingerprint = idempotency::fingerprint(&new);
         let expired_before = now - KEY_LIFETIME_SECS;
-        match storage::idempotency::claim(
-            &ctx.db,
+        let claimant = Claimant {
             buyer,
             key,
-            &fingerprint,
-            id,
-            now,
-            expired_before,
-        )
-        .await?
+            fingerprint: &fingerprint,
+        };
+        match storage::idempotency::claim(&ctx.db, &ctx.faults, claimant, id, now, expired_before)
+            .await?
         {
             Claim::New => {}
             Claim::Existing {
@@ -174,6 +172,7 @@ pub async fn place(
                 order_id,
             } if first == fingerprint => return replay(ctx, principal, order_id, key).await,
             Claim::Existing { .. } => return Err(PlaceError::KeyReused),
+            Claim::Unsettled => return Err(PlaceError::KeyInProgress),
         }
     }
     let placed = place_new(ctx, principal, new, id, limits_on).await;
