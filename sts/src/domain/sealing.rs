@@ -18,6 +18,8 @@
 //! At start-up, [`at_rest::seal_stored_secrets`] seals what an older STS left in plaintext and
 //! re-seals what an older key sealed, in one transaction; a value it cannot open (a key this STS
 //! was not given, an altered value) stops the start. Nothing is ever read as plaintext after that.
+//! (Except in lab mode with `sts.sealing_at_rest` off: [`lab::Unsealed`] then writes plaintext,
+//! so a workshop can watch a copied database give a second factor away.)
 //!
 //! ## Other key providers
 //!
@@ -30,6 +32,7 @@
 
 pub mod at_rest;
 pub mod keys;
+pub mod lab;
 
 use std::fmt;
 
