@@ -7,6 +7,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use baton_api::input::MAX_PAGE_SIZE;
 use baton_platform::CertThumbprint;
@@ -223,6 +224,16 @@ pub fn catalogue() -> Vec<Attack> {
             run: gateway_bypass,
         },
         Attack {
+            name: "a workload's certificate used past its expiry on a connection opened before",
+            risk: Api2Authentication,
+            // A connection ends with the certificates on it whatever the lab switches say
+            // (`transport.connection_limits` lifts only the listener's capacity limits).
+            controls: &[],
+            modes: Modes::BOTH,
+            settings: &[],
+            run: expired_certificate_on_an_open_connection,
+        },
+        Attack {
             name: "read-only token places an order",
             risk: Api5FunctionLevelAuthorization,
             controls: &[GatewayScope, ServiceScope],
@@ -367,7 +378,11 @@ async fn send(
     if let Some(body) = body {
         request = request.json(&body);
     }
-    let response = request.send().await?;
+    answer(request.send().await?).await
+}
+
+/// An answer's status and its body as JSON (`null` if it is not JSON): what an attack judges.
+pub(crate) async fn answer(response: reqwest::Response) -> anyhow::Result<(StatusCode, Value)> {
     let status = response.status();
     Ok((status, response.json().await.unwrap_or(Value::Null)))
 }
@@ -601,6 +616,40 @@ fn gateway_bypass(platform: &TestPlatform) -> AttackFuture<'_> {
             |claims| platform.mint(&claims),
         )
         .await
+    })
+}
+
+/// An attacker stole the gateway's private key and its certificate, which is short-lived so that
+/// a stolen one is soon worth nothing. It opens a connection to users while the certificate is
+/// valid and keeps it open (the client's pool does) past the certificate's expiry, to go on
+/// calling as the gateway. It succeeds if a call after the expiry answers as alice.
+fn expired_certificate_on_an_open_connection(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let lifetime = Duration::from_secs(2);
+        let (transport, thumbprint) = platform
+            .ca
+            .transport_as_bound_for(Workload::Gateway, lifetime)?;
+        let client = transport.http_client(Workload::Users)?;
+        let bound = (platform.trust_mode == TrustMode::Exchange).then_some(&thumbprint);
+        let token = platform.mint(&alice_inside(platform, Workload::Gateway, bound))?;
+        let url = format!("{}/v1/users/me", platform.users_url);
+        let (status, _) = send(&client, Method::GET, url.clone(), &token, None).await?;
+        anyhow::ensure!(
+            status.is_success(),
+            "the call with a valid certificate failed: {status}"
+        );
+        // Past `notAfter` by more than a second: certificate times are whole seconds.
+        tokio::time::sleep(lifetime + Duration::from_millis(2100)).await;
+        Ok(match send(&client, Method::GET, url, &token, None).await {
+            Ok((status, body)) => outcome(
+                status.is_success() && body["username"] == "alice",
+                status,
+                &body,
+            ),
+            Err(err) => Outcome::Blocked(format!(
+                "the connection ended with the certificate, and a new one was refused: {err:#}"
+            )),
+        })
     })
 }
 

@@ -12,13 +12,16 @@ use baton_gateway::auth::MAX_CACHE_TTL;
 use baton_platform::Control;
 use baton_platform::demo::{ALICE, BOB, DemoUser};
 use baton_sts::domain::client::{CLI_CLIENT_ID, CLI_REDIRECT_URI};
+use baton_sts::domain::password::{MAX_CONCURRENT_HASHES, MAX_WAITING_LOGINS};
+use baton_sts::domain::sealing::{Sealed, is_sealed};
 use baton_sts::domain::{pkce, totp};
+use baton_sts::seed::{DEMO_MACHINE_CLIENT_ID, DEMO_MACHINE_CLIENT_SECRET};
 use baton_sts::login_client::{LoginClient, Page, code_from, random_string};
 use baton_testkit::TestPlatform;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::attacks::{Attack, AttackFuture, Modes, Outcome, outcome};
+use crate::attacks::{Attack, AttackFuture, Modes, Outcome, answer, outcome};
 use crate::risk::OwaspRisk;
 
 /// The authorization server's attacks.
@@ -115,7 +118,124 @@ pub fn catalogue() -> Vec<Attack> {
             settings: &[("BATON_GATEWAY_CLIENT_SECRET", LEAKED_GATEWAY_SECRET)],
             run: gateway_secret_from_outside,
         },
+        Attack {
+            name: "another client's refresh token introspected",
+            risk: Api2Authentication,
+            controls: &[StsIntrospectionLimits],
+            modes: Modes::BOTH,
+            settings: &[],
+            run: introspect_another_clients_refresh_token,
+        },
+        Attack {
+            name: "password checks flooded past the hashing queue",
+            risk: Api4ResourceConsumption,
+            controls: &[StsLoginQueueLimit],
+            modes: Modes::BOTH,
+            settings: BEHIND_A_LOAD_BALANCER,
+            run: password_check_flood,
+        },
+        Attack {
+            name: "second factor read from a stolen copy of the STS database",
+            risk: Api2Authentication,
+            controls: &[StsSealingAtRest],
+            modes: Modes::BOTH,
+            settings: &[],
+            run: seed_from_a_database_copy,
+        },
     ]
+}
+
+/// The attacker has alice's password (phished, or reused from another site) and a copy of the
+/// STS's database (a backup, a replica, rows read out through an injection), but not the sealing
+/// key, which lives elsewhere. It reads alice's TOTP seed from the copy and signs in with the
+/// code it computes. It succeeds if that ends in an authorization code; with sealing on, the
+/// stored seed is ciphertext that computes no code.
+fn seed_from_a_database_copy(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT totp_secret FROM credentials WHERE username = $1")
+                .bind(ALICE.username)
+                .fetch_one(platform.sts_database())
+                .await?;
+        let stored = stored.ok_or_else(|| anyhow::anyhow!("alice has no second factor"))?;
+        if is_sealed(&stored) {
+            let sealed = Sealed::stored(stored);
+            return Ok(refused(&format!("the stored seed is sealed: {sealed:?}")));
+        }
+        let Some(code) = totp::current_code(&stored) else {
+            return Ok(refused("the stored seed computes no code"));
+        };
+        log_in_with(platform, ALICE, ALICE.password, &code).await
+    })
+}
+
+/// The `reports` machine client (its development secret is published) asks about a refresh
+/// token the CLI client holds for alice, as a resource server shown a stolen one might. It
+/// succeeds if the STS describes the token (`active`, alice's subject): a refresh token is its
+/// own client's to redeem, and nobody else's to learn about.
+fn introspect_another_clients_refresh_token(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let refresh = platform
+            .log_in_afresh(ALICE)
+            .await?
+            .refresh_token
+            .ok_or_else(|| anyhow::anyhow!("no refresh token"))?;
+        let response = platform
+            .http
+            .post(format!("{}/oauth2/introspect", platform.gateway_url))
+            .basic_auth(DEMO_MACHINE_CLIENT_ID, Some(DEMO_MACHINE_CLIENT_SECRET))
+            .form(&[("token", refresh.as_str())])
+            .send()
+            .await?;
+        let (status, body) = answer(response).await?;
+        let disclosed = status == StatusCode::OK
+            && body["active"] == json!(true)
+            && body["sub"] == json!(ALICE.id.to_string());
+        Ok(outcome(disclosed, status, &body))
+    })
+}
+
+/// Three times as many password submissions at once as the STS lets run or wait for a hash, each
+/// from its own address and for a username of its own, so that no throttle stands in the way.
+/// It succeeds if every one of them is checked: the STS let them all queue, and a real user's
+/// login waits behind the whole flood. With the bound on, the logins past it are refused at once
+/// (`503`, "try again in a moment").
+fn password_check_flood(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let flood = 3 * (MAX_CONCURRENT_HASHES + MAX_WAITING_LOGINS);
+        let mut forms = Vec::with_capacity(flood);
+        for n in 0..flood {
+            forms.push(start_from(platform, address_in_own_64(2000 + u16::try_from(n)?)).await?);
+        }
+        let mut submissions = tokio::task::JoinSet::new();
+        for (n, (mut client, handle)) in forms.into_iter().enumerate() {
+            submissions.spawn(async move {
+                let username = format!("nobody-{n}");
+                client
+                    .submit(&handle, &[("username", &username), ("password", "a-guess")])
+                    .await
+            });
+        }
+        let (mut checked, mut refused, mut other) = (0, 0, Vec::new());
+        while let Some(page) = submissions.join_next().await {
+            let page = page??;
+            if page.body.contains(baton_sts::http::TRY_AGAIN_SHORTLY) {
+                refused += 1;
+            } else if page.status == StatusCode::UNAUTHORIZED {
+                checked += 1;
+            } else {
+                other.push(page.status.as_u16());
+            }
+        }
+        let tally = format!("{checked} of {flood} checked, {refused} refused at once, other answers {other:?}");
+        Ok(if refused > 0 {
+            Outcome::Blocked(format!("the hashing queue was full: {tally}"))
+        } else if checked == flood {
+            Outcome::Succeeded(tally)
+        } else {
+            Outcome::Inconclusive(tally)
+        })
+    })
 }
 
 /// The gateway's client secret, as an attacker would hold it after guessing it or finding it in
@@ -137,8 +257,7 @@ fn gateway_secret_from_outside(platform: &TestPlatform) -> AttackFuture<'_> {
             .form(&[("token", alice.as_str())])
             .send()
             .await?;
-        let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
+        let (status, body) = answer(response).await?;
         let disclosed = status == StatusCode::OK
             && body["active"] == json!(true)
             && body["sub"] == json!(ALICE.id.to_string());
@@ -169,8 +288,7 @@ async fn works(platform: &TestPlatform, token: &str) -> anyhow::Result<Outcome> 
         .bearer_auth(token)
         .send()
         .await?;
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
+    let (status, body) = answer(response).await?;
     Ok(outcome(status == StatusCode::OK, status, &body))
 }
 

@@ -23,7 +23,7 @@ use baton_testkit::{TEST_ORDER_LIMIT, TestPlatform};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::attacks::{Attack, AttackFuture, Modes, Outcome, judge, outcome};
+use crate::attacks::{Attack, AttackFuture, Modes, Outcome, answer, judge, outcome};
 use crate::risk::OwaspRisk;
 
 /// How many orders the bot places: past the test kit's per-buyer limit, as a real bot would go
@@ -214,9 +214,7 @@ async fn send(
     if let Some(key) = key {
         request = request.header("idempotency-key", key);
     }
-    let response = request.send().await?;
-    let status = response.status();
-    Ok((status, response.json().await.unwrap_or(Value::Null)))
+    answer(request.send().await?).await
 }
 
 fn same_key_twice(platform: &TestPlatform) -> AttackFuture<'_> {

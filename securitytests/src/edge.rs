@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinSet;
 
-use crate::attacks::{Attack, AttackFuture, Modes, Outcome, judge, outcome};
+use crate::attacks::{Attack, AttackFuture, Modes, Outcome, answer, judge, outcome};
 use crate::risk::OwaspRisk;
 
 /// Requests in flight at once during a burst.
@@ -307,14 +307,13 @@ fn deeply_nested_json(platform: &TestPlatform) -> AttackFuture<'_> {
             .body(body)
             .send()
             .await?;
-        let status = response.status();
-        let answer: Value = response.json().await.unwrap_or(Value::Null);
+        let (status, body) = answer(response).await?;
         // What the attacker wants is a parser behind the edge spending itself on the body: the
         // service's own answer to a body it could not parse shows that the body reached it.
         let stopped_at_the_edge =
-            status == StatusCode::BAD_REQUEST && answer["type"] == "urn:baton:problem:json-limits";
-        let parsed_by_the_service = answer["type"] == "urn:baton:problem:bad-request";
-        let evidence = json!({ "status": status.as_u16(), "answer": answer });
+            status == StatusCode::BAD_REQUEST && body["type"] == "urn:baton:problem:json-limits";
+        let parsed_by_the_service = body["type"] == "urn:baton:problem:bad-request";
+        let evidence = json!({ "status": status.as_u16(), "answer": body });
         Ok(judge(parsed_by_the_service, stopped_at_the_edge, &evidence))
     })
 }

@@ -14,7 +14,7 @@ use baton_token::claims::{Act, Confirmation};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::attacks::{Attack, AttackFuture, Modes, outcome};
+use crate::attacks::{Attack, AttackFuture, Modes, answer, outcome};
 use crate::risk::OwaspRisk;
 
 pub const TOKEN_FOR_ACCOUNTS_AT_ORDERS: &str =
@@ -109,8 +109,7 @@ async fn get(
         .bearer_auth(token)
         .send()
         .await?;
-    let status = response.status();
-    Ok((status, response.json().await.unwrap_or(Value::Null)))
+    answer(response).await
 }
 
 /// A token orders passed to accounts for a debit, replayed at orders itself by someone inside
@@ -221,8 +220,7 @@ async fn ask_sts(
         .form(&form)
         .send()
         .await?;
-    let status = response.status();
-    Ok((status, response.json().await.unwrap_or(Value::Null)))
+    answer(response).await
 }
 
 /// Orders holds a read-only token for itself and asks for one that may refund at accounts.

@@ -54,6 +54,16 @@ pub fn catalogue() -> Vec<Attack> {
         ),
         attack("JWT with a key id the STS never published", unknown_kid),
         attack("JWT bringing its own key in jwk, jku and x5u", embedded_key),
+        // Explicit typing (RFC 8725 §3.11) is checked before anything else and whatever the lab
+        // switches say: there is no untyped verifier to fall back to.
+        Attack {
+            name: "a token of the workload type, with a user's claims, presented as the user's",
+            risk: Api2Authentication,
+            controls: &[],
+            modes: Modes::BOTH,
+            settings: &[],
+            run: workload_type_as_user,
+        },
         Attack {
             name: "a thousand JWTs with key ids the STS never published",
             risk: OwaspRisk::Api4ResourceConsumption,
@@ -72,6 +82,19 @@ async fn answers_as_alice(
     forge: impl FnOnce(Claims) -> anyhow::Result<String>,
 ) -> anyhow::Result<Outcome> {
     crate::attacks::answers_as_alice(platform, crate::attacks::INSIDE, forge).await
+}
+
+/// The STS signs users' and workloads' tokens with one key. A token it signed as a workload's
+/// (`typ: baton-workload+jwt`), whose claims happen to read as alice's, is presented to users
+/// from inside as alice's token: signature, issuer, audience and expiry all hold, and only the
+/// type tells the two kinds apart.
+fn workload_type_as_user(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        answers_as_alice(platform, |claims| {
+            platform.mint_typed(baton_token::claims::WORKLOAD_TOKEN_TYPE, &claims)
+        })
+        .await
+    })
 }
 
 /// How many tokens with made-up key ids the flood sends, and how many at once.

@@ -5,9 +5,8 @@
 use baton_platform::demo::ALICE;
 use baton_testkit::TestPlatform;
 use reqwest::StatusCode;
-use serde_json::Value;
 
-use crate::attacks::{Attack, AttackFuture, Modes, Outcome};
+use crate::attacks::{Attack, AttackFuture, Modes, Outcome, answer};
 use crate::risk::OwaspRisk;
 
 /// The inventory attacks, for the catalogue.
@@ -28,14 +27,13 @@ fn retired_version(platform: &TestPlatform) -> AttackFuture<'_> {
         let mut evidence = Vec::new();
         let mut reached = false;
         for path in ["/v0/accounts", "/v0/users/me", "/v0/orders"] {
-            let answer = platform
+            let response = platform
                 .http
                 .get(format!("{}{path}", platform.gateway_url))
                 .bearer_auth(&alice)
                 .send()
                 .await?;
-            let status = answer.status();
-            let body: Value = answer.json().await.unwrap_or(Value::Null);
+            let (status, body) = answer(response).await?;
             reached |= status != StatusCode::GONE;
             evidence.push(format!("{path}: {status} {}", body["title"]));
         }

@@ -81,12 +81,24 @@ const ENDPOINTS: &[(&str, &str)] = &[
         "GET /v1/users/me (users, from inside)",
     ),
     (
+        "a workload's certificate used past its expiry on a connection opened before",
+        "GET /v1/users/me (users, from inside)",
+    ),
+    (
         "tell another user's order from a missing one by its answer",
         "GET /v1/orders/{id}",
     ),
     (
         "the gateway's client secret used through the public relay",
         "POST /oauth2/introspect",
+    ),
+    (
+        "another client's refresh token introspected",
+        "POST /oauth2/introspect",
+    ),
+    (
+        "second factor read from a stolen copy of the STS database",
+        "POST /oauth2/authorize",
     ),
     (
         "customer freezes another user's account",
@@ -162,6 +174,10 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ),
     ("login page flood", "GET /oauth2/authorize"),
     (
+        "password checks flooded past the hashing queue",
+        "POST /oauth2/authorize",
+    ),
+    (
         "login page flood from addresses rotating within one IPv6 /64",
         "GET /oauth2/authorize",
     ),
@@ -232,6 +248,10 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ),
     (
         "JWT bringing its own key in jwk, jku and x5u",
+        "GET /v1/users/me (users, from inside)",
+    ),
+    (
+        "a token of the workload type, with a user's claims, presented as the user's",
         "GET /v1/users/me (users, from inside)",
     ),
     (

@@ -6,13 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use baton_platform::time::now_unix;
-use baton_platform::{Settings, StartupError, Workload, db, shutdown};
+use baton_platform::{Control, Settings, StartupError, Workload, db, shutdown};
 use baton_workload::PeerPolicy;
 use sqlx::AnyPool;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::domain::password::Passwords;
+use crate::domain::sealing::lab::Unsealed;
 use crate::domain::sealing::{KeyProvider, LocalKeys, at_rest};
 use crate::domain::signing::{RotationPolicy, Signer};
 use crate::domain::throttle::Throttle;
@@ -43,14 +44,19 @@ impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let listener = baton_workload::bind(config.settings.listen).await?;
         let pool = db::connect(&config.settings.database_url, storage::MIGRATIONS).await?;
-        let sealer: Arc<dyn KeyProvider> = Arc::new(
+        let mut sealer: Arc<dyn KeyProvider> = Arc::new(
             LocalKeys::load(&config.sealing)
                 .map_err(|err| StartupError::other("reading the sealing keys", err))?,
         );
-        at_rest::seal_stored_secrets(&pool, sealer.as_ref())
-            .await
-            .map_err(|err| StartupError::other("sealing the stored secrets", err))?;
-        let passwords = Passwords::new()
+        if config.settings.controls.is_on(Control::StsSealingAtRest) {
+            at_rest::seal_stored_secrets(&pool, sealer.as_ref())
+                .await
+                .map_err(|err| StartupError::other("sealing the stored secrets", err))?;
+        } else {
+            // LAB MODE ONLY: new secrets are written in plaintext, old ones left as they are.
+            sealer = Arc::new(Unsealed::new(sealer));
+        }
+        let passwords = Passwords::new(&config.settings.controls)
             .await
             .map_err(|err| StartupError::other("password hashing", err))?;
         seed::clients(&pool, &config)

@@ -119,9 +119,18 @@ impl TestCa {
         &self,
         caller: Workload,
     ) -> anyhow::Result<(Transport, CertThumbprint)> {
+        self.transport_as_bound_for(caller, self.lifetime)
+    }
+
+    /// Like [`TestCa::transport_as_bound`], with a certificate that expires `lifetime` from now.
+    pub fn transport_as_bound_for(
+        &self,
+        caller: Workload,
+        lifetime: Duration,
+    ) -> anyhow::Result<(Transport, CertThumbprint)> {
         let label = format!("{}-bound-{}", caller.name(), uuid::Uuid::new_v4().simple());
         let dir = self.dir.path().join(format!("client-{label}"));
-        let spec = LeafSpec::workload(self.ca.trust_domain(), caller.name(), self.lifetime);
+        let spec = LeafSpec::workload(self.ca.trust_domain(), caller.name(), lifetime);
         let svid = self.ca.issue_leaf(&spec)?;
         let leaf = CertificateDer::pem_slice_iter(svid.chain_pem.as_bytes())
             .next()

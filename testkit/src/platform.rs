@@ -604,12 +604,15 @@ impl TestPlatform {
         Ok(self.signer.sign(claims)?)
     }
 
+    /// Signs `claims` with the STS's real key under the JWT type `typ`, whatever the two are.
+    pub fn mint_typed<T: serde::Serialize>(&self, typ: &str, claims: &T) -> anyhow::Result<String> {
+        Ok(self.signer.sign_typed(typ, claims)?)
+    }
+
     /// Signs `claims` as a workload's own token (`baton_token::workload`) with the STS's real
     /// key: one the STS would sign, for any workload, audience and scope.
     pub fn mint_workload(&self, claims: &baton_token::WorkloadClaims) -> anyhow::Result<String> {
-        Ok(self
-            .signer
-            .sign_typed(baton_token::claims::WORKLOAD_TOKEN_TYPE, claims)?)
+        self.mint_typed(baton_token::claims::WORKLOAD_TOKEN_TYPE, claims)
     }
 
     /// The STS's database, for tests that read what it really stores.

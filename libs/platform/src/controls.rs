@@ -128,6 +128,17 @@ pub enum Control {
     /// certificate: through the public relay its secret is not even compared, so it cannot be
     /// guessed, or used if it leaked, from outside.
     StsGatewayClientBinding,
+    /// The STS tells a client about a token only if the client needs to know: the gateway about
+    /// any access token, every client about its own tokens, and nobody about another client's
+    /// refresh token (RFC 7662 §4). Anything else is `{"active":false}`.
+    StsIntrospectionLimits,
+    /// The logins waiting for a password hash are bounded: past the bound a login is refused at
+    /// once with a 503 and `Retry-After`, so a flood of password submissions cannot queue
+    /// without end behind the few hashes that run at a time (API4).
+    StsLoginQueueLimit,
+    /// The STS keeps TOTP seeds and signing keys sealed under a key that is not in its database,
+    /// so a copy of the database yields neither a second factor nor a signing key.
+    StsSealingAtRest,
 }
 
 impl Control {
@@ -171,6 +182,9 @@ impl Control {
         Control::TokenJwksRefreshLimit,
         Control::AccountsDelegation,
         Control::StsGatewayClientBinding,
+        Control::StsIntrospectionLimits,
+        Control::StsLoginQueueLimit,
+        Control::StsSealingAtRest,
     ];
 
     /// The control's name, as lab mode and reports spell it.
@@ -214,6 +228,9 @@ impl Control {
             Control::TokenJwksRefreshLimit => "token.jwks_refresh_limit",
             Control::AccountsDelegation => "accounts.delegation",
             Control::StsGatewayClientBinding => "sts.gateway_client_binding",
+            Control::StsIntrospectionLimits => "sts.introspection_limits",
+            Control::StsLoginQueueLimit => "sts.login_queue_limit",
+            Control::StsSealingAtRest => "sts.sealing_at_rest",
         }
     }
 }

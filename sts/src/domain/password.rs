@@ -6,7 +6,8 @@
 //!   instead of eating every core and every megabyte the STS has;
 //! - the queue is bounded too ([`MAX_WAITING_LOGINS`]): past it a login is refused at once
 //!   ([`PasswordError::Busy`], a 503 with `Retry-After`) rather than left waiting behind a flood
-//!   until its client gives up.
+//!   until its client gives up. This bound is the control [`Control::StsLoginQueueLimit`]; with it
+//!   off in lab mode, every login waits for its turn however long the queue.
 //!
 //! When the username is unknown we still verify against a dummy hash, so an unknown user costs
 //! the same time as a wrong password and the answer time does not reveal who has an account.
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use baton_platform::{Control, Controls};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Semaphore;
 
@@ -44,8 +46,9 @@ pub enum PasswordError {
 #[derive(Debug, Clone)]
 pub struct Passwords {
     permits: Arc<Semaphore>,
-    /// Room to run or wait: [`MAX_CONCURRENT_HASHES`] plus [`MAX_WAITING_LOGINS`].
-    queue: Arc<Semaphore>,
+    /// Room to run or wait: [`MAX_CONCURRENT_HASHES`] plus [`MAX_WAITING_LOGINS`]; `None` with
+    /// [`Control::StsLoginQueueLimit`] off.
+    queue: Option<Arc<Semaphore>>,
     /// A hash of a random password, verified against when the user does not exist.
     dummy_hash: Arc<String>,
 }
@@ -57,13 +60,16 @@ fn argon2() -> Result<Argon2<'static>, PasswordError> {
 }
 
 impl Passwords {
-    pub async fn new() -> Result<Self, PasswordError> {
+    pub async fn new(controls: &Controls) -> Result<Self, PasswordError> {
         let permits = Arc::new(Semaphore::new(MAX_CONCURRENT_HASHES));
         let unguessable = SecretString::from(uuid::Uuid::new_v4().to_string());
         let dummy_hash = hash_blocking(&permits, unguessable).await?;
+        let queue = controls
+            .is_on(Control::StsLoginQueueLimit)
+            .then(|| Arc::new(Semaphore::new(MAX_CONCURRENT_HASHES + MAX_WAITING_LOGINS)));
         Ok(Self {
             permits,
-            queue: Arc::new(Semaphore::new(MAX_CONCURRENT_HASHES + MAX_WAITING_LOGINS)),
+            queue,
             dummy_hash: Arc::new(dummy_hash),
         })
     }
@@ -82,11 +88,15 @@ impl Passwords {
     ) -> Result<bool, PasswordError> {
         let user_exists = stored_hash.is_some();
         let hash = stored_hash.unwrap_or_else(|| self.dummy_hash.as_ref().clone());
-        let _place = self
-            .queue
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| PasswordError::Busy)?;
+        let _place = match &self.queue {
+            Some(queue) => Some(
+                queue
+                    .clone()
+                    .try_acquire_owned()
+                    .map_err(|_| PasswordError::Busy)?,
+            ),
+            None => None,
+        };
         let _permit = self
             .permits
             .acquire()
@@ -127,7 +137,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_password_verifies_against_its_own_hash_and_no_other() -> Result<(), PasswordError> {
-        let passwords = Passwords::new().await?;
+        let passwords = Passwords::new(&Controls::enforcing()).await?;
         let hash = passwords.hash(SecretString::from("correct horse")).await?;
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(
@@ -145,10 +155,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_refuses_at_once() -> Result<(), PasswordError> {
-        let passwords = Passwords::new().await?;
+        let passwords = Passwords::new(&Controls::enforcing()).await?;
         let held = passwords
             .queue
             .clone()
+            .ok_or(PasswordError::Task)?
             .acquire_many_owned(
                 u32::try_from(MAX_CONCURRENT_HASHES + MAX_WAITING_LOGINS).unwrap_or(u32::MAX),
             )
@@ -163,7 +174,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_unknown_user_never_verifies() -> Result<(), PasswordError> {
-        let passwords = Passwords::new().await?;
+        let passwords = Passwords::new(&Controls::enforcing()).await?;
         assert!(
             !passwords
                 .verify(SecretString::from("anything"), None)

@@ -52,8 +52,8 @@ pub const MAX_CODE_ATTEMPTS: i32 = 5;
 
 const WRONG_CREDENTIALS: &str = "Wrong username or password.";
 const WRONG_CODE: &str = "That code is not valid. Wait for the next one and try again.";
-/// The answer when too many logins already wait for a password check.
-const TRY_AGAIN_SHORTLY: &str = "Too many sign-ins at once. Try again in a moment.";
+/// The answer when too many logins wait for a password check: the control's own refusal.
+pub const TRY_AGAIN_SHORTLY: &str = "Too many sign-ins at once. Try again in a moment.";
 /// The answer once a login's second-factor attempts are spent: the control's own refusal.
 pub const CODE_ATTEMPTS_SPENT: &str =
     "Too many wrong codes for this sign-in. Go back to the application and start again.";

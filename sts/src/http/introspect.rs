@@ -32,7 +32,8 @@ pub async fn introspect(
         return invalid_request("token is required, once");
     };
     let issuer = &state.config.public_url;
-    match describe(&state.pool, &client, token, issuer, now_unix()).await {
+    let controls = &state.config.settings.controls;
+    match describe(&state.pool, &client, token, issuer, now_unix(), controls).await {
         Ok(Some(active)) => no_store_json(active),
         Ok(None) => no_store_json(json!({ "active": false })),
         Err(err) => {

@@ -18,7 +18,7 @@ mod oauth;
 mod page;
 mod token;
 
-pub use authorize::{CODE_ATTEMPTS_SPENT, MAX_CODE_ATTEMPTS};
+pub use authorize::{CODE_ATTEMPTS_SPENT, MAX_CODE_ATTEMPTS, TRY_AGAIN_SHORTLY};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
