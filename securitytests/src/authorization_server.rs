@@ -15,8 +15,8 @@ use baton_sts::domain::client::{CLI_CLIENT_ID, CLI_REDIRECT_URI};
 use baton_sts::domain::password::{MAX_CONCURRENT_HASHES, MAX_WAITING_LOGINS};
 use baton_sts::domain::sealing::{Sealed, is_sealed};
 use baton_sts::domain::{pkce, totp};
-use baton_sts::seed::{DEMO_MACHINE_CLIENT_ID, DEMO_MACHINE_CLIENT_SECRET};
 use baton_sts::login_client::{LoginClient, Page, code_from, random_string};
+use baton_sts::seed::{DEMO_MACHINE_CLIENT_ID, DEMO_MACHINE_CLIENT_SECRET};
 use baton_testkit::TestPlatform;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -227,7 +227,9 @@ fn password_check_flood(platform: &TestPlatform) -> AttackFuture<'_> {
                 other.push(page.status.as_u16());
             }
         }
-        let tally = format!("{checked} of {flood} checked, {refused} refused at once, other answers {other:?}");
+        let tally = format!(
+            "{checked} of {flood} checked, {refused} refused at once, other answers {other:?}"
+        );
         Ok(if refused > 0 {
             Outcome::Blocked(format!("the hashing queue was full: {tally}"))
         } else if checked == flood {

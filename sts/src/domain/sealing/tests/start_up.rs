@@ -6,7 +6,7 @@ use sqlx::{AnyPool, Row};
 
 use super::{ALICE, SEED, entry, key_set, keys, opened, refusal, seal};
 use crate::domain::sealing::at_rest::{AtRestError, Report, seal_stored_secrets};
-use crate::domain::sealing::{Binding, SealingError, Sealed};
+use crate::domain::sealing::{Binding, Sealed, SealingError};
 
 /// A fresh STS database: PostgreSQL when `DATABASE_URL` names one (a new database, named as the
 /// test kit names its own, so the kit's clean-up drops it later), SQLite in `dir` otherwise.
