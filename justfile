@@ -77,6 +77,11 @@ attack *args:
 fuzz seconds="180":
     @scripts/fuzz.sh {{ seconds }}
 
+# Kill accounts and orders at random under a stream of orders, refunds and retries, then check every cent (`just chaos 60 --trust-mode exchange --postgres URL`).
+[positional-arguments]
+chaos *args:
+    @scripts/build.sh && python3 scripts/chaos.py "$@"
+
 # Regenerate docs/openapi.json from the code (a test fails when the two disagree).
 openapi:
     @scripts/build.sh && {{ bin }}/baton-openapi > docs/openapi.json

@@ -3,6 +3,9 @@
 #
 #   just up            foreground: logs from every component, Ctrl-C stops everything
 #   just up --detach   returns once every component is healthy; `just down` stops them
+#   scripts/up.sh --restart orders
+#                      starts one component of a detached platform again after it died (or a
+#                      chaos run killed it), with the same settings, and waits until it is healthy
 #
 # Each component runs as its own process, straight from target/debug, on its own SQLite file
 # (PostgreSQL when DATABASE_URL or a per-component URL is set), listening on loopback. The
@@ -39,16 +42,23 @@ health_timeout_secs=60
 components=(ca sts users accounts supplier orders gateway)
 
 usage() {
-    echo "usage: scripts/up.sh [--detach]"
+    echo "usage: scripts/up.sh [--detach] | --restart sts|users|accounts|orders|gateway"
 }
 
 detach=false
-for arg in "$@"; do
-    case $arg in
+restart=""
+while (($# > 0)); do
+    case $1 in
         --detach) detach=true ;;
+        --restart)
+            restart=${2:-}
+            [[ $restart =~ ^(sts|users|accounts|orders|gateway)$ ]] || { usage >&2; exit 64; }
+            shift
+            ;;
         -h | --help) usage; exit 0 ;;
-        *) echo "up.sh: unknown argument \`$arg\`" >&2; usage >&2; exit 64 ;;
+        *) echo "up.sh: unknown argument \`$1\`" >&2; usage >&2; exit 64 ;;
     esac
+    shift
 done
 
 command -v curl >/dev/null || { echo "up.sh: curl is needed to wait for the components" >&2; exit 1; }
@@ -141,7 +151,8 @@ fail() {
 start() {
     local name=$1 color=$2 log=$state_dir/logs/$1.log
     shift 2
-    : >"$log"
+    # A restarted component adds to its log; a fresh start begins a new one.
+    [[ -n $restart ]] || : >"$log"
     # NO_COLOR: the labels carry the colour; the logs stay plain text.
     if $detach; then
         nohup env NO_COLOR=1 "$bin_dir/baton-$name" "$@" </dev/null >>"$log" 2>&1 &
@@ -178,6 +189,37 @@ wait_supplier() {
     done
 }
 
+# The gateway authenticates to the STS with this secret when it exchanges tokens. It is drawn at
+# random on the first run and kept, so restarts agree; an exported value wins.
+export_gateway_secret() {
+    [[ -z ${BATON_GATEWAY_CLIENT_SECRET:-} ]] || return 0
+    local secret_file=$state_dir/secrets/gateway-client-secret
+    if [[ ! -s $secret_file ]] || (($(wc -c <"$secret_file") < 32)); then
+        (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$secret_file")
+    fi
+    chmod 600 "$secret_file"
+    BATON_GATEWAY_CLIENT_SECRET=$(<"$secret_file")
+    export BATON_GATEWAY_CLIENT_SECRET
+}
+
+# --- one component again, in a running platform ------------------------------------------------
+
+if [[ -n $restart ]]; then
+    [[ -s $state_dir/pids/gateway.pid ]] || {
+        echo "up.sh: no platform to restart $restart in: start one with \`just up --detach\`" >&2
+        exit 1
+    }
+    if [[ -s $state_dir/pids/$restart.pid ]] && running "$(pid_of "$restart")"; then
+        echo "up.sh: $restart is still running (pid $(pid_of "$restart"))" >&2
+        exit 1
+    fi
+    detach=true
+    export_gateway_secret
+    start "$restart" ""
+    wait_healthy "$restart"
+    exit 0
+fi
+
 # --- a previous run, and ports in use ------------------------------------------------------------
 
 shopt -s nullglob
@@ -207,17 +249,7 @@ scripts/build.sh
 mkdir -p "$state_dir/data" "$state_dir/logs" "$state_dir/pids"
 mkdir -p "$state_dir/secrets" && chmod 700 "$state_dir/secrets"
 
-# The gateway authenticates to the STS with this secret when it exchanges tokens. It is drawn at
-# random on the first run and kept, so restarts agree; an exported value wins.
-if [[ -z ${BATON_GATEWAY_CLIENT_SECRET:-} ]]; then
-    secret_file=$state_dir/secrets/gateway-client-secret
-    if [[ ! -s $secret_file ]] || (($(wc -c <"$secret_file") < 32)); then
-        (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$secret_file")
-    fi
-    chmod 600 "$secret_file"
-    BATON_GATEWAY_CLIENT_SECRET=$(<"$secret_file")
-    export BATON_GATEWAY_CLIENT_SECRET
-fi
+export_gateway_secret
 
 # --- start ---------------------------------------------------------------------------------------
 
