@@ -1,12 +1,12 @@
-//! `Accounts/Settle`, the call orders' reconciler makes with no user behind it: only orders, only
-//! with its own workload token from the STS (bound to its certificate, scope `accounts:settle`),
-//! and the same answer however often it is asked.
+//! `Accounts/Settle` and `Accounts/RefundState`, the calls orders' reconciler makes with no user
+//! behind it: only orders, only with its own workload token from the STS (bound to its
+//! certificate, scope `accounts:settle`), and the same answer however often it is asked.
 
 use baton_platform::Workload;
 use baton_platform::demo::ALICE;
 use baton_proto::accounts::v1::accounts_client::AccountsClient;
 use baton_proto::accounts::v1::settle_reply::Outcome;
-use baton_proto::accounts::v1::{DebitRequest, SettleReply, SettleRequest};
+use baton_proto::accounts::v1::{DebitRequest, RefundStateRequest, SettleReply, SettleRequest};
 use baton_testkit::TestPlatform;
 use baton_token::WorkloadClaims;
 use baton_token::claims::Confirmation;
@@ -194,4 +194,51 @@ async fn settle_reads_a_debited_order_back_with_its_amount_every_time() {
         .await
         .expect("settled");
     assert_eq!(again, first);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refund_state_tells_orders_alone_whether_a_refund_was_credited_and_credits_nothing() {
+    let platform = TestPlatform::spawn().await.expect("platform starts");
+    let alice = platform.login(ALICE).await.expect("alice logs in");
+    let (account, before) = first_account(&platform, &alice).await;
+    let accounts_id = platform.trust_domain.id_of(Workload::Accounts);
+    let (orders, orders_cert) = platform
+        .transport_as_bound(Workload::Orders)
+        .expect("orders");
+    let (status, issued) = own_token(&platform, &orders, Workload::Orders, &accounts_id).await;
+    assert_eq!(status, StatusCode::OK, "{issued}");
+    let token = issued["access_token"].as_str().expect("a token").to_owned();
+    let ask = |token: Option<String>| {
+        let message = RefundStateRequest {
+            account_id: account.clone(),
+            order_id: uuid::Uuid::new_v4().to_string(),
+        };
+        let mut client = accounts(&platform, &orders);
+        async move {
+            client
+                .refund_state(with_token(message, token.as_deref()))
+                .await
+                .map(tonic::Response::into_inner)
+        }
+    };
+    // An order never refunded: not refunded, asked as often as you like, and nothing moves.
+    for _ in 0..2 {
+        let reply = ask(Some(token.clone())).await.expect("answered");
+        assert!(!reply.refunded);
+        assert_eq!(reply.amount_minor, 0);
+    }
+    assert_eq!(first_account(&platform, &alice).await.1, before);
+    // A user's token, even one bound to orders' certificate, is refused.
+    let mut claims = platform.claims_for(ALICE);
+    claims.cnf = Some(Confirmation {
+        x5t_s256: orders_cert.0.clone(),
+    });
+    let user_token = platform.mint(&claims).expect("minted");
+    let as_user = ask(Some(user_token)).await;
+    assert_eq!(as_user.err().map(|s| s.code()), Some(Code::Unauthenticated));
+    let no_token = ask(None).await;
+    assert_eq!(
+        no_token.err().map(|s| s.code()),
+        Some(Code::Unauthenticated)
+    );
 }

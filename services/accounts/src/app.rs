@@ -2,7 +2,7 @@
 //!
 //! [`baton_service`] does what every service does (bind, migrate, verify tokens, route, serve).
 //! What the accounts service adds: the demo accounts in development mode, the state its handlers
-//! share, its REST routes, the `Accounts` gRPC service beside them (`Debit`, `Refund`, `Settle`),
+//! share, its REST routes, the `Accounts` gRPC service beside them (`Debit`, `Refund`, `Settle`, `RefundState`),
 //! and who may call that.
 
 use std::sync::Arc;
@@ -99,11 +99,15 @@ impl Service for Accounts {
         ))))
     }
 
-    /// `Debit`, `Refund` and `Settle` only from orders.
+    /// `Debit`, `Refund`, `Settle` and `RefundState` only from orders.
     fn peer_policy(policy: PeerPolicy) -> PeerPolicy {
         policy
             .allow_method("/baton.accounts.v1.Accounts/Debit", &[Workload::Orders])
             .allow_method("/baton.accounts.v1.Accounts/Refund", &[Workload::Orders])
             .allow_method("/baton.accounts.v1.Accounts/Settle", &[Workload::Orders])
+            .allow_method(
+                "/baton.accounts.v1.Accounts/RefundState",
+                &[Workload::Orders],
+            )
     }
 }

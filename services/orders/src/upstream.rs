@@ -21,7 +21,7 @@
 
 use baton_proto::accounts::v1::accounts_client::AccountsClient;
 use baton_proto::accounts::v1::settle_reply::Outcome;
-use baton_proto::accounts::v1::{DebitRequest, RefundRequest, SettleRequest};
+use baton_proto::accounts::v1::{DebitRequest, RefundRequest, RefundStateRequest, SettleRequest};
 use baton_proto::refusal::{self, Reason};
 use baton_proto::users::v1::users_client::UsersClient;
 use baton_proto::users::v1::{GetUserRequest, User};
@@ -257,6 +257,39 @@ impl Upstreams {
             Err(status) if status.code() == Code::NotFound => Ok(Settlement::NoSuchAccount),
             Err(status) => {
                 tracing::warn!(code = ?status.code(), "settle did not answer");
+                Err(SettleFailure::Unknown)
+            }
+        }
+    }
+
+    /// Asks the accounts service whether the refund of order `order_id` was credited to
+    /// `account_id`, presenting `token` (from [`Upstreams::settle_token`]): what it put back, or
+    /// `None` if it was not.
+    pub async fn refund_state(
+        &self,
+        token: &str,
+        account_id: &str,
+        order_id: &str,
+    ) -> Result<Option<i64>, SettleFailure> {
+        let mut request = Request::new(RefundStateRequest {
+            account_id: account_id.to_owned(),
+            order_id: order_id.to_owned(),
+        });
+        let value = tonic::metadata::MetadataValue::try_from(format!("Bearer {token}"))
+            .map_err(|_| SettleFailure::NoToken)?;
+        request.metadata_mut().insert("authorization", value);
+        let accounts = self.accounts.clone();
+        let asked = once_more_on_a_fresh_connection(request, |request| {
+            let mut accounts = accounts.clone();
+            async move { accounts.refund_state(request).await }
+        });
+        match asked.await {
+            Ok(reply) => {
+                let reply = reply.into_inner();
+                Ok(reply.refunded.then_some(reply.amount_minor))
+            }
+            Err(status) => {
+                tracing::warn!(code = ?status.code(), "refund state did not answer");
                 Err(SettleFailure::Unknown)
             }
         }

@@ -113,6 +113,20 @@ pub fn refund_reference(order_id: &str) -> Option<Reference> {
     Reference::parse(&format!("refund:{order_id}"))
 }
 
+/// What the refund of the order whose refund reference is `refund` put back into `account`, if
+/// it was credited: read only, for orders' reconciler (`RefundState`). No policy is asked: the
+/// caller is orders itself, checked by its workload token, and the answer moves no money.
+pub async fn refunded(
+    db: &AnyPool,
+    account: AccountId,
+    refund: &Reference,
+) -> Result<Option<i64>, StorageError> {
+    Ok(storage::ledger::find(db, account, refund)
+        .await?
+        .map(|entry| entry.amount_minor)
+        .filter(|credited| *credited > 0))
+}
+
 /// Deposits `credit.amount` into `credit.account` (`admin-runs-the-back-office`).
 pub async fn deposit(
     db: &AnyPool,

@@ -1,13 +1,14 @@
 //! The `Accounts` gRPC service: `Debit`, which the orders service calls to pay for an order,
-//! `Refund`, which it calls when an admin refunds one, and `Settle`, which its reconciler calls
-//! for an order whose payment's answer was lost.
+//! `Refund`, which it calls when an admin refunds one, and `Settle` and `RefundState`, which its
+//! reconciler calls for an order whose payment's answer was lost, or whose refund was left half
+//! way.
 //!
 //! `Debit` and `Refund` carry the customer's own token in the `authorization` metadata entry,
 //! verified here: the user is the token's subject, never a field of the message, so orders cannot
-//! spend from an account its caller does not own. `Settle` acts for no user: it carries orders'
-//! own workload token (`baton_token::workload`), and is the one call that accepts one; it must
-//! be orders', with the scope `accounts:settle`, bound to the certificate presenting it. A
-//! user's token is refused there, and a workload token everywhere else. Every field is parsed before anything else happens,
+//! spend from an account its caller does not own. `Settle` and `RefundState` act for no user:
+//! they carry orders' own workload token (`baton_token::workload`), and are the calls that accept
+//! one; it must be orders', with the scope `accounts:settle`, bound to the certificate presenting
+//! it. A user's token is refused there, and a workload token everywhere else. Every field is parsed before anything else happens,
 //! and errors are fixed messages. A refusal the caller must act on (insufficient funds, a frozen
 //! account, another currency, a reused reference, a refund with no debit to match) carries its
 //! reason as a code in the status's details (`baton_proto::refusal`): that code, not the
@@ -16,7 +17,8 @@
 use baton_proto::accounts::v1::accounts_server::Accounts;
 use baton_proto::accounts::v1::settle_reply::Outcome;
 use baton_proto::accounts::v1::{
-    DebitReply, DebitRequest, RefundReply, RefundRequest, SettleReply, SettleRequest,
+    DebitReply, DebitRequest, RefundReply, RefundRequest, RefundStateReply, RefundStateRequest,
+    SettleReply, SettleRequest,
 };
 use baton_proto::refusal::{self, Reason};
 use baton_token::Principal;
@@ -94,20 +96,7 @@ impl Accounts for AccountsService {
         &self,
         request: Request<SettleRequest>,
     ) -> Result<Response<SettleReply>, Status> {
-        let caller = authenticate_workload(&self.state.verifier, &request).await?;
-        if caller.workload_id() != self.state.orders_id {
-            tracing::warn!(
-                security_event = "settle_refused",
-                workload = caller.workload_id(),
-                "refused a settle: only orders settles its orders"
-            );
-            return Err(Status::permission_denied("only orders settles"));
-        }
-        if !caller.has_scope(scope::ACCOUNTS_SETTLE) {
-            return Err(Status::permission_denied(
-                "the token lacks the scope this call needs",
-            ));
-        }
+        let caller = self.orders_itself(&request).await?;
         let (account, reference) = parse_settle(request.get_ref())?;
         let settled = settle(&self.state.db, &self.state.faults, account, &reference)
             .await
@@ -128,6 +117,55 @@ impl Accounts for AccountsService {
                 amount_minor: 0,
             },
         }))
+    }
+
+    async fn refund_state(
+        &self,
+        request: Request<RefundStateRequest>,
+    ) -> Result<Response<RefundStateReply>, Status> {
+        self.orders_itself(&request).await?;
+        let ask = request.get_ref();
+        let account = AccountId::parse(&ask.account_id)
+            .ok_or_else(|| Status::not_found("no such account"))?;
+        let reference = uuid::Uuid::try_parse(&ask.order_id)
+            .ok()
+            .and_then(|order| refund_reference(&order.hyphenated().to_string()))
+            .ok_or_else(|| Status::invalid_argument("order_id must be a UUID"))?;
+        let credited = backoffice::refunded(&self.state.db, account, &reference)
+            .await
+            .map_err(|err| {
+                tracing::error!(error = %err, "storage failed");
+                Status::internal("internal error")
+            })?;
+        Ok(Response::new(RefundStateReply {
+            refunded: credited.is_some(),
+            amount_minor: credited.unwrap_or(0),
+        }))
+    }
+}
+
+impl AccountsService {
+    /// The caller of a call that acts for no user: orders itself, by its own workload token
+    /// with the scope `accounts:settle`. Anyone else is refused, and said so in the log.
+    async fn orders_itself<T>(
+        &self,
+        request: &Request<T>,
+    ) -> Result<baton_token::WorkloadPrincipal, Status> {
+        let caller = authenticate_workload(&self.state.verifier, request).await?;
+        if caller.workload_id() != self.state.orders_id {
+            tracing::warn!(
+                security_event = "settle_refused",
+                workload = caller.workload_id(),
+                "refused a settle: only orders settles its orders"
+            );
+            return Err(Status::permission_denied("only orders settles"));
+        }
+        if !caller.has_scope(scope::ACCOUNTS_SETTLE) {
+            return Err(Status::permission_denied(
+                "the token lacks the scope this call needs",
+            ));
+        }
+        Ok(caller)
     }
 }
 

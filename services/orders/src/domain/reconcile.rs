@@ -23,8 +23,23 @@
 //! is refused and the order cannot be both paid and voided; and orders' moves are conditional
 //! updates from `pending` ([`super::payment`]), so whoever is second finds the move made.
 //!
+//! A round also finishes refunds left half way. A refund marks the order (`refund_requested_at`)
+//! before it asks accounts for the credit, and moves it `paid → refunded` once the credit is
+//! known; if orders stopped in between, or the answer was lost, the order stays `paid` and marked.
+//! For each order marked longer than the grace period, the round asks accounts whether the
+//! credit was made (`Accounts/RefundState`, read only):
+//!
+//! ```text
+//!   paid, refund asked ── RefundState: refunded, the order's total ──▶ refunded
+//!      │
+//!      └───────────────── RefundState: not refunded ──▶ stays paid, still marked (asked again)
+//! ```
+//!
+//! A refund that was never credited is left for an admin to ask again; the reconciler never
+//! makes one, since a refund is a back-office decision with an admin behind it.
+//!
 //! No user is behind a round, so it carries no user's token: it presents orders' own workload
-//! token, asked afresh each round, which accounts accepts for `Settle` alone.
+//! token, asked afresh each round, which accounts accepts for `Settle` and `RefundState` alone.
 
 use std::time::Duration;
 
@@ -32,7 +47,7 @@ use baton_platform::faults::Faults;
 use baton_platform::time::now_unix;
 use sqlx::AnyPool;
 
-use super::order::Order;
+use super::order::{Order, OrderStatus};
 use super::payment::{self, Settled};
 use crate::storage;
 use crate::upstream::{DebitFailure, Settlement, Upstreams};
@@ -58,6 +73,8 @@ pub struct Round {
     pub paid: u32,
     pub failed: u32,
     pub left_pending: u32,
+    /// Refunds found credited, their orders now `refunded`.
+    pub refunded: u32,
 }
 
 /// How one order came out of a round.
@@ -86,26 +103,29 @@ impl Reconciler {
                     paid = round.paid,
                     failed = round.failed,
                     left_pending = round.left_pending,
-                    "reconciled pending orders"
+                    refunded = round.refunded,
+                    "reconciled pending orders and refunds"
                 );
             }
         }
     }
 
-    /// Settles the orders pending for longer than the grace period, oldest first, at most
-    /// [`BATCH`].
+    /// Settles the orders pending for longer than the grace period, and finishes the refunds
+    /// asked for longer than it, oldest first, at most [`BATCH`] of each.
     pub async fn round(&self) -> Round {
         let grace_secs = i64::try_from(self.grace.as_millis().div_ceil(1000)).unwrap_or(i64::MAX);
-        let placed_by = now_unix().saturating_sub(grace_secs);
-        let pending = match storage::orders::pending_since(&self.db, placed_by, BATCH).await {
-            Ok(pending) => pending,
-            Err(err) => {
-                tracing::error!(error = %err, "could not list pending orders");
+        let before = now_unix().saturating_sub(grace_secs);
+        let pending = storage::orders::pending_since(&self.db, before, BATCH).await;
+        let refunding = storage::orders::refunds_requested_since(&self.db, before, BATCH).await;
+        let (pending, refunding) = match (pending, refunding) {
+            (Ok(pending), Ok(refunding)) => (pending, refunding),
+            (Err(err), _) | (_, Err(err)) => {
+                tracing::error!(error = %err, "could not list the orders to reconcile");
                 return Round::default();
             }
         };
         let mut round = Round::default();
-        if pending.is_empty() {
+        if pending.is_empty() && refunding.is_empty() {
             return round;
         }
         let Ok(token) = self.upstreams.settle_token().await else {
@@ -119,7 +139,57 @@ impl Reconciler {
                 Outcome::LeftPending => round.left_pending += 1,
             }
         }
+        for order in refunding {
+            if self.finish_refund(&token, &order).await {
+                round.refunded += 1;
+            }
+        }
         round
+    }
+
+    /// Asks accounts whether `order`'s refund was credited, and if it was, for the order's
+    /// total, moves the order `paid → refunded`. True if it did.
+    async fn finish_refund(&self, token: &str, order: &Order) -> bool {
+        let account = order.account_id.hyphenated().to_string();
+        match self
+            .upstreams
+            .refund_state(token, &account, &order.id.to_string())
+            .await
+        {
+            Ok(Some(credited)) if credited == order.total_minor => {
+                let moved = storage::orders::transition(
+                    &self.db,
+                    order.id,
+                    OrderStatus::Paid,
+                    OrderStatus::Refunded,
+                )
+                .await;
+                match moved {
+                    Ok(moved) => {
+                        tracing::warn!(order_id = %order.id, total_minor = order.total_minor, "a refund left half way is finished: the order is refunded");
+                        moved
+                    }
+                    Err(err) => {
+                        tracing::error!(order_id = %order.id, error = %err, "could not mark a refunded order");
+                        false
+                    }
+                }
+            }
+            Ok(Some(credited)) => {
+                tracing::error!(
+                    order_id = %order.id,
+                    total_minor = order.total_minor,
+                    credited_minor = credited,
+                    "the ledger's refund is not the order's total; the order stays paid"
+                );
+                false
+            }
+            Ok(None) => false,
+            Err(failure) => {
+                tracing::warn!(order_id = %order.id, %failure, "could not ask about a refund; asked again next round");
+                false
+            }
+        }
     }
 
     /// Asks accounts about `order`'s debit and moves the order as the ledger says.

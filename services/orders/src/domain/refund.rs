@@ -2,10 +2,13 @@
 //!
 //! The order is loaded and the policy asked, with the order in hand, whether this caller may
 //! refund it (`service.role`, after the gateway's `gateway.role`). Only a `paid` order can be
-//! refunded. The money goes back first, through the accounts service's `Refund`, which credits
-//! once per order whatever happens; only then is the order marked `refunded`, with a conditional
-//! update. So a crash between the two leaves a `paid` order whose refund, asked again, is
-//! answered from the ledger without paying twice.
+//! refunded. The order is first marked as having a refund asked for (`refund_requested_at`);
+//! then the money goes back, through the accounts service's `Refund`, which credits once per
+//! order whatever happens; only then is the order marked `refunded`, with a conditional update.
+//! A crash between the credit and the mark, or a lost answer, leaves a `paid` order still marked:
+//! the reconciler asks accounts whether the credit was made and finishes the move
+//! ([`super::reconcile`]), and a refund asked again is answered from the ledger without paying
+//! twice. A refund accounts refused unmarks the order.
 
 use baton_proto::accounts::v1::RefundRequest;
 use baton_token::Principal;
@@ -15,6 +18,8 @@ use super::order::{Order, OrderId, OrderStatus};
 use crate::policy::Guard;
 use crate::storage::{self, StorageError};
 use crate::upstream::{RefundFailure, Upstreams};
+use baton_platform::faults::Faults;
+use baton_platform::time::now_unix;
 
 /// Why an order was not refunded.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +43,7 @@ pub enum RefundError {
 pub async fn refund(
     db: &AnyPool,
     upstreams: &Upstreams,
+    faults: &Faults,
     principal: &Principal,
     guard: &Guard,
     id: OrderId,
@@ -55,7 +61,14 @@ pub async fn refund(
     if order.status != OrderStatus::Paid {
         return Err(RefundError::NotPaid(order.status));
     }
-    upstreams
+    if !storage::orders::request_refund(db, id, now_unix()).await? {
+        // Moved since it was read: a concurrent refund got there first.
+        let now = storage::orders::find(db, id).await?;
+        return Err(RefundError::NotPaid(
+            now.map_or(order.status, |now| now.status),
+        ));
+    }
+    let credited = upstreams
         .refund(
             principal,
             RefundRequest {
@@ -65,7 +78,21 @@ pub async fn refund(
                 order_id: order.id.to_string(),
             },
         )
-        .await?;
+        .await;
+    match credited {
+        Ok(()) => {}
+        // Unknown: the credit may have been made. The mark stays, for the reconciler.
+        Err(RefundFailure::Unknown) => return Err(RefundFailure::Unknown.into()),
+        Err(refused) => {
+            storage::orders::forget_refund_request(db, id).await?;
+            return Err(refused.into());
+        }
+    }
+    // A crash here, after the credit, is what the mark is for.
+    faults
+        .reach("orders.refund.after_credit")
+        .await
+        .map_err(StorageError::from)?;
     // A concurrent refund may have marked it first; the money went back once either way.
     storage::orders::transition(db, id, OrderStatus::Paid, OrderStatus::Refunded).await?;
     order.status = OrderStatus::Refunded;

@@ -297,7 +297,14 @@ pub async fn refund(
 ) -> Result<Json<OrderView>, ApiError> {
     require_scope(&principal, scope::ORDERS_ADMIN)?;
     let id = OrderId::parse(&unverified_id).ok_or_else(Problem::not_found)?;
-    let order =
-        domain::refund::refund(&state.db, &state.upstreams, &principal, &state.guard, id).await?;
+    let order = domain::refund::refund(
+        &state.db,
+        &state.upstreams,
+        &state.faults,
+        &principal,
+        &state.guard,
+        id,
+    )
+    .await?;
     Ok(Json(OrderView::from(order)))
 }

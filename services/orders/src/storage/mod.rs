@@ -26,6 +26,11 @@ pub const MIGRATIONS: &[EmbeddedMigration] = &[
         "the payment's states, and the per-buyer lock",
         include_str!("../../migrations/0003_payment_state.sql"),
     ),
+    (
+        4,
+        "a refund asked for and not yet known to be done",
+        include_str!("../../migrations/0004_refund_requested.sql"),
+    ),
 ];
 
 /// Why a storage call failed. Never shown to a caller: it is logged and answered with fixed text.

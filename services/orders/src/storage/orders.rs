@@ -129,6 +129,53 @@ pub async fn transition(
     Ok(updated.rows_affected() == 1)
 }
 
+/// Records at `now` that a refund of `id` is being asked for, if the order is still `paid`;
+/// false if it is not (refunded meanwhile, or never paid).
+#[tracing::instrument(skip(db), fields(order_id = %id), err)]
+pub async fn request_refund(db: &AnyPool, id: OrderId, now: i64) -> Result<bool, StorageError> {
+    let updated =
+        sqlx::query("UPDATE orders SET refund_requested_at = $1 WHERE id = $2 AND status = 'paid'")
+            .bind(now)
+            .bind(id.to_string())
+            .execute(db)
+            .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// Forgets the refund asked for `id`: accounts refused it, so no credit was made.
+#[tracing::instrument(skip(db), fields(order_id = %id), err)]
+pub async fn forget_refund_request(db: &AnyPool, id: OrderId) -> Result<(), StorageError> {
+    sqlx::query("UPDATE orders SET refund_requested_at = NULL WHERE id = $1")
+        .bind(id.to_string())
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Orders still `paid` whose refund was asked for at or before `asked_by` and not known to be
+/// done, oldest first, at most `limit`: refunds the reconciler finishes.
+#[tracing::instrument(skip(db), err)]
+pub async fn refunds_requested_since(
+    db: &AnyPool,
+    asked_by: i64,
+    limit: i64,
+) -> Result<Vec<Order>, StorageError> {
+    let rows = sqlx::query(
+        "SELECT o.id, o.buyer_id, o.account_id, o.status, o.total_minor, o.currency, o.created_at, \
+                l.sku, l.quantity, l.unit_price_minor \
+         FROM orders o JOIN order_lines l ON l.order_id = o.id \
+         WHERE o.id IN (SELECT id FROM orders WHERE status = 'paid' \
+                          AND refund_requested_at IS NOT NULL AND refund_requested_at <= $1 \
+                        ORDER BY refund_requested_at, id LIMIT $2) \
+         ORDER BY o.created_at, o.id, l.sku",
+    )
+    .bind(asked_by)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    group(&rows)
+}
+
 /// One page of the orders of `buyer` with their lines, newest first.
 #[tracing::instrument(skip(db), err)]
 pub async fn list_by_buyer(
