@@ -159,8 +159,9 @@ pub mod scope {
     pub const ACCOUNTS_WRITE: &str = "accounts:write";
     /// Back office: freeze and unfreeze accounts, deposit money.
     pub const ACCOUNTS_ADMIN: &str = "accounts:admin";
-    /// Settle what became of an order's debit. A workload scope: only orders' own token carries
-    /// it (never a user's), and it is good for `Accounts/Settle` alone.
+    /// Settle what became of an order's debit, or learn whether its refund was made. A workload
+    /// scope: only orders' own token carries it (never a user's), and it is good for
+    /// `Accounts/Settle` and `Accounts/RefundState` alone.
     pub const ACCOUNTS_SETTLE: &str = "accounts:settle";
     pub const ORDERS_READ: &str = "orders:read";
     /// Place orders.
