@@ -67,6 +67,17 @@ test:
         echo "== whole-platform tests, on PostgreSQL, trust mode exchange =="
         DATABASE_URL="$postgres_url" BATON_TEST_TRUST_MODE=exchange "${runner[@]}" "${platform_suite[@]}"
     fi
+    # The real binaries, killed at random under a stream of orders, on ports of their own (beside
+    # a running `just up`); every cent checked after. BATON_CHAOS_SECONDS per run.
+    scripts/build.sh
+    for mode in e2e exchange; do
+        echo "== chaos, on SQLite, trust mode $mode =="
+        "${sqlite[@]}" python3 scripts/chaos.py "${BATON_CHAOS_SECONDS:-20}" --trust-mode "$mode"
+        if [[ -n "$postgres_url" ]]; then
+            echo "== chaos, on PostgreSQL, trust mode $mode =="
+            python3 scripts/chaos.py "${BATON_CHAOS_SECONDS:-20}" --trust-mode "$mode" --postgres "$postgres_url"
+        fi
+    done
 
 # Prove every attack (OWASP API Top 10) in both trust modes against in-process platforms; the report goes to target/attack-report/.
 [positional-arguments]

@@ -3,8 +3,9 @@
 
     just chaos [seconds] [--trust-mode e2e|exchange] [--postgres URL]
 
-It starts the platform `just up` runs (the real binaries, detached, on a data directory of its
-own), then for `seconds`:
+It starts the platform `just up` runs (the real binaries, detached), with a state directory,
+a data directory and ports of its own (18090 to 18095, the gateway on 18443), so it runs beside a
+platform `just up` started; then for `seconds`:
 
 - a few customers' clients place orders, each with an `Idempotency-Key`, and retry a request that
   got no final answer (a dropped connection, a 5xx, a 202 still pending) with the same key; some
@@ -51,7 +52,12 @@ import urllib.request
 import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-GATEWAY = "https://127.0.0.1:8443"
+# The chaos platform's ports: `just up`'s plus 10 000, so that the two can run side by side.
+PORTS = {"sts": 18090, "users": 18091, "accounts": 18092, "orders": 18093, "supplier": 18095}
+GATEWAY_PORT = 18443
+GATEWAY = f"https://127.0.0.1:{GATEWAY_PORT}"
+# Where the chaos platform keeps its certificates, logs and pid files (set in `main`).
+STATE_DIR = ""
 CUSTOMERS = ("alice", "bob")
 ADMIN = "carol"
 # What the stream orders, from the demo catalogue.
@@ -86,7 +92,7 @@ class Api:
     """The gateway, over TLS verified with the development CA."""
 
     def __init__(self):
-        self.tls = ssl.create_default_context(cafile=os.path.join(ROOT, ".baton/certs/bundle.pem"))
+        self.tls = ssl.create_default_context(cafile=os.path.join(STATE_DIR, "certs/bundle.pem"))
 
     def call(self, method, path, token, body=None, key=None, timeout=20):
         """(status, JSON body); status 0 when no answer came (the connection dropped)."""
@@ -200,7 +206,7 @@ def depositor(api, tally, token, accounts, deadline, deposits):
 
 
 def pid_of(name):
-    with open(os.path.join(ROOT, ".baton/pids", f"{name}.pid")) as pid_file:
+    with open(os.path.join(STATE_DIR, "pids", f"{name}.pid")) as pid_file:
         return int(pid_file.read().strip())
 
 
@@ -350,10 +356,17 @@ def main():
     parser.add_argument("--postgres", metavar="URL", help="run every component on PostgreSQL")
     args = parser.parse_args()
 
-    data_dir = tempfile.mkdtemp(prefix="baton-chaos-")
+    global STATE_DIR
+    run_dir = tempfile.mkdtemp(prefix="baton-chaos-")
+    data_dir, STATE_DIR = os.path.join(run_dir, "data"), os.path.join(run_dir, "state")
     env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
+    env.update({f"{name.upper()}_LISTEN": f"127.0.0.1:{port}" for name, port in PORTS.items()})
     env.update(
         {
+            "GATEWAY_LISTEN": f"127.0.0.1:{GATEWAY_PORT}",
+            "STS_PUBLIC_URL": GATEWAY,
+            "BATON_STATE_DIR": STATE_DIR,
+            "BATON_CA_BUNDLE": os.path.join(STATE_DIR, "certs/bundle.pem"),
             "BATON_DATA_DIR": data_dir,
             "TRUST_MODE": args.trust_mode,
             "ORDERS_RECONCILE_AFTER_MS": str(RECONCILE_AFTER_MS),
@@ -367,7 +380,7 @@ def main():
         env[f"{component.upper()}_DATABASE_URL"] = url
     books = Books(data_dir, postgres)
     where = "PostgreSQL" if postgres else "SQLite"
-    print(f"chaos: {args.seconds} s, trust mode {args.trust_mode}, {where}, data in {data_dir}")
+    print(f"chaos: {args.seconds} s, trust mode {args.trust_mode}, {where}, in {run_dir}")
     subprocess.run(
         [os.path.join(ROOT, "scripts/up.sh"), "--detach"],
         env=env,
@@ -420,7 +433,8 @@ def main():
             time.sleep(RECONCILE_EVERY_MS / 1000)
             off, orders = check(api, books, tokens, accounts, opening, deposits, by_key)
     finally:
-        subprocess.run([os.path.join(ROOT, "scripts/down.sh")], cwd=ROOT, stdout=subprocess.DEVNULL)
+        down = os.path.join(ROOT, "scripts/down.sh")
+        subprocess.run([down], env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
     by_status = {}
     for status, _, _ in orders.values():
         by_status[status] = by_status.get(status, 0) + 1
@@ -447,7 +461,7 @@ def main():
         sys.exit(1)
     print("the books balance: every cent is where the orders say it is")
     # What a failed run leaves is kept, to be looked at; a run that balanced leaves nothing.
-    shutil.rmtree(data_dir, ignore_errors=True)
+    shutil.rmtree(run_dir, ignore_errors=True)
     for component in postgres or {}:
         drop = f"DROP DATABASE IF EXISTS baton_chaos_{component} WITH (FORCE)"
         subprocess.run(["psql", args.postgres, "-qX", "-c", drop], check=False)

@@ -10,7 +10,8 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-pid_dir=.baton/pids
+# BATON_STATE_DIR: a platform `up.sh` started elsewhere (the chaos run's).
+pid_dir=${BATON_STATE_DIR:-.baton}/pids
 grace_secs=5
 
 # Whether process $1 is running. A zombie (exited, not yet reaped by `up.sh`) is not.

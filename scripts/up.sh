@@ -15,7 +15,8 @@
 # a certificate from the same CA (docs/workload-identity.md). Only in lab mode, with mtls.peer_id
 # switched off, does BATON_TRANSPORT=insecure-plaintext run every hop in plain HTTP and gRPC.
 #
-# Everything this script makes lives in .baton/ (gitignored):
+# Everything this script makes lives in .baton/ (gitignored; BATON_STATE_DIR elsewhere, as the
+# chaos run does to run a platform of its own beside yours, on other ports):
 #   certs/     the development CA (ca/), the trust bundle, and each component's SVID (<component>/)
 #   supplier/  the fake supplier's own CA certificate, which orders trusts for it
 #   data/      one SQLite file per component, and the STS's sealing key (sts-sealing.key, mode
@@ -31,7 +32,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
-state_dir=$root/.baton
+state_dir=${BATON_STATE_DIR:-$root/.baton}
 bin_dir=${CARGO_TARGET_DIR:-$root/target}/debug
 health_timeout_secs=60
 
@@ -141,7 +142,7 @@ stop_all() {
 fail() {
     local name=$1 message=$2
     echo "${red}${bold}up.sh: $name $message${reset}" >&2
-    echo "last lines of .baton/logs/$name.log:" >&2
+    echo "last lines of $state_dir/logs/$name.log:" >&2
     tail -n 20 "$state_dir/logs/$name.log" | sed 's/^/  /' >&2
     exit 1
 }
@@ -226,7 +227,7 @@ shopt -s nullglob
 previous=("$state_dir"/pids/*.pid)
 shopt -u nullglob
 if ((${#previous[@]} > 0)); then
-    echo "a previous \`just up\` left pid files in .baton/pids; stopping it first"
+    echo "a previous \`just up\` left pid files in $state_dir/pids; stopping it first"
     scripts/down.sh | sed 's/^/  /'
 fi
 
