@@ -58,6 +58,14 @@ pub fn catalogue() -> Vec<Attack> {
             run: order_bot,
         },
         Attack {
+            name: "an order bot sending all its orders at once past the per-user limit",
+            risk: Api6SensitiveBusinessFlows,
+            controls: &[OrdersOrderLimits],
+            modes: Modes::BOTH,
+            settings: &[],
+            run: order_bot_all_at_once,
+        },
+        Attack {
             name: "webhook URL at 127.0.0.1",
             risk: Api7Ssrf,
             controls: &[OrdersSsrfGuard],
@@ -253,6 +261,43 @@ fn order_bot(platform: &TestPlatform) -> AttackFuture<'_> {
             }
         }
         let evidence = json!({ "placed": placed, "refused_429": limited });
+        Ok(outcome(placed == BOT_ORDERS, last, &evidence))
+    })
+}
+
+/// The same bot, sending every order at once: each finds the limit not yet reached when it
+/// counts, so only the insert that holds the limit (one transaction per buyer) can refuse the
+/// ones past it. It succeeds if every order is placed.
+fn order_bot_all_at_once(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let bob = Buyer::bob(platform).await?;
+        let mut orders = tokio::task::JoinSet::new();
+        for _ in 0..BOT_ORDERS {
+            let request = platform
+                .http
+                .post(format!("{}/v1/orders", platform.gateway_url))
+                .bearer_auth(&bob.token)
+                .json(&json!({
+                    "account_id": bob.account,
+                    "items": [{ "sku": "BATON-STICKERS", "quantity": 1 }],
+                }));
+            orders.spawn(async move { request.send().await.map(|answer| answer.status()) });
+        }
+        let (mut placed, mut limited) = (0, 0);
+        while let Some(done) = orders.join_next().await {
+            match done?? {
+                StatusCode::CREATED => placed += 1,
+                StatusCode::TOO_MANY_REQUESTS => limited += 1,
+                other => anyhow::bail!("the bot's order answered {other}"),
+            }
+        }
+        let evidence =
+            json!({ "sent_at_once": BOT_ORDERS, "placed": placed, "refused_429": limited });
+        let last = if limited > 0 {
+            StatusCode::TOO_MANY_REQUESTS
+        } else {
+            StatusCode::CREATED
+        };
         Ok(outcome(placed == BOT_ORDERS, last, &evidence))
     })
 }

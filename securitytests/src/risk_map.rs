@@ -199,6 +199,10 @@ const ENDPOINTS: &[(&str, &str)] = &[
         "POST /v1/orders",
     ),
     ("an order bot over the per-user limit", "POST /v1/orders"),
+    (
+        "an order bot sending all its orders at once past the per-user limit",
+        "POST /v1/orders",
+    ),
     ("webhook URL at 127.0.0.1", "POST /v1/orders (notify_url)"),
     (
         "webhook URL at 169.254.169.254",

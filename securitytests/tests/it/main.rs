@@ -125,6 +125,7 @@ attack_tests! {
         answers_without_security_headers => "answers without security headers",
         same_order_twice_with_one_idempotency_key => "the same order submitted twice with one idempotency key",
         order_bot_over_the_per_user_limit => "an order bot over the per-user limit",
+        order_bot_all_at_once => "an order bot sending all its orders at once past the per-user limit",
         webhook_at_ipv4_loopback => "webhook URL at 127.0.0.1",
         webhook_at_the_metadata_address => "webhook URL at 169.254.169.254",
         webhook_at_ipv6_loopback => "webhook URL at [::1]",
