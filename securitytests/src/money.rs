@@ -30,6 +30,14 @@ pub fn catalogue() -> Vec<Attack> {
             settings: &[],
             run: refund_without_a_debit,
         },
+        Attack {
+            name: "refund from inside of more than the order paid",
+            risk: OwaspRisk::Api6SensitiveBusinessFlows,
+            controls: &[Control::AccountsRefundMatchesDebit],
+            modes: Modes::BOTH,
+            settings: &[],
+            run: refund_above_the_debit,
+        },
         // E2E mode has no delegation chain to judge; the mTLS allow-list is what keeps any
         // workload but orders from Debit there.
         Attack {
@@ -136,6 +144,57 @@ fn refund_without_a_debit(platform: &TestPlatform) -> AttackFuture<'_> {
         Ok(crate::attacks::judge(
             after > before,
             refused && after == before,
+            &evidence(&answer, "refunded", before, after),
+        ))
+    })
+}
+
+/// Alice buys stickers through the gateway; then, with orders' identity and an admin's token,
+/// the attacker asks accounts to refund that real order, for far more than it took: the order
+/// was paid, so only the bound on the amount stands in the way.
+fn refund_above_the_debit(platform: &TestPlatform) -> AttackFuture<'_> {
+    Box::pin(async move {
+        let alice = platform.login(ALICE).await?;
+        let account = first_account_of(platform, &alice).await?;
+        let before = balance_of(platform, &alice, &account).await?;
+        let placed = platform
+            .http
+            .post(format!("{}/v1/orders", platform.gateway_url))
+            .bearer_auth(&alice)
+            .json(&json!({
+                "account_id": account,
+                "items": [{ "sku": "BATON-STICKERS", "quantity": 1 }],
+            }))
+            .send()
+            .await?;
+        anyhow::ensure!(
+            placed.status().is_success(),
+            "alice's order: {}",
+            placed.status()
+        );
+        let order: serde_json::Value = placed.json().await?;
+        let order_id = order["id"].as_str().unwrap_or_default().to_owned();
+
+        let (transport, thumbprint) = platform.transport_as_bound(Workload::Orders)?;
+        let token = platform.mint(&as_orders_to_accounts(platform, CAROL, &thumbprint))?;
+        let request = with_bearer(
+            RefundRequest {
+                account_id: account.clone(),
+                amount_minor: MINTED_MINOR,
+                currency: baton_platform::demo::CURRENCY.to_owned(),
+                order_id,
+            },
+            &token,
+        )?;
+        let answer = accounts(platform, &transport)?.refund(request).await;
+
+        let after = balance_of(platform, &alice, &account).await?;
+        // The control's refusal: more than the order's debit took.
+        let refused =
+            matches!(&answer, Err(status) if status.code() == tonic::Code::FailedPrecondition);
+        Ok(crate::attacks::judge(
+            after > before,
+            refused && after < before,
             &evidence(&answer, "refunded", before, after),
         ))
     })

@@ -264,6 +264,10 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ),
     ("a call to the retired /v0 API", "GET /v0/*"),
     (
+        "refund from inside of more than the order paid",
+        "gRPC accounts.v1.Accounts/Refund",
+    ),
+    (
         "refund from inside for an order that was never paid",
         "gRPC accounts.v1.Accounts/Refund",
     ),

@@ -145,6 +145,7 @@ attack_tests! {
         jwks_refresh_for_a_thousand_made_up_key_ids => "a thousand JWTs with key ids the STS never published",
         retired_v0_call => "a call to the retired /v0 API",
         refund_from_inside_without_a_debit => "refund from inside for an order that was never paid",
+        refund_from_inside_above_the_debit => "refund from inside of more than the order paid",
     }
     in_exchange_mode_only {
         exchange_token_for_accounts_replayed_at_orders => "exchange mode: a token for accounts replayed at orders",
