@@ -10,6 +10,8 @@
 //! ([`super::reconcile`]), and a refund asked again is answered from the ledger without paying
 //! twice. A refund accounts refused unmarks the order.
 
+use baton_platform::faults::Faults;
+use baton_platform::time::now_unix;
 use baton_proto::accounts::v1::RefundRequest;
 use baton_token::Principal;
 use sqlx::AnyPool;
@@ -18,8 +20,6 @@ use super::order::{Order, OrderId, OrderStatus};
 use crate::policy::Guard;
 use crate::storage::{self, StorageError};
 use crate::upstream::{RefundFailure, Upstreams};
-use baton_platform::faults::Faults;
-use baton_platform::time::now_unix;
 
 /// Why an order was not refunded.
 #[derive(Debug, thiserror::Error)]
