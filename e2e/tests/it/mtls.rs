@@ -197,12 +197,16 @@ async fn only_allowed_workloads_with_valid_svids_get_through_on_rest_and_grpc() 
 }
 
 /// Whether an answer is a service refusing a hop token bound to another certificate of its
-/// caller: the gateway's call refused (401), or orders' debit refused by accounts as not
-/// authenticated, which orders answers as an invalid payment (422).
+/// caller: the gateway's call refused (401); orders' debit refused by accounts as not
+/// authenticated, which orders answers as an invalid payment (422); or orders' lookup of the
+/// buyer refused by users, which orders answers as a service that did not answer (503, nothing
+/// charged).
 fn refused_for_binding(status: StatusCode, body: &str) -> bool {
     status == StatusCode::UNAUTHORIZED
         || status == StatusCode::UNPROCESSABLE_ENTITY
             && body.contains("the payment was refused as invalid")
+        || status == StatusCode::SERVICE_UNAVAILABLE
+            && body.contains("a service orders needs did not answer; nothing was charged")
 }
 
 /// The SHA-256 of the certificate the gateway presents on a fresh connection.
