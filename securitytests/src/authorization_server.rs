@@ -180,18 +180,8 @@ fn introspect_another_clients_refresh_token(platform: &TestPlatform) -> AttackFu
             .await?
             .refresh_token
             .ok_or_else(|| anyhow::anyhow!("no refresh token"))?;
-        let response = platform
-            .http
-            .post(format!("{}/oauth2/introspect", platform.gateway_url))
-            .basic_auth(DEMO_MACHINE_CLIENT_ID, Some(DEMO_MACHINE_CLIENT_SECRET))
-            .form(&[("token", refresh.as_str())])
-            .send()
-            .await?;
-        let (status, body) = answer(response).await?;
-        let disclosed = status == StatusCode::OK
-            && body["active"] == json!(true)
-            && body["sub"] == json!(ALICE.id.to_string());
-        Ok(outcome(disclosed, status, &body))
+        let client = (DEMO_MACHINE_CLIENT_ID, DEMO_MACHINE_CLIENT_SECRET);
+        introspected_as_alice(platform, client, &refresh).await
     })
 }
 
@@ -252,19 +242,29 @@ const LEAKED_GATEWAY_SECRET: &str = "this-secret-leaked-from-a-backup-of-the-gat
 fn gateway_secret_from_outside(platform: &TestPlatform) -> AttackFuture<'_> {
     Box::pin(async move {
         let alice = platform.login(ALICE).await?;
-        let response = platform
-            .http
-            .post(format!("{}/oauth2/introspect", platform.gateway_url))
-            .basic_auth("gateway", Some(LEAKED_GATEWAY_SECRET))
-            .form(&[("token", alice.as_str())])
-            .send()
-            .await?;
-        let (status, body) = answer(response).await?;
-        let disclosed = status == StatusCode::OK
-            && body["active"] == json!(true)
-            && body["sub"] == json!(ALICE.id.to_string());
-        Ok(outcome(disclosed, status, &body))
+        introspected_as_alice(platform, ("gateway", LEAKED_GATEWAY_SECRET), &alice).await
     })
+}
+
+/// Introspects `token` through the gateway's relay as `client` (id, secret); it succeeds if the
+/// STS describes it as an active token of alice's.
+async fn introspected_as_alice(
+    platform: &TestPlatform,
+    (client_id, secret): (&str, &str),
+    token: &str,
+) -> anyhow::Result<Outcome> {
+    let response = platform
+        .http
+        .post(format!("{}/oauth2/introspect", platform.gateway_url))
+        .basic_auth(client_id, Some(secret))
+        .form(&[("token", token)])
+        .send()
+        .await?;
+    let (status, body) = answer(response).await?;
+    let disclosed = status == StatusCode::OK
+        && body["active"] == json!(true)
+        && body["sub"] == json!(ALICE.id.to_string());
+    Ok(outcome(disclosed, status, &body))
 }
 
 /// The gateway believes `X-Forwarded-For` from loopback, as it would from its load balancer: the

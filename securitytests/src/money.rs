@@ -8,7 +8,7 @@
 use baton_platform::demo::{ALICE, CAROL, DemoUser};
 use baton_platform::{Control, TrustMode, Workload};
 use baton_proto::accounts::v1::accounts_client::AccountsClient;
-use baton_proto::accounts::v1::{DebitRequest, RefundRequest};
+use baton_proto::accounts::v1::{DebitRequest, RefundReply, RefundRequest};
 use baton_testkit::TestPlatform;
 use baton_token::Claims;
 use baton_token::claims::{Act, Confirmation};
@@ -124,18 +124,8 @@ fn refund_without_a_debit(platform: &TestPlatform) -> AttackFuture<'_> {
         let account = first_account_of(platform, &alice).await?;
         let before = balance_of(platform, &alice, &account).await?;
 
-        let (transport, thumbprint) = platform.transport_as_bound(Workload::Orders)?;
-        let token = platform.mint(&as_orders_to_accounts(platform, CAROL, &thumbprint))?;
-        let request = with_bearer(
-            RefundRequest {
-                account_id: account.clone(),
-                amount_minor: MINTED_MINOR,
-                currency: baton_platform::demo::CURRENCY.to_owned(),
-                order_id: uuid::Uuid::new_v4().to_string(),
-            },
-            &token,
-        )?;
-        let answer = accounts(platform, &transport)?.refund(request).await;
+        let order_id = uuid::Uuid::new_v4().to_string();
+        let answer = refund_from_inside(platform, &account, order_id).await?;
 
         let after = balance_of(platform, &alice, &account).await?;
         // The control's refusal: no debit of this order on this account to give back.
@@ -175,18 +165,7 @@ fn refund_above_the_debit(platform: &TestPlatform) -> AttackFuture<'_> {
         let order: serde_json::Value = placed.json().await?;
         let order_id = order["id"].as_str().unwrap_or_default().to_owned();
 
-        let (transport, thumbprint) = platform.transport_as_bound(Workload::Orders)?;
-        let token = platform.mint(&as_orders_to_accounts(platform, CAROL, &thumbprint))?;
-        let request = with_bearer(
-            RefundRequest {
-                account_id: account.clone(),
-                amount_minor: MINTED_MINOR,
-                currency: baton_platform::demo::CURRENCY.to_owned(),
-                order_id,
-            },
-            &token,
-        )?;
-        let answer = accounts(platform, &transport)?.refund(request).await;
+        let answer = refund_from_inside(platform, &account, order_id).await?;
 
         let after = balance_of(platform, &alice, &account).await?;
         // The control's refusal: more than the order's debit took.
@@ -198,6 +177,27 @@ fn refund_above_the_debit(platform: &TestPlatform) -> AttackFuture<'_> {
             &evidence(&answer, "refunded", before, after),
         ))
     })
+}
+
+/// With orders' identity and carol's (an admin's) token, asks accounts to refund order
+/// `order_id` into `account`, for [`MINTED_MINOR`]: accounts' answer.
+async fn refund_from_inside(
+    platform: &TestPlatform,
+    account: &str,
+    order_id: String,
+) -> anyhow::Result<Result<tonic::Response<RefundReply>, tonic::Status>> {
+    let (transport, thumbprint) = platform.transport_as_bound(Workload::Orders)?;
+    let token = platform.mint(&as_orders_to_accounts(platform, CAROL, &thumbprint))?;
+    let request = with_bearer(
+        RefundRequest {
+            account_id: account.to_owned(),
+            amount_minor: MINTED_MINOR,
+            currency: baton_platform::demo::CURRENCY.to_owned(),
+            order_id,
+        },
+        &token,
+    )?;
+    Ok(accounts(platform, &transport)?.refund(request).await)
 }
 
 /// A gRPC client for accounts over `transport` (orders' identity).

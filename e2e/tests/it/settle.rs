@@ -2,8 +2,8 @@
 //! behind it: only orders, only with its own workload token from the STS (bound to its
 //! certificate, scope `accounts:settle`), and the same answer however often it is asked.
 
-use baton_platform::Workload;
 use baton_platform::demo::ALICE;
+use baton_platform::{CertThumbprint, Workload};
 use baton_proto::accounts::v1::accounts_client::AccountsClient;
 use baton_proto::accounts::v1::settle_reply::Outcome;
 use baton_proto::accounts::v1::{DebitRequest, RefundStateRequest, SettleReply, SettleRequest};
@@ -38,6 +38,19 @@ async fn own_token(
         .expect("the STS answers");
     let status = answer.status();
     (status, answer.json().await.unwrap_or(Value::Null))
+}
+
+/// Orders' transport (a certificate of its own), that certificate's thumbprint, and the token of
+/// its own the STS issues it for accounts.
+async fn orders_with_its_token(platform: &TestPlatform) -> (Transport, CertThumbprint, String) {
+    let accounts_id = platform.trust_domain.id_of(Workload::Accounts);
+    let (orders, orders_cert) = platform
+        .transport_as_bound(Workload::Orders)
+        .expect("orders");
+    let (status, issued) = own_token(platform, &orders, Workload::Orders, &accounts_id).await;
+    assert_eq!(status, StatusCode::OK, "{issued}");
+    let token = issued["access_token"].as_str().expect("a token").to_owned();
+    (orders, orders_cert, token)
 }
 
 fn with_token<T>(message: T, token: Option<&str>) -> tonic::Request<T> {
@@ -84,12 +97,7 @@ async fn settle_answers_orders_own_token_the_same_every_time_and_refuses_everyon
     let alice = platform.login(ALICE).await.expect("alice logs in");
     let (account, _) = first_account(&platform, &alice).await;
     let accounts_id = platform.trust_domain.id_of(Workload::Accounts);
-    let (orders, orders_cert) = platform
-        .transport_as_bound(Workload::Orders)
-        .expect("orders");
-    let (status, issued) = own_token(&platform, &orders, Workload::Orders, &accounts_id).await;
-    assert_eq!(status, StatusCode::OK, "{issued}");
-    let token = issued["access_token"].as_str().expect("a token").to_owned();
+    let (orders, orders_cert, token) = orders_with_its_token(&platform).await;
 
     // (d) A reference nothing was debited under is voided, and stays so.
     let unpaid = uuid::Uuid::new_v4().to_string();
@@ -176,12 +184,7 @@ async fn settle_reads_a_debited_order_back_with_its_amount_every_time() {
     .await;
     assert_eq!(status, StatusCode::CREATED, "{order}");
     let reference = order["id"].as_str().expect("an id").to_owned();
-    let accounts_id = platform.trust_domain.id_of(Workload::Accounts);
-    let (orders, _) = platform
-        .transport_as_bound(Workload::Orders)
-        .expect("orders");
-    let (_, issued) = own_token(&platform, &orders, Workload::Orders, &accounts_id).await;
-    let token = issued["access_token"].as_str().expect("a token").to_owned();
+    let (orders, _, token) = orders_with_its_token(&platform).await;
     let first = settle(&platform, &orders, Some(&token), &account, &reference)
         .await
         .expect("settled");
@@ -201,13 +204,7 @@ async fn refund_state_tells_orders_alone_whether_a_refund_was_credited_and_credi
     let platform = TestPlatform::spawn().await.expect("platform starts");
     let alice = platform.login(ALICE).await.expect("alice logs in");
     let (account, before) = first_account(&platform, &alice).await;
-    let accounts_id = platform.trust_domain.id_of(Workload::Accounts);
-    let (orders, orders_cert) = platform
-        .transport_as_bound(Workload::Orders)
-        .expect("orders");
-    let (status, issued) = own_token(&platform, &orders, Workload::Orders, &accounts_id).await;
-    assert_eq!(status, StatusCode::OK, "{issued}");
-    let token = issued["access_token"].as_str().expect("a token").to_owned();
+    let (orders, orders_cert, token) = orders_with_its_token(&platform).await;
     let ask = |token: Option<String>| {
         let message = RefundStateRequest {
             account_id: account.clone(),

@@ -225,13 +225,13 @@ impl Upstreams {
         account_id: &str,
         reference: &str,
     ) -> Result<Settlement, SettleFailure> {
-        let mut request = Request::new(SettleRequest {
-            account_id: account_id.to_owned(),
-            reference: reference.to_owned(),
-        });
-        let value = tonic::metadata::MetadataValue::try_from(format!("Bearer {token}"))
-            .map_err(|_| SettleFailure::NoToken)?;
-        request.metadata_mut().insert("authorization", value);
+        let request = with_own_token(
+            SettleRequest {
+                account_id: account_id.to_owned(),
+                reference: reference.to_owned(),
+            },
+            token,
+        )?;
         let accounts = self.accounts.clone();
         let asked = once_more_on_a_fresh_connection(request, |request| {
             let mut accounts = accounts.clone();
@@ -271,13 +271,13 @@ impl Upstreams {
         account_id: &str,
         order_id: &str,
     ) -> Result<Option<i64>, SettleFailure> {
-        let mut request = Request::new(RefundStateRequest {
-            account_id: account_id.to_owned(),
-            order_id: order_id.to_owned(),
-        });
-        let value = tonic::metadata::MetadataValue::try_from(format!("Bearer {token}"))
-            .map_err(|_| SettleFailure::NoToken)?;
-        request.metadata_mut().insert("authorization", value);
+        let request = with_own_token(
+            RefundStateRequest {
+                account_id: account_id.to_owned(),
+                order_id: order_id.to_owned(),
+            },
+            token,
+        )?;
         let accounts = self.accounts.clone();
         let asked = once_more_on_a_fresh_connection(request, |request| {
             let mut accounts = accounts.clone();
@@ -308,6 +308,16 @@ impl Upstreams {
                 tracing::error!(code = ?status.code(), "could not get the token for the next hop");
             })
     }
+}
+
+/// `message` as a request carrying orders' own workload `token` (from
+/// [`Upstreams::settle_token`]) as its bearer.
+fn with_own_token<T>(message: T, token: &str) -> Result<Request<T>, SettleFailure> {
+    let mut request = Request::new(message);
+    let value = tonic::metadata::MetadataValue::try_from(format!("Bearer {token}"))
+        .map_err(|_| SettleFailure::NoToken)?;
+    request.metadata_mut().insert("authorization", value);
+    Ok(request)
 }
 
 /// What a failed debit means, decided on the status's code and the refusal it carries, never on

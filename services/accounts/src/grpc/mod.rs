@@ -156,9 +156,9 @@ impl AccountsService {
             tracing::warn!(
                 security_event = "settle_refused",
                 workload = caller.workload_id(),
-                "refused a settle: only orders settles its orders"
+                "refused a workload's call that only orders may make"
             );
-            return Err(Status::permission_denied("only orders settles"));
+            return Err(Status::permission_denied("only orders may make this call"));
         }
         if !caller.has_scope(scope::ACCOUNTS_SETTLE) {
             return Err(Status::permission_denied(

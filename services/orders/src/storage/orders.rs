@@ -8,6 +8,19 @@ use uuid::Uuid;
 use super::StorageError;
 use crate::domain::{Line, Order, OrderId, OrderStatus};
 
+/// An orders-with-their-lines query, `WHERE` and `ORDER BY` given: every order read here is read
+/// with its lines, in one query, and [`group`] turns the joined rows back into orders.
+macro_rules! with_lines {
+    ($rest:literal) => {
+        concat!(
+            "SELECT o.id, o.buyer_id, o.account_id, o.status, o.total_minor, o.currency, \
+                    o.created_at, l.sku, l.quantity, l.unit_price_minor \
+             FROM orders o JOIN order_lines l ON l.order_id = o.id ",
+            $rest
+        )
+    };
+}
+
 /// What [`insert_within`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Inserted {
@@ -98,15 +111,10 @@ pub async fn insert_within(
 /// The order `id` with its lines, if there is one.
 #[tracing::instrument(skip(db), fields(order_id = %id), err)]
 pub async fn find(db: &AnyPool, id: OrderId) -> Result<Option<Order>, StorageError> {
-    let rows = sqlx::query(
-        "SELECT o.id, o.buyer_id, o.account_id, o.status, o.total_minor, o.currency, o.created_at, \
-                l.sku, l.quantity, l.unit_price_minor \
-         FROM orders o JOIN order_lines l ON l.order_id = o.id \
-         WHERE o.id = $1 ORDER BY l.sku",
-    )
-    .bind(id.to_string())
-    .fetch_all(db)
-    .await?;
+    let rows = sqlx::query(with_lines!("WHERE o.id = $1 ORDER BY l.sku"))
+        .bind(id.to_string())
+        .fetch_all(db)
+        .await?;
     Ok(group(&rows)?.into_iter().next())
 }
 
@@ -160,15 +168,12 @@ pub async fn refunds_requested_since(
     asked_by: i64,
     limit: i64,
 ) -> Result<Vec<Order>, StorageError> {
-    let rows = sqlx::query(
-        "SELECT o.id, o.buyer_id, o.account_id, o.status, o.total_minor, o.currency, o.created_at, \
-                l.sku, l.quantity, l.unit_price_minor \
-         FROM orders o JOIN order_lines l ON l.order_id = o.id \
-         WHERE o.id IN (SELECT id FROM orders WHERE status = 'paid' \
+    let rows = sqlx::query(with_lines!(
+        "WHERE o.id IN (SELECT id FROM orders WHERE status = 'paid' \
                           AND refund_requested_at IS NOT NULL AND refund_requested_at <= $1 \
                         ORDER BY refund_requested_at, id LIMIT $2) \
-         ORDER BY o.created_at, o.id, l.sku",
-    )
+         ORDER BY o.created_at, o.id, l.sku"
+    ))
     .bind(asked_by)
     .bind(limit)
     .fetch_all(db)
@@ -185,14 +190,11 @@ pub async fn list_by_buyer(
 ) -> Result<Vec<Order>, StorageError> {
     // One query for orders and lines: the limit applies to orders (in the subquery), not to the
     // joined rows, and no order is read twice.
-    let rows = sqlx::query(
-        "SELECT o.id, o.buyer_id, o.account_id, o.status, o.total_minor, o.currency, o.created_at, \
-                l.sku, l.quantity, l.unit_price_minor \
-         FROM orders o JOIN order_lines l ON l.order_id = o.id \
-         WHERE o.id IN (SELECT id FROM orders WHERE buyer_id = $1 \
+    let rows = sqlx::query(with_lines!(
+        "WHERE o.id IN (SELECT id FROM orders WHERE buyer_id = $1 \
                         ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3) \
-         ORDER BY o.created_at DESC, o.id DESC, l.sku",
-    )
+         ORDER BY o.created_at DESC, o.id DESC, l.sku"
+    ))
     .bind(buyer.hyphenated().to_string())
     .bind(page.limit)
     .bind(page.offset)
@@ -209,14 +211,11 @@ pub async fn pending_since(
     placed_by: i64,
     limit: i64,
 ) -> Result<Vec<Order>, StorageError> {
-    let rows = sqlx::query(
-        "SELECT o.id, o.buyer_id, o.account_id, o.status, o.total_minor, o.currency, o.created_at, \
-                l.sku, l.quantity, l.unit_price_minor \
-         FROM orders o JOIN order_lines l ON l.order_id = o.id \
-         WHERE o.id IN (SELECT id FROM orders WHERE status = 'pending' AND created_at <= $1 \
+    let rows = sqlx::query(with_lines!(
+        "WHERE o.id IN (SELECT id FROM orders WHERE status = 'pending' AND created_at <= $1 \
                         ORDER BY created_at, id LIMIT $2) \
-         ORDER BY o.created_at, o.id, l.sku",
-    )
+         ORDER BY o.created_at, o.id, l.sku"
+    ))
     .bind(placed_by)
     .bind(limit)
     .fetch_all(db)
