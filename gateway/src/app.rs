@@ -15,7 +15,9 @@ use axum::{Json, Router};
 use baton_api::lab::announce_lab_mode;
 use baton_api::{Problem, problem, request_id};
 use baton_platform::{Control, StartupError, Workload, shutdown};
+use baton_token::Verifier;
 use baton_token::http::bearer_token;
+use baton_workload::{Generations, TransportError};
 use serde_json::json;
 use tokio::net::TcpListener;
 
@@ -39,17 +41,26 @@ const LIMITER_HOUSEKEEPING: Duration = Duration::from_secs(60);
 struct Gateway {
     config: Config,
     upstreams: BTreeMap<Workload, Upstream>,
-    exchanger: TokenExchanger,
+    /// The upstream clients and the token exchanger, for the certificate the gateway presents
+    /// now: a request takes one generation and uses it throughout, so the token the STS bound to
+    /// the gateway's certificate goes upstream on a connection that presents that certificate.
+    links: Generations<Links>,
     limits: Arc<RateLimits>,
 }
 
-/// Where to send a route's requests, a client that accepts only that workload's certificate, and
-/// the guard that keeps the gateway from drowning it.
+/// Where to send a route's requests, and the guard that keeps the gateway from drowning it.
 #[derive(Debug)]
 struct Upstream {
     base_url: String,
-    client: reqwest::Client,
     guard: UpstreamGuard,
+}
+
+/// One certificate generation's clients: per upstream, one that accepts only that workload's
+/// certificate; and the exchanger, with a client of its own to the STS.
+#[derive(Debug)]
+struct Links {
+    clients: BTreeMap<Workload, reqwest::Client>,
+    exchanger: TokenExchanger,
 }
 
 /// A built, not yet running gateway.
@@ -63,55 +74,65 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let listener = baton_workload::bind(config.settings.listen).await?;
-        let mut upstreams = BTreeMap::new();
-        for (workload, authority) in &config.upstreams {
-            let client = config
-                .transport
-                .http_client(*workload)
-                .map_err(|err| StartupError::other("HTTP client", err))?;
-            let base_url = config.transport.base_url(authority);
-            let guard = UpstreamGuard::new(
-                config.edge.upstream_concurrency,
-                config.edge.breaker_failures,
-                config.edge.breaker_cooldown,
-            );
-            upstreams.insert(
-                *workload,
-                Upstream {
-                    base_url,
-                    client,
-                    guard,
-                },
-            );
-        }
-        let sts = upstreams
+        let upstreams: BTreeMap<Workload, Upstream> = config
+            .upstreams
+            .iter()
+            .map(|(workload, authority)| {
+                let guard = UpstreamGuard::new(
+                    config.edge.upstream_concurrency,
+                    config.edge.breaker_failures,
+                    config.edge.breaker_cooldown,
+                );
+                let base_url = config.transport.base_url(authority);
+                (*workload, Upstream { base_url, guard })
+            })
+            .collect();
+        let sts_url = upstreams
             .get(&Workload::Sts)
+            .map(|sts| sts.base_url.clone())
             .ok_or_else(|| StartupError::other("upstreams", MissingUpstream(Workload::Sts)))?;
-        let token_url = format!("{}/oauth2/token", sts.base_url);
         // Each service's id, and a verifier that checks a token the STS hands us as that service
         // would. E2E mode asks for one token naming every service; exchange mode for one token
-        // per service (see `TokenExchanger::internal_token`).
-        let services = Workload::SERVICES
+        // per service (see `TokenExchanger::internal_token`). The verifiers only fetch the STS's
+        // public keys, so they keep one client of their own across rotations.
+        let jwks_client = config
+            .transport
+            .http_client(Workload::Sts)
+            .map_err(|err| StartupError::other("HTTP client", err))?;
+        let services: BTreeMap<Workload, (String, Arc<Verifier>)> = Workload::SERVICES
             .iter()
             .map(|workload| {
                 let id = config.settings.trust_domain.id_of(*workload);
                 let verifier = baton_token::verifier::for_audience(
-                    sts.client.clone(),
-                    &sts.base_url,
+                    jwks_client.clone(),
+                    &sts_url,
                     &config.settings,
                     id.clone(),
                 );
                 (*workload, (id, Arc::new(verifier)))
             })
             .collect();
-        let exchanger = TokenExchanger::new(
-            sts.client.clone(),
-            token_url,
-            config.client_secret.clone(),
-            config.settings.trust_mode,
-            services,
-            config.transport.own_certificate(),
-        );
+        let links = {
+            let authorities: Vec<Workload> = config.upstreams.keys().copied().collect();
+            let token_url = format!("{sts_url}/oauth2/token");
+            let client_secret = config.client_secret.clone();
+            let mode = config.settings.trust_mode;
+            Generations::new(&config.transport, move |transport| {
+                let clients = authorities
+                    .iter()
+                    .map(|workload| Ok((*workload, transport.http_client(*workload)?)))
+                    .collect::<Result<BTreeMap<_, _>, TransportError>>()?;
+                let exchanger = TokenExchanger::new(
+                    transport.http_client(Workload::Sts)?,
+                    token_url.clone(),
+                    client_secret.clone(),
+                    mode,
+                    services.clone(),
+                );
+                Ok(Links { clients, exchanger })
+            })
+            .map_err(|err| StartupError::other("HTTP clients", err))?
+        };
         routes::check(&table()).map_err(|err| StartupError::other("route table", err))?;
         if let Some(route) = table()
             .iter()
@@ -130,7 +151,7 @@ impl Application {
         let gateway = Arc::new(Gateway {
             config,
             upstreams,
-            exchanger,
+            links,
             limits,
         });
         let router = router(gateway.clone())?;
@@ -358,11 +379,12 @@ async fn authorize_and_forward(
         return Err(Problem::payload_too_large().into_response());
     }
     let controls = &gateway.config.settings.controls;
+    let links = gateway.links.current();
     let internal_token = match route.access {
         Access::Public => None,
         Access::Token { scope, roles } => {
             let token = authenticate(
-                &gateway.exchanger,
+                &links.exchanger,
                 controls,
                 bearer(request.headers()),
                 route.upstream,
@@ -388,17 +410,20 @@ async fn authorize_and_forward(
     let request = checked_json(gateway, request)
         .await
         .map_err(IntoResponse::into_response)?;
-    // INVARIANT: `build` refused to start unless every route's upstream is configured.
-    let upstream = gateway
-        .upstreams
-        .get(&route.upstream)
-        .ok_or_else(|| Problem::internal().into_response())?;
+    // INVARIANT: `build` refused to start unless every route's upstream is configured, and
+    // built a client for each configured upstream.
+    let (Some(upstream), Some(client)) = (
+        gateway.upstreams.get(&route.upstream),
+        links.clients.get(&route.upstream),
+    ) else {
+        return Err(Problem::internal().into_response());
+    };
     let pass = upstream
         .guard
         .admit()
         .map_err(IntoResponse::into_response)?;
     let jwt = internal_token.as_ref().map(|token| token.jwt.as_str());
-    let forwarded = proxy::forward(&upstream.client, &upstream.base_url, request, jwt).await;
+    let forwarded = proxy::forward(client, &upstream.base_url, request, jwt).await;
     pass.record(&forwarded);
     forwarded.map_err(IntoResponse::into_response)
 }

@@ -7,23 +7,24 @@
 //! JWT expires. Concurrent requests with the same token share one exchange. The route check then
 //! reads the scopes and roles of the verified token: never of anything the client wrote.
 //!
-//! In exchange mode the JWT is bound to the gateway's certificate. A cached one bound to a
-//! certificate the gateway no longer presents (it rotated) would be refused upstream over a new
-//! connection, so it is never handed out again: the gateway exchanges anew.
+//! In exchange mode the JWT is bound to the gateway's certificate, and a service accepts it only
+//! over a connection presenting that certificate. So an exchanger, cache and all, is built for one
+//! certificate generation, next to the upstream clients of that generation
+//! (`baton_workload::Generations`): a token it hands out goes upstream on a connection presenting
+//! the certificate the STS bound it to, and after a rotation the next generation starts afresh.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use baton_api::{Problem, request_id};
-use baton_platform::{CertThumbprint, Control, Controls, TrustMode, Workload};
+use baton_platform::{Control, Controls, TrustMode, Workload};
 use baton_token::{Role, Verifier};
 use moka::Expiry;
 use moka::future::Cache;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use tokio::sync::watch;
 
 /// How long before the JWT's own expiry the gateway stops using it, so a token never expires
 /// between the gateway and the last service.
@@ -46,18 +47,6 @@ pub struct InternalToken {
     pub user_id: String,
     /// When to stop using it (the JWT's expiry less the margin).
     valid_until: Instant,
-    /// The certificate thumbprint its `cnf` names (exchange mode), if any.
-    bound_to: Option<String>,
-}
-
-impl InternalToken {
-    /// Whether an upstream would accept it from us while we present `current`.
-    fn fits(&self, current: Option<&CertThumbprint>) -> bool {
-        match (&self.bound_to, current) {
-            (Some(bound), Some(current)) => *bound == current.0,
-            _ => true,
-        }
-    }
 }
 
 /// Why a request could not be authenticated.
@@ -98,8 +87,6 @@ pub struct TokenExchanger {
     /// would before anything relies on it.
     services: BTreeMap<Workload, (String, Arc<Verifier>)>,
     cache: Cache<CacheKey, Arc<InternalToken>>,
-    /// The thumbprint of the certificate the gateway presents now (`None`: plaintext).
-    own_certificate: Option<watch::Receiver<CertThumbprint>>,
 }
 
 /// (SHA-256 of the client's token, the service the internal token is for). In E2E mode one
@@ -120,15 +107,15 @@ impl Expiry<CacheKey, Arc<InternalToken>> for UntilValid {
 }
 
 impl TokenExchanger {
-    /// `services`: each service with its SPIFFE ID and a verifier for tokens addressed to it;
-    /// `own_certificate`: the gateway's certificate as it rotates (`Transport::own_certificate`).
+    /// Exchanges at `token_url` with `http`, which presents the certificate of the generation
+    /// this exchanger is for. `services`: each service with its SPIFFE ID and a verifier for
+    /// tokens addressed to it.
     pub fn new(
         http: reqwest::Client,
         token_url: String,
         client_secret: SecretString,
         mode: TrustMode,
         services: BTreeMap<Workload, (String, Arc<Verifier>)>,
-        own_certificate: Option<watch::Receiver<CertThumbprint>>,
     ) -> Self {
         let cache = Cache::builder()
             .max_capacity(CACHE_CAPACITY)
@@ -141,7 +128,6 @@ impl TokenExchanger {
             mode,
             services,
             cache,
-            own_certificate,
         }
     }
 
@@ -161,16 +147,6 @@ impl TokenExchanger {
             Sha256::digest(unverified_opaque_token.as_bytes()).into(),
             first,
         );
-        let current = self
-            .own_certificate
-            .as_ref()
-            .map(|own| own.borrow().clone());
-        if let Some(cached) = self.cache.get(&key).await
-            && !cached.fits(current.as_ref())
-        {
-            tracing::debug!("the gateway's certificate rotated: exchanging again");
-            self.cache.invalidate(&key).await;
-        }
         self.cache
             .try_get_with(key, self.exchange(unverified_opaque_token, first))
             .await
@@ -242,7 +218,6 @@ impl TokenExchanger {
             scopes: verified.scopes().clone(),
             roles: verified.roles().collect(),
             user_id: verified.user_id().to_string(),
-            bound_to: verified.bound_to().map(str::to_owned),
             jwt: body.access_token,
             valid_until: Instant::now() + lifetime,
         }))
@@ -276,7 +251,6 @@ pub async fn authenticate(
             roles: claims.roles.iter().filter_map(|r| Role::parse(r)).collect(),
             user_id: claims.sub,
             valid_until: Instant::now(),
-            bound_to: None,
         }));
     }
     exchanger.internal_token(token, upstream).await
@@ -317,7 +291,6 @@ mod tests {
             roles: roles.iter().copied().collect(),
             user_id: String::new(),
             valid_until: Instant::now(),
-            bound_to: None,
         }
     }
 
@@ -338,21 +311,6 @@ mod tests {
             &[Role::Admin],
         );
         assert!(rule.is_ok());
-    }
-
-    #[test]
-    fn a_cached_token_bound_to_a_retired_certificate_no_longer_fits() {
-        let bound = InternalToken {
-            bound_to: Some("old".to_owned()),
-            ..token(&[], &[])
-        };
-        let thumbprint = |raw: &str| CertThumbprint(raw.to_owned());
-        assert!(bound.fits(Some(&thumbprint("old"))));
-        assert!(!bound.fits(Some(&thumbprint("new"))));
-        assert!(
-            token(&[], &[]).fits(Some(&thumbprint("new"))),
-            "unbound: E2E mode"
-        );
     }
 
     #[test]

@@ -61,7 +61,7 @@ impl<S: Service> Application<S> {
             .http_client(Workload::Sts)
             .map_err(|err| StartupError::other("building the STS client", err))?;
         let sts_url = transport.base_url(&settings.sts_addr);
-        let verifier = Arc::new(verifier::for_service(sts.clone(), &sts_url, &settings));
+        let verifier = Arc::new(verifier::for_service(sts, &sts_url, &settings));
         let engine = reload::load(
             settings.workload.name(),
             &S::policies(),
@@ -72,7 +72,6 @@ impl<S: Service> Application<S> {
             db,
             verifier: verifier.clone(),
             policy: Policy::new(engine, settings.controls.clone()),
-            sts,
             sts_url,
         };
         let state = S::state(config, parts)?;

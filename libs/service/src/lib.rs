@@ -112,8 +112,8 @@ pub struct Parts {
     pub verifier: Arc<Verifier>,
     /// The service's policies, asked behind the lab switches.
     pub policy: Policy,
-    /// A client that accepts only the STS's certificate (the verifier fetches the STS's keys
-    /// with it; a service that exchanges tokens needs it too), and the STS's base URL.
-    pub sts: reqwest::Client,
+    /// The STS's base URL, for a service that asks it for tokens. It builds its own clients for
+    /// that, in `baton_workload::Generations`, so the tokens travel with the certificate they are
+    /// bound to.
     pub sts_url: String,
 }

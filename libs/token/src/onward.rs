@@ -12,26 +12,21 @@
 //! expire, so steady traffic does not ask the STS on every call. Callers do not know which mode
 //! they are in: they ask [`NextHop::token_for`].
 //!
-//! A cached token is bound to the certificate this workload presented when it was exchanged.
-//! When the certificate rotates, the next hop would refuse that token over a new connection
-//! (which presents the new certificate), so the cache remembers what each token is bound to and
-//! never hands out one bound to anything but the current certificate: it exchanges again. The
-//! current certificate comes from the SVID source's watch, so rotation needs nobody to remember
-//! to clear the cache.
+//! A cached token is bound to the certificate this workload presented when it was exchanged, and
+//! the next hop accepts it only over a connection presenting that certificate. So a `NextHop` is
+//! built, with its cache, for one certificate generation, from the STS client of that generation
+//! (`baton_workload::Generations`): its tokens go out only on that generation's connections, and
+//! when the certificate rotates, the next generation's `NextHop` starts with an empty cache.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use baton_platform::{CertThumbprint, TrustMode};
+use baton_platform::TrustMode;
 use moka::Expiry;
 use moka::future::Cache;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use tokio::sync::watch;
 
-use crate::claims::Confirmation;
 use crate::verifier::Principal;
 
 /// How long before its expiry an exchanged token stops being used.
@@ -53,23 +48,11 @@ pub enum OnwardError {
     Unavailable,
 }
 
-/// A token for the next hop, until when to use it, and the certificate it is bound to.
+/// A token for the next hop, and until when to use it.
 #[derive(Debug)]
 struct Exchanged {
     jwt: Arc<str>,
     use_until: Instant,
-    /// The thumbprint in its `cnf` claim, as the STS wrote it (`None`: not bound).
-    bound_to: Option<String>,
-}
-
-impl Exchanged {
-    /// Whether the next hop would accept it from us while we present `current`.
-    fn fits(&self, current: Option<&CertThumbprint>) -> bool {
-        match (&self.bound_to, current) {
-            (Some(bound), Some(current)) => *bound == current.0,
-            _ => true,
-        }
-    }
 }
 
 struct UntilUseBy;
@@ -110,8 +93,6 @@ struct Exchanger {
     /// Our client id at the STS (`tls_client_auth`): the workload's name.
     client_id: String,
     cache: Cache<CacheKey, Arc<Exchanged>>,
-    /// The thumbprint of the certificate we present now (`None`: no certificate, plaintext).
-    own_certificate: Option<watch::Receiver<CertThumbprint>>,
 }
 
 /// The STS's answer to a token request (RFC 6749 §5.1; an exchange's, RFC 8693 §2.2.1).
@@ -137,15 +118,13 @@ impl NextHop {
     }
 
     /// The seam for `mode`: in exchange mode, exchanges at `sts_base_url` with `sts_client` (which
-    /// must present this workload's certificate), as client `client_id`. `own_certificate` is
-    /// that certificate's thumbprint as it rotates (`Transport::own_certificate`): a cached token
-    /// bound to another is not used again.
+    /// must present this workload's certificate, the same one as the clients the tokens will go
+    /// out on: build both in one generation), as client `client_id`.
     pub fn new(
         mode: TrustMode,
         sts_client: reqwest::Client,
         sts_base_url: &str,
         client_id: &str,
-        own_certificate: Option<watch::Receiver<CertThumbprint>>,
     ) -> Self {
         match mode {
             TrustMode::E2e => Self::e2e(),
@@ -159,7 +138,6 @@ impl NextHop {
                         .max_capacity(CACHE_CAPACITY)
                         .expire_after(UntilUseBy)
                         .build(),
-                    own_certificate,
                 })),
             },
         }
@@ -186,32 +164,16 @@ impl NextHop {
             audience.to_owned(),
             scope.to_owned(),
         );
-        let current = exchanger.current_certificate();
-        if let Some(cached) = exchanger.cache.get(&key).await
-            && !cached.fits(current.as_ref())
-        {
-            tracing::debug!("our certificate rotated: exchanging again for the next hop");
-            exchanger.cache.invalidate(&key).await;
-        }
         let exchanged = exchanger
             .cache
             .try_get_with(key, exchanger.exchange(subject, audience, scope))
             .await
             .map_err(|err| (*err).clone())?;
-        // A token bound to another certificate than ours still goes out this once: the STS saw
-        // that certificate on a connection opened before the rotation, and the call is likely to
-        // travel on one of those too. The next call exchanges again.
         Ok(exchanged.jwt.clone())
     }
 }
 
 impl Exchanger {
-    fn current_certificate(&self) -> Option<CertThumbprint> {
-        self.own_certificate
-            .as_ref()
-            .map(|own| own.borrow().clone())
-    }
-
     async fn exchange(
         &self,
         subject: &str,
@@ -230,25 +192,10 @@ impl Exchanger {
         let (jwt, expires_in) = token_request(&self.http, &self.token_url, &form).await?;
         let lifetime = Duration::from_secs(expires_in).saturating_sub(EXPIRY_MARGIN);
         Ok(Arc::new(Exchanged {
-            bound_to: unverified_binding(&jwt),
             jwt: Arc::from(jwt),
             use_until: Instant::now() + lifetime,
         }))
     }
-}
-
-/// The thumbprint in the `cnf` claim of a token the STS just issued us, read without verifying
-/// it. Only what we cache depends on this, never what anyone accepts: the next hop verifies the
-/// token, binding included. A token whose claims do not parse counts as unbound.
-fn unverified_binding(unverified_jwt: &str) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Bound {
-        cnf: Option<Confirmation>,
-    }
-    let payload = unverified_jwt.split('.').nth(1)?;
-    let json = URL_SAFE_NO_PAD.decode(payload).ok()?;
-    let bound: Bound = serde_json::from_slice(&json).ok()?;
-    bound.cnf.map(|cnf| cnf.x5t_s256)
 }
 
 /// Posts `form` to the STS's token endpoint at `token_url` and returns the token it issued and

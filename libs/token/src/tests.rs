@@ -1,7 +1,7 @@
 //! The verifier against tokens an attacker could make: every mutation of a valid token, and the
 //! classic JWT attacks (RFC 8725 §2), each refused. [`claim_rules`]: every claim set that breaks
-//! one rule. [`typed`]: users' and workloads' tokens told apart by their type. [`next_hop`]: a
-//! cached hop token bound to a retired certificate is not used again.
+//! one rule. [`typed`]: users' and workloads' tokens told apart by their type. [`next_hop`]: exchange
+//! mode's hop tokens, exchanged once per subject, audience and scope and then cached.
 
 use std::sync::Arc;
 

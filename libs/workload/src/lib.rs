@@ -12,12 +12,15 @@
 //!   connection before either certificate on it expires;
 //! - [`limits`]: how many connections a listener admits and how long each may take and live;
 //! - [`peer`]: the per-route allow-list of calling workloads;
-//! - [`connector`]: mutual TLS for tonic's gRPC channels.
+//! - [`connector`]: mutual TLS for tonic's gRPC channels;
+//! - [`generation`]: clients built for one certificate, so that what is bound to it travels with
+//!   it across rotations.
 //!
 //! The one plaintext path left is `BATON_TRANSPORT=insecure-plaintext`, refused outside lab mode.
 
 pub mod certificate;
 pub mod connector;
+pub mod generation;
 pub mod limits;
 pub mod peer;
 pub mod server;
@@ -30,10 +33,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use baton_platform::config::{ConfigError, Source, SourceExt};
-use baton_platform::{CertThumbprint, Control, Controls, Settings, Workload};
+use baton_platform::{Control, Controls, Settings, Workload};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
+pub use generation::{Generation, Generations};
 pub use limits::ConnectionLimits;
 pub use peer::{Peer, PeerPolicy};
 pub use spiffe::SpiffeId;
@@ -49,6 +52,9 @@ pub struct Transport {
     security: Security,
     limits: ConnectionLimits,
     controls: Controls,
+    /// The one certificate its clients present (see [`generation`]); `None`: whichever is
+    /// current at each handshake.
+    pin: Option<svid::Pin>,
 }
 
 /// What protects the connections between workloads.
@@ -82,6 +88,7 @@ impl Transport {
             security: Security::Mtls(svid),
             limits: ConnectionLimits::default(),
             controls: Controls::enforcing(),
+            pin: None,
         }
     }
 
@@ -89,12 +96,16 @@ impl Transport {
         &self.security
     }
 
-    /// The thumbprint of the certificate this workload presents, kept current across rotations
-    /// (see [`SvidSource::own_certificate`]); `None` over plaintext, where nothing is bound.
-    pub fn own_certificate(&self) -> Option<watch::Receiver<CertThumbprint>> {
-        match &self.security {
-            Security::Mtls(svid) => Some(svid.own_certificate()),
+    /// This transport, its clients pinned to the certificate current now (over plaintext,
+    /// unchanged). [`Generations`] builds each generation's clients from one.
+    fn pinned(&self) -> Self {
+        let pin = match &self.security {
+            Security::Mtls(svid) => Some(svid.pin()),
             Security::InsecurePlaintext => None,
+        };
+        Self {
+            pin,
+            ..self.clone()
         }
     }
 
@@ -107,6 +118,7 @@ impl Transport {
             security,
             limits: ConnectionLimits::from_source(source)?,
             controls: settings.controls.clone(),
+            pin: None,
         })
     }
 
@@ -152,7 +164,8 @@ impl Transport {
     }
 
     /// An HTTP client for calls to `peer`, with bounded connect and request times. It accepts
-    /// only `peer`'s certificate. Build one per peer at start-up and clone it.
+    /// only `peer`'s certificate. Build one per peer at start-up and clone it; build the clients
+    /// whose requests carry tokens bound to our certificate in [`Generations`].
     pub fn http_client(&self, peer: Workload) -> Result<reqwest::Client, TransportError> {
         let builder = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
@@ -166,7 +179,7 @@ impl Transport {
             .redirect(reqwest::redirect::Policy::none());
         let builder = match &self.security {
             Security::Mtls(svid) => builder
-                .use_preconfigured_tls(tls::client_for(svid, peer)?)
+                .use_preconfigured_tls(tls::client_for(svid, peer, self.pin.as_ref())?)
                 .https_only(true),
             Security::InsecurePlaintext => {
                 // reqwest asks rustls for a process-wide provider even for a client that will
@@ -193,7 +206,7 @@ impl Transport {
             .timeout(REQUEST_TIMEOUT);
         Ok(match &self.security {
             Security::Mtls(svid) => endpoint.connect_with_connector_lazy(
-                connector::MtlsConnector::new(tls::client_for(svid, peer)?),
+                connector::MtlsConnector::new(tls::client_for(svid, peer, self.pin.as_ref())?),
             ),
             Security::InsecurePlaintext => endpoint.connect_lazy(),
         })

@@ -4,9 +4,9 @@
 //! (leaf first), the private key, and the trust bundle. A task polls their modification times
 //! and, when one changes, loads all three and swaps them in. New handshakes use the new
 //! certificate; connections already open keep theirs until they close (at the latest when it
-//! expires, see `server::deadline`), so nothing is dropped. Whoever holds something bound to the
-//! certificate (a cached token whose `cnf` names it) watches [`SvidSource::own_certificate`] and
-//! lets go of it when the thumbprint there changes.
+//! expires, see `server::deadline`), so nothing is dropped. Clients built for one certificate
+//! ([`crate::generation`]) keep presenting it, so that what is bound to it (a token whose `cnf`
+//! names it) travels with it; they learn of a rotation from [`SvidSource::presents`].
 //! A half-written or mismatched set (new key, old chain) is refused and the old one kept; the
 //! next poll tries again.
 
@@ -23,7 +23,6 @@ use rustls::server::danger::ClientCertVerifier;
 use rustls::sign::CertifiedKey;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::sync::watch;
 
 use crate::certificate;
 use crate::spiffe::SpiffeId;
@@ -107,8 +106,23 @@ pub struct SvidSource {
     trust_domain: TrustDomain,
     provider: Arc<CryptoProvider>,
     current: RwLock<Arc<Loaded>>,
-    /// The thumbprint of the current certificate, for those who hold something bound to it.
-    own_certificate: watch::Sender<CertThumbprint>,
+}
+
+/// One certificate and its key, as loaded: what a generation of clients presents.
+#[derive(Debug, Clone)]
+pub struct Pin {
+    key: Arc<CertifiedKey>,
+    thumbprint: CertThumbprint,
+}
+
+impl Pin {
+    pub(crate) fn key(&self) -> &Arc<CertifiedKey> {
+        &self.key
+    }
+
+    pub fn thumbprint(&self) -> &CertThumbprint {
+        &self.thumbprint
+    }
 }
 
 impl std::fmt::Debug for SvidSource {
@@ -181,13 +195,11 @@ impl SvidSource {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let loaded = load(&paths, &trust_domain, &provider)?;
         tracing::info!(id = %loaded.id, "loaded workload identity");
-        let (own_certificate, _) = watch::channel(loaded.thumbprint.clone());
         Ok(Arc::new(Self {
             paths,
             trust_domain,
             provider,
             current: RwLock::new(Arc::new(loaded)),
-            own_certificate,
         }))
     }
 
@@ -212,10 +224,18 @@ impl SvidSource {
         self.current().id.clone()
     }
 
-    /// The thumbprint of our current certificate, kept current across rotations: a token bound to
-    /// any other is bound to a certificate we no longer present.
-    pub fn own_certificate(&self) -> watch::Receiver<CertThumbprint> {
-        self.own_certificate.subscribe()
+    /// Our current certificate and key, to present until further notice.
+    pub fn pin(&self) -> Pin {
+        let current = self.current();
+        Pin {
+            key: current.key.clone(),
+            thumbprint: current.thumbprint.clone(),
+        }
+    }
+
+    /// Whether `pin` is still our current certificate.
+    pub fn presents(&self, pin: &Pin) -> bool {
+        self.current().thumbprint == pin.thumbprint
     }
 
     /// When our current certificate expires (`None` only if it does not parse as X.509, which a
@@ -244,17 +264,10 @@ impl SvidSource {
         }
         let loaded = load(&self.paths, &self.trust_domain, &self.provider)?;
         tracing::info!(id = %loaded.id, "reloaded workload identity");
-        let thumbprint = loaded.thumbprint.clone();
         *self
             .current
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(loaded);
-        // After the swap: whoever sees the new thumbprint also gets the new key from here.
-        self.own_certificate.send_if_modified(|current| {
-            let changed = *current != thumbprint;
-            *current = thumbprint;
-            changed
-        });
         Ok(true)
     }
 

@@ -8,7 +8,8 @@
 //!   host-name check is replaced by that ID check, as every SPIFFE-aware TLS library does.
 //!
 //! The certificate and the trust bundle are read from the [`SvidSource`] on each handshake, so a
-//! rotation needs no new configuration.
+//! rotation needs no new configuration; except that a client may be pinned to one certificate
+//! (see [`crate::generation`]), which it then presents on every handshake.
 //!
 //! Internal connections never resume a TLS session: a resumed handshake skips the certificates,
 //! so a client whose SVID expired (or whose trust was withdrawn) could come back on a ticket
@@ -30,7 +31,7 @@ use rustls::{
 };
 
 use crate::spiffe::SpiffeId;
-use crate::svid::SvidSource;
+use crate::svid::{Pin, SvidSource};
 
 /// ALPN: gRPC needs HTTP/2; REST clients may speak either.
 const ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
@@ -48,6 +49,20 @@ impl ResolvesServerCert for CurrentSvid {
 impl ResolvesClientCert for CurrentSvid {
     fn resolve(&self, _hints: &[&[u8]], _schemes: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
         Some(self.0.certified_key())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+/// Always the one certificate a generation of clients was built for.
+#[derive(Debug)]
+struct PinnedSvid(Pin);
+
+impl ResolvesClientCert for PinnedSvid {
+    fn resolve(&self, _hints: &[&[u8]], _schemes: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.key().clone())
     }
 
     fn has_certs(&self) -> bool {
@@ -194,8 +209,17 @@ pub fn public_server(source: &Arc<SvidSource>) -> Result<ServerConfig, Error> {
     Ok(config)
 }
 
-/// A client that presents our SVID and talks only to `peer`.
-pub fn client_for(source: &Arc<SvidSource>, peer: Workload) -> Result<ClientConfig, Error> {
+/// A client that presents our SVID (the current one at each handshake, or always `pinned`) and
+/// talks only to `peer`.
+pub fn client_for(
+    source: &Arc<SvidSource>,
+    peer: Workload,
+    pinned: Option<&Pin>,
+) -> Result<ClientConfig, Error> {
+    let own: Arc<dyn ResolvesClientCert> = match pinned {
+        Some(pin) => Arc::new(PinnedSvid(pin.clone())),
+        None => Arc::new(CurrentSvid(source.clone())),
+    };
     let verifier = ExpectedServer {
         source: source.clone(),
         expected: SpiffeId::of(source.trust_domain(), peer),
@@ -204,7 +228,7 @@ pub fn client_for(source: &Arc<SvidSource>, peer: Workload) -> Result<ClientConf
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_client_cert_resolver(Arc::new(CurrentSvid(source.clone())));
+        .with_client_cert_resolver(own);
     config.alpn_protocols = alpn();
     config.resumption = rustls::client::Resumption::disabled();
     Ok(config)

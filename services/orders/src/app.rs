@@ -8,6 +8,8 @@
 //! and the hourly purge of expired idempotency keys. Orders serves no gRPC of its own, so only
 //! the gateway calls it.
 
+use std::sync::Arc;
+
 use axum::Router;
 use baton_platform::db::EmbeddedMigration;
 use baton_platform::faults::Faults;
@@ -18,7 +20,7 @@ use baton_proto::users::v1::users_client::UsersClient;
 use baton_service::{Parts, Service};
 use baton_token::OwnTokens;
 use baton_token::onward::NextHop;
-use baton_workload::Transport;
+use baton_workload::{Generations, Transport};
 use sqlx::AnyPool;
 
 use crate::config::{Config, ReconcileConfig, SupplierConfig, WebhookConfig};
@@ -39,7 +41,10 @@ pub type Application = baton_service::Application<Orders>;
 pub struct AppState {
     pub db: AnyPool,
     pub controls: Controls,
-    pub upstreams: Upstreams,
+    /// The clients of users, accounts and the STS for the certificate orders presents now: a
+    /// request takes one generation and keeps it, so a token the STS bound to that certificate
+    /// travels on connections that present it.
+    pub upstreams: Arc<Generations<Upstreams>>,
     /// The policy decision point, behind the lab switches that may skip it.
     pub guard: policy::Guard,
     /// The third party that quotes prices.
@@ -60,7 +65,7 @@ impl AppState {
     pub fn placing(&self) -> Placing {
         Placing {
             db: self.db.clone(),
-            upstreams: self.upstreams.clone(),
+            upstreams: self.upstreams.current(),
             supplier: self.supplier.clone(),
             limits: self.limits,
             controls: self.controls.clone(),
@@ -106,29 +111,30 @@ impl Service for Orders {
             answer_within,
             reconcile,
         } = config;
-        let channel = |addr: &str, peer: Workload| {
-            transport
-                .grpc_channel(addr, peer)
-                .map_err(|err| StartupError::other("building a gRPC channel", err))
-        };
-        let upstreams = Upstreams {
-            users: UsersClient::new(channel(&users_addr, Workload::Users)?),
-            accounts: AccountsClient::new(channel(&accounts_addr, Workload::Accounts)?),
-            own_tokens: OwnTokens::new(parts.sts.clone(), &parts.sts_url, Workload::Orders.name()),
-            next_hop: NextHop::new(
-                settings.trust_mode,
-                parts.sts,
-                &parts.sts_url,
-                Workload::Orders.name(),
-                transport.own_certificate(),
-            ),
-            users_id: settings.trust_domain.id_of(Workload::Users),
-            accounts_id: settings.trust_domain.id_of(Workload::Accounts),
-        };
+        let mode = settings.trust_mode;
+        let users_id = settings.trust_domain.id_of(Workload::Users);
+        let accounts_id = settings.trust_domain.id_of(Workload::Accounts);
+        let sts_url = parts.sts_url;
+        let upstreams = Generations::new(&transport, move |transport| {
+            let sts = transport.http_client(Workload::Sts)?;
+            Ok(Upstreams {
+                users: UsersClient::new(transport.grpc_channel(&users_addr, Workload::Users)?),
+                accounts: AccountsClient::new(
+                    transport.grpc_channel(&accounts_addr, Workload::Accounts)?,
+                ),
+                own_tokens: OwnTokens::new(sts.clone(), &sts_url, Workload::Orders.name()),
+                next_hop: NextHop::new(mode, sts, &sts_url, Workload::Orders.name()),
+                users_id: users_id.clone(),
+                accounts_id: accounts_id.clone(),
+            })
+        })
+        .map_err(|err| {
+            StartupError::other("building the clients of users, accounts and the STS", err)
+        })?;
         Ok(AppState {
             db: parts.db,
             controls: settings.controls.clone(),
-            upstreams,
+            upstreams: Arc::new(upstreams),
             guard: policy::Guard::new(parts.policy),
             supplier: supplier_client(&supplier, &settings, &egress)?,
             notifier: notifier(&webhooks, &settings, &egress)?,

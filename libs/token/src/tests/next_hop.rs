@@ -1,45 +1,33 @@
-//! Exchange mode's hop tokens across a certificate rotation: a token cached while the workload
-//! presented one certificate is bound to it, and is not handed out once the workload presents
-//! another.
+//! Exchange mode's hop tokens: one exchange per (subject token, audience, scope), then the cache.
 //!
-//! A fake STS binds each token it issues to whichever thumbprint the test says the workload
-//! presents, as the real one binds to the certificate on the connection.
+//! What a hop token is bound to is not `NextHop`'s business: it is built for one certificate
+//! generation (`baton_workload::Generations`), so everything in its cache is bound to the
+//! certificate its connections present. That a rotation brings a fresh `NextHop` is proven where
+//! the generations are, and end to end by the rotation test in `e2e`.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
 use axum::Json;
 use axum::extract::State;
 use axum::routing::post;
 use serde_json::json;
-use tokio::sync::watch;
 
 use super::*;
 use crate::onward::NextHop;
 
-const NEXT_HOP: &str = "spiffe://baton.local/users";
+const USERS: &str = "spiffe://baton.local/users";
+const ACCOUNTS: &str = "spiffe://baton.local/accounts";
 
-/// The STS's side: the certificate it sees, and how many tokens it issued.
+/// How many tokens the fake STS issued; each one names its serial number.
 #[derive(Default)]
 struct FakeSts {
-    presented: Mutex<String>,
     issued: AtomicUsize,
 }
 
 async fn issue(State(sts): State<Arc<FakeSts>>) -> Json<serde_json::Value> {
     let serial = sts.issued.fetch_add(1, Ordering::SeqCst);
-    let bound_to = sts
-        .presented
-        .lock()
-        .map(|presented| presented.clone())
-        .unwrap_or_default();
-    let payload = json!({ "jti": format!("hop-{serial}"), "cnf": { "x5t#S256": bound_to } });
-    let token = format!(
-        "{}.{}.signature",
-        URL_SAFE_NO_PAD.encode(br#"{"alg":"EdDSA"}"#),
-        URL_SAFE_NO_PAD.encode(payload.to_string())
-    );
-    Json(json!({ "access_token": token, "expires_in": 300 }))
+    Json(json!({ "access_token": format!("hop-{serial}"), "expires_in": 300 }))
 }
 
 async fn spawn_sts(sts: Arc<FakeSts>) -> String {
@@ -54,50 +42,32 @@ async fn spawn_sts(sts: Arc<FakeSts>) -> String {
     format!("http://{addr}")
 }
 
-fn rotate_to(sts: &FakeSts, own: &watch::Sender<CertThumbprint>, thumbprint: &str) {
-    if let Ok(mut presented) = sts.presented.lock() {
-        *presented = thumbprint.to_owned();
-    }
-    own.send_replace(CertThumbprint(thumbprint.to_owned()));
-}
-
 #[tokio::test]
-async fn a_cached_hop_token_bound_to_a_retired_certificate_is_not_used_after_rotation() {
+async fn a_hop_token_is_exchanged_once_per_audience_and_scope_and_then_served_from_the_cache() {
     // reqwest wants a TLS provider even for the plain HTTP spoken to the fake STS.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let sts = Arc::new(FakeSts::default());
-    let (own, own_certificate) = watch::channel(CertThumbprint(String::new()));
-    rotate_to(&sts, &own, "old-certificate");
     let base_url = spawn_sts(sts.clone()).await;
     let next_hop = NextHop::new(
         TrustMode::Exchange,
         reqwest::Client::new(),
         &base_url,
         "orders",
-        Some(own_certificate),
     );
     let fixture = fixture();
     let principal = verifier(&fixture, Controls::enforcing())
         .verify(&sign(&fixture, &claims()))
         .await
         .expect("a principal");
-    let token = || next_hop.token_for(&principal, NEXT_HOP, "users:read");
+    let token = |audience, scope| next_hop.token_for(&principal, audience, scope);
 
-    let first = token().await.expect("exchanged");
-    let cached = token().await.expect("from the cache");
-    assert_eq!(first, cached);
+    let first = token(USERS, "users:read").await.expect("exchanged");
+    assert_eq!(&*first, "hop-0");
+    assert_eq!(token(USERS, "users:read").await.expect("cached"), first);
     assert_eq!(sts.issued.load(Ordering::SeqCst), 1, "one exchange so far");
 
-    rotate_to(&sts, &own, "new-certificate");
-    let after = token().await.expect("exchanged again");
-    assert_ne!(
-        after, first,
-        "the token bound to the old certificate is not reused"
-    );
-    assert_eq!(sts.issued.load(Ordering::SeqCst), 2);
-    assert_eq!(
-        token().await.expect("from the cache"),
-        after,
-        "the token bound to the new certificate is cached in turn"
-    );
+    let other_scope = token(USERS, "users:write").await.expect("exchanged");
+    let other_audience = token(ACCOUNTS, "users:read").await.expect("exchanged");
+    assert_eq!((&*other_scope, &*other_audience), ("hop-1", "hop-2"));
+    assert_eq!(sts.issued.load(Ordering::SeqCst), 3);
 }

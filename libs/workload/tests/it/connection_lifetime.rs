@@ -1,105 +1,11 @@
 //! A connection lives no longer than its maximum age, nor than the client's certificate: then
 //! the server closes it gracefully, and the client must open a new one, verified afresh.
-//!
-//! The handler answers with the client's source port, so a test can tell whether two requests
-//! travelled on one connection or on two.
 
-use std::net::SocketAddr;
-use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use axum::Router;
-use axum::extract::ConnectInfo;
-use axum::routing::get;
-use baton_devca::DevCa;
-use baton_platform::{Controls, TrustDomain, Workload};
-use baton_workload::server::{Listening, serve_tls};
-use baton_workload::{ConnectionLimits, SvidPaths, SvidSource, Transport};
+use baton_workload::Transport;
 
-const SERVER: Workload = Workload::Users;
-const CLIENT: Workload = Workload::Orders;
-
-/// A CA and the folder its SVIDs are written to.
-struct Certs {
-    ca: DevCa,
-    dir: tempfile::TempDir,
-}
-
-impl Certs {
-    fn new() -> Self {
-        Self {
-            ca: DevCa::generate(TrustDomain::default().as_str()).expect("a CA"),
-            dir: tempfile::tempdir().expect("a temp dir"),
-        }
-    }
-
-    fn dir_of(&self, workload: Workload) -> std::path::PathBuf {
-        self.dir.path().join(workload.name())
-    }
-
-    /// Writes a fresh SVID for `workload`, valid for `lifetime` from now.
-    fn issue(&self, workload: Workload, lifetime: Duration) {
-        let svid = self.ca.issue(workload.name(), lifetime).expect("an SVID");
-        baton_devca::files::write_svid(&self.dir_of(workload), &svid).expect("written");
-    }
-
-    fn load(&self, workload: Workload) -> Arc<SvidSource> {
-        load(&self.dir_of(workload))
-    }
-}
-
-fn load(dir: &Path) -> Arc<SvidSource> {
-    SvidSource::load(SvidPaths::in_dir(dir), TrustDomain::default()).expect("an SVID source")
-}
-
-async fn port_of_caller(ConnectInfo(remote): ConnectInfo<SocketAddr>) -> String {
-    remote.port().to_string()
-}
-
-async fn slowly(remote: ConnectInfo<SocketAddr>) -> String {
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    port_of_caller(remote).await
-}
-
-/// Starts an internal listener as `SERVER` whose connections live at most `max_age`, and
-/// returns its base URL.
-async fn spawn_server(svid: Arc<SvidSource>, max_age: Duration) -> String {
-    let listener = baton_workload::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .expect("bound");
-    let port = listener.local_addr().expect("an address").port();
-    let router = Router::new()
-        .route("/port", get(port_of_caller))
-        .route("/slow", get(slowly));
-    let listening = Listening {
-        tls: Arc::new(baton_workload::tls::internal_server(&svid).expect("a TLS config")),
-        svid,
-        limits: ConnectionLimits {
-            max_age,
-            ..ConnectionLimits::default()
-        },
-        controls: Controls::enforcing(),
-    };
-    tokio::spawn(serve_tls(
-        listener,
-        router,
-        listening,
-        std::future::pending(),
-    ));
-    format!("https://127.0.0.1:{port}")
-}
-
-/// The source port a request to `path` was answered on, or the error.
-async fn port(client: &reqwest::Client, base: &str, path: &str) -> Result<String, reqwest::Error> {
-    client
-        .get(format!("{base}{path}"))
-        .send()
-        .await?
-        .error_for_status()?
-        .text()
-        .await
-}
+use crate::support::{CLIENT, Certs, SERVER, get_text as port, spawn_server};
 
 #[tokio::test]
 async fn a_connection_is_closed_at_its_maximum_age_after_its_requests_finish_and_the_next_request_opens_another()

@@ -6,3 +6,5 @@
 )]
 
 mod connection_lifetime;
+mod generations;
+mod support;

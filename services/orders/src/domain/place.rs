@@ -16,6 +16,7 @@
 //! written, or the debit was refused.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use baton_platform::faults::Faults;
@@ -23,6 +24,7 @@ use baton_platform::time::now_unix;
 use baton_platform::{Control, Controls};
 use baton_proto::accounts::v1::DebitRequest;
 use baton_token::Principal;
+use baton_workload::Generation;
 use sqlx::AnyPool;
 use uuid::Uuid;
 
@@ -53,7 +55,8 @@ pub struct NewOrder {
 #[derive(Debug, Clone)]
 pub struct Placing {
     pub db: AnyPool,
-    pub upstreams: Upstreams,
+    /// One certificate generation's clients, kept for the whole order.
+    pub upstreams: Arc<Generation<Upstreams>>,
     pub supplier: SupplierClient,
     pub limits: OrderLimits,
     pub controls: Controls,

@@ -41,10 +41,12 @@
 //! No user is behind a round, so it carries no user's token: it presents orders' own workload
 //! token, asked afresh each round, which accounts accepts for `Settle` and `RefundState` alone.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use baton_platform::faults::Faults;
 use baton_platform::time::now_unix;
+use baton_workload::Generations;
 use sqlx::AnyPool;
 
 use super::order::{Order, OrderStatus};
@@ -59,7 +61,9 @@ pub const BATCH: i64 = 100;
 #[derive(Debug, Clone)]
 pub struct Reconciler {
     pub db: AnyPool,
-    pub upstreams: Upstreams,
+    /// Each round takes the current generation and keeps it to the end of the round, so its
+    /// token goes out on connections that present the certificate it is bound to.
+    pub upstreams: Arc<Generations<Upstreams>>,
     pub faults: Faults,
     /// How long an order stays its live payment's before the reconciler may settle it.
     pub grace: Duration,
@@ -128,19 +132,20 @@ impl Reconciler {
         if pending.is_empty() && refunding.is_empty() {
             return round;
         }
-        let Ok(token) = self.upstreams.settle_token().await else {
+        let upstreams = self.upstreams.current();
+        let Ok(token) = upstreams.settle_token().await else {
             round.left_pending = u32::try_from(pending.len()).unwrap_or(u32::MAX);
             return round;
         };
         for order in pending {
-            match self.settle(&token, order).await {
+            match self.settle(&upstreams, &token, order).await {
                 Outcome::Paid => round.paid += 1,
                 Outcome::Failed => round.failed += 1,
                 Outcome::LeftPending => round.left_pending += 1,
             }
         }
         for order in refunding {
-            if self.finish_refund(&token, &order).await {
+            if self.finish_refund(&upstreams, &token, &order).await {
                 round.refunded += 1;
             }
         }
@@ -149,10 +154,9 @@ impl Reconciler {
 
     /// Asks accounts whether `order`'s refund was credited, and if it was, for the order's
     /// total, moves the order `paid → refunded`. True if it did.
-    async fn finish_refund(&self, token: &str, order: &Order) -> bool {
+    async fn finish_refund(&self, upstreams: &Upstreams, token: &str, order: &Order) -> bool {
         let account = order.account_id.hyphenated().to_string();
-        match self
-            .upstreams
+        match upstreams
             .refund_state(token, &account, &order.id.to_string())
             .await
         {
@@ -193,10 +197,10 @@ impl Reconciler {
     }
 
     /// Asks accounts about `order`'s debit and moves the order as the ledger says.
-    async fn settle(&self, token: &str, order: Order) -> Outcome {
+    async fn settle(&self, upstreams: &Upstreams, token: &str, order: Order) -> Outcome {
         let account = order.account_id.hyphenated().to_string();
         let reference = order.id.to_string();
-        match self.upstreams.settle(token, &account, &reference).await {
+        match upstreams.settle(token, &account, &reference).await {
             Ok(Settlement::Debited { amount_minor }) if amount_minor == order.total_minor => {
                 match payment::confirmed(&self.db, order).await {
                     Settled::Paid(_) => Outcome::Paid,

@@ -299,7 +299,7 @@ pub async fn refund(
     let id = OrderId::parse(&unverified_id).ok_or_else(Problem::not_found)?;
     let order = domain::refund::refund(
         &state.db,
-        &state.upstreams,
+        &state.upstreams.current(),
         &state.faults,
         &principal,
         &state.guard,
