@@ -83,6 +83,8 @@ export SUPPLIER_CA_FILE=${SUPPLIER_CA_FILE:-$state_dir/supplier/ca.pem}
 export ORDERS_SUPPLIER_URL=${ORDERS_SUPPLIER_URL:-https://$SUPPLIER_LISTEN}
 export ORDERS_SUPPLIER_CA_FILE=${ORDERS_SUPPLIER_CA_FILE:-$SUPPLIER_CA_FILE}
 export BATON_DATA_DIR=${BATON_DATA_DIR:-$state_dir/data}
+# Every security event, one JSON line each, in <dir>/<component>.jsonl (see docs/observability.md).
+export BATON_AUDIT_DIR=${BATON_AUDIT_DIR:-$state_dir/audit}
 # Workload certificates: baton-ca writes <dir>/<component>/svid.pem (and the key and bundle),
 # renews them at half their lifetime, and every component reloads them when they change.
 export BATON_CERTS_DIR=${BATON_CERTS_DIR:-$state_dir/certs}
@@ -308,7 +310,8 @@ ${bold}Baton is up${reset}: trust mode ${TRUST_MODE:-e2e}, transport ${BATON_TRA
   gateway   $gateway_url  (TLS from the development CA: ${BATON_CERTS_DIR#"$root"/}/bundle.pem)
   certs     ${BATON_CERTS_DIR#"$root"/}/<component>/, renewed every $((svid_lifetime_secs / 2))s
   supplier  https://$SUPPLIER_LISTEN  (a fake third party, its own CA: ${SUPPLIER_CA_FILE#"$root"/})
-  logs      .baton/logs/<component>.log
+  logs      .baton/logs/<component>.log (BATON_LOG_FORMAT=json for JSON lines)
+  audit     ${BATON_AUDIT_DIR#"$root"/}/<component>.jsonl  (every security event)
 
 Demo users (development mode only):
   alice   alice-wonderland-42    customer, TOTP seed JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP, 1000.00 EUR

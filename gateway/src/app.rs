@@ -21,7 +21,7 @@ use baton_workload::{Generations, TransportError};
 use serde_json::json;
 use tokio::net::TcpListener;
 
-use crate::auth::{TokenExchanger, authenticate, check_route};
+use crate::auth::{AuthError, TokenExchanger, authenticate, check_route};
 use crate::config::Config;
 use crate::edge::client_addr::{ClientAddr, UNKNOWN, client_addr};
 use crate::edge::guard::{self, GuardConfig};
@@ -349,7 +349,13 @@ async fn limit_by_source(
     let source = Source::of(addr);
     let by_source = gateway.limits.check(class, &[Subject::Addr(source)]).await;
     if !by_source.allowed {
-        tracing::info!(%source, class = class.name(), "rate limited by source address");
+        tracing::info!(
+            security_event = "rate_limited",
+            by = "source",
+            %source,
+            class = class.name(),
+            "rate limited by source address"
+        );
         return Err(by_source.refusal());
     }
     if class != Class::Machine {
@@ -363,7 +369,13 @@ async fn limit_by_source(
         .map_err(IntoResponse::into_response)?;
     if !by_client.allowed {
         let class = by_client.class.name();
-        tracing::info!(%source, class, "rate limited by client at a machine endpoint");
+        tracing::info!(
+            security_event = "rate_limited",
+            by = "client",
+            %source,
+            class,
+            "rate limited by client at a machine endpoint"
+        );
         return Err(by_client.refusal());
     }
     Ok((request, Some(by_source.tighter(by_client))))
@@ -390,7 +402,16 @@ async fn authorize_and_forward(
                 route.upstream,
             )
             .await
-            .map_err(|err| Problem::from(err).into_response())?;
+            .map_err(|err| {
+                if matches!(err, AuthError::Missing | AuthError::Inactive) {
+                    tracing::info!(
+                        security_event = "authentication_failed",
+                        reason = %err,
+                        "refused a request without a valid token"
+                    );
+                }
+                Problem::from(err).into_response()
+            })?;
             if let Some(so_far) = *decision {
                 let class = rate::class_of(route);
                 let by_user = gateway
@@ -398,7 +419,13 @@ async fn authorize_and_forward(
                     .check(class, &[Subject::User(token.user_id.clone())])
                     .await;
                 if !by_user.allowed {
-                    tracing::info!(class = class.name(), "rate limited by user");
+                    tracing::info!(
+                        security_event = "rate_limited",
+                        by = "user",
+                        user_id = %token.user_id,
+                        class = class.name(),
+                        "rate limited by user"
+                    );
                     return Err(by_user.refusal());
                 }
                 *decision = Some(so_far.tighter(by_user));

@@ -265,12 +265,21 @@ pub fn check_route(
     roles: &[Role],
 ) -> Result<(), Problem> {
     if controls.is_on(Control::GatewayScope) && !token.scopes.contains(scope) {
-        tracing::info!(scope, "gateway refused: token lacks the route's scope");
+        tracing::info!(
+            security_event = "route_refused",
+            reason = "scope",
+            scope,
+            user_id = %token.user_id,
+            "gateway refused: token lacks the route's scope"
+        );
         return Err(Problem::forbidden());
     }
     if controls.is_on(Control::GatewayRole) && !roles.iter().any(|r| token.roles.contains(r)) {
         tracing::info!(
+            security_event = "route_refused",
+            reason = "role",
             ?roles,
+            user_id = %token.user_id,
             "gateway refused: the user holds none of the route's roles"
         );
         return Err(Problem::forbidden());

@@ -6,11 +6,11 @@
 
 use baton_gateway::{Application, Config};
 use baton_platform::config::{Environment, exit_on_bad_config};
-use baton_platform::telemetry;
+use baton_platform::{Workload, telemetry};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    telemetry::init("baton_gateway");
+    telemetry::init_component(Workload::Gateway);
     let config =
         Config::from_source(&Environment).unwrap_or_else(|err| exit_on_bad_config("gateway", &err));
     let app = match Application::build(config).await {

@@ -15,12 +15,12 @@
 //! component started in production refuses to serve while any is there.
 
 use baton_platform::config::{Environment, exit_on_bad_config};
-use baton_platform::{demo, telemetry};
+use baton_platform::{Workload, demo, telemetry};
 use baton_sts::{Application, Config};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    telemetry::init("baton_sts");
+    telemetry::init_component(Workload::Sts);
     let config =
         Config::from_source(&Environment).unwrap_or_else(|err| exit_on_bad_config("sts", &err));
     if demo::removal_requested() {

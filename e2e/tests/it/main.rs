@@ -9,6 +9,7 @@
     reason = "a failing test should stop loudly, and helpers here are test code too"
 )]
 
+mod audit;
 mod authorization_server;
 mod backoffice;
 mod bad_input;

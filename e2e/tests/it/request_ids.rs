@@ -1,14 +1,11 @@
 //! One id per request: on its answer and its problem body, chosen by the gateway and never by the
 //! client, and on the log lines of every component the request crosses.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use baton_platform::demo::BOB;
+use baton_platform::telemetry::Captured;
 use baton_testkit::TestPlatform;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::FmtSpan;
 
 use crate::support::first_account;
@@ -126,12 +123,11 @@ fn request_id(answer: &reqwest::Response) -> String {
 
 /// Every log line of this test process, kept in memory. nextest runs each test in a process of
 /// its own, so this test's subscriber sees this test's platform.
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
+struct Log(Captured);
 
 impl Log {
     fn capture() -> Self {
-        let log = Self::default();
+        let log = Captured::default();
         tracing_subscriber::fmt()
             .with_writer(log.clone())
             .with_ansi(false)
@@ -139,15 +135,11 @@ impl Log {
             .with_env_filter("info")
             .try_init()
             .expect("no other subscriber in this process");
-        log
+        Self(log)
     }
 
     fn lines(&self) -> Vec<String> {
-        let bytes = self.0.lock().map(|bytes| bytes.clone()).unwrap_or_default();
-        String::from_utf8_lossy(&bytes)
-            .lines()
-            .map(str::to_owned)
-            .collect()
+        self.0.text().lines().map(str::to_owned).collect()
     }
 
     /// The paths of the request spans that closed with request id `id`: the lines that close
@@ -166,26 +158,5 @@ impl Log {
                 Some(path.to_owned())
             })
             .collect()
-    }
-}
-
-impl Write for Log {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut bytes) = self.0.lock() {
-            bytes.extend_from_slice(buf);
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Log {
-    type Writer = Log;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
     }
 }

@@ -348,6 +348,7 @@ impl Controls {
     pub fn announce(&self, component: &str) {
         if self.lab_mode {
             tracing::warn!(
+                security_event = "lab_mode_on",
                 component,
                 disabled = %self.header_value(),
                 "LAB MODE: security controls may be switched off; never expose this process"

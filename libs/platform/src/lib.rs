@@ -16,12 +16,14 @@
 //! - [`faults`]: named points where a test may pause or fail the flows that move money.
 //! - [`startup`]: what can stop a component from starting.
 //! - [`shutdown`]: the signal every server stops on.
-//! - [`telemetry`]: structured logs with `tracing`.
+//! - [`telemetry`]: structured logs with `tracing`, as text or JSON lines.
+//! - [`audit`]: the audit trail, every security event on a stream of its own.
 //! - [`time`]: wall-clock time as Unix seconds.
 //!
 //! Nothing here speaks HTTP: problem+json, checked input, the OpenAPI parts and the lab-mode
 //! header are the HTTP API kit, `baton-api`.
 
+pub mod audit;
 pub mod config;
 pub mod controls;
 pub mod db;

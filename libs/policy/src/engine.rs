@@ -161,7 +161,7 @@ impl PolicyEngine {
             };
         tracing::info!(
             target: "baton::security",
-            event = "authz.decision",
+            security_event = "policy_decision",
             service = self.service,
             principal = %actor.id(),
             action = action.name(),

@@ -58,7 +58,7 @@ fn refused(err: TokenError) -> Status {
     match err {
         TokenError::KeysUnavailable => Status::unavailable("try again later"),
         err => {
-            tracing::info!(reason = %err, "refused a gRPC call: token did not verify");
+            tracing::info!(security_event = "token_rejected", reason = %err, "refused a gRPC call: token did not verify");
             Status::unauthenticated("the token did not verify")
         }
     }

@@ -43,7 +43,7 @@ pub async fn require_token(
 }
 
 fn refuse(err: &TokenError) -> Response {
-    tracing::info!(reason = %err, "refused a request: token did not verify");
+    tracing::info!(security_event = "token_rejected", reason = %err, "refused a request: token did not verify");
     Problem::unauthorized().into_response()
 }
 
@@ -80,7 +80,7 @@ pub fn require_scope(principal: &Principal, scope: &str) -> Result<(), Problem> 
     if principal.has_scope(scope) {
         Ok(())
     } else {
-        tracing::info!(user_id = %principal.user_id(), scope, "refused: missing scope");
+        tracing::info!(security_event = "scope_refused", user_id = %principal.user_id(), scope, "refused: missing scope");
         Err(Problem::forbidden())
     }
 }

@@ -10,11 +10,11 @@
 use baton_accounts::app::Accounts;
 use baton_accounts::{Application, Config};
 use baton_platform::config::{Environment, exit_on_bad_config};
-use baton_platform::{demo, telemetry};
+use baton_platform::{Workload, demo, telemetry};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    telemetry::init("baton_accounts");
+    telemetry::init_component(Workload::Accounts);
     let config = match Config::from_source(&Environment) {
         Ok(config) => config,
         Err(err) => exit_on_bad_config("accounts", &err),

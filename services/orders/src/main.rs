@@ -6,11 +6,11 @@
 
 use baton_orders::{Application, Config};
 use baton_platform::config::{Environment, exit_on_bad_config};
-use baton_platform::telemetry;
+use baton_platform::{Workload, telemetry};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    telemetry::init("baton_orders");
+    telemetry::init_component(Workload::Orders);
     let config = match Config::from_source(&Environment) {
         Ok(config) => config,
         Err(err) => exit_on_bad_config("orders", &err),

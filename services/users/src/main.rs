@@ -8,13 +8,13 @@
 //! component started in production refuses to serve while any is there.
 
 use baton_platform::config::{Environment, exit_on_bad_config};
-use baton_platform::{demo, telemetry};
+use baton_platform::{Workload, demo, telemetry};
 use baton_users::app::Users;
 use baton_users::{Application, Config};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    telemetry::init("baton_users");
+    telemetry::init_component(Workload::Users);
     let config = match Config::from_source(&Environment) {
         Ok(config) => config,
         Err(err) => exit_on_bad_config("users", &err),

@@ -55,6 +55,8 @@ pub struct FirstHop {
 #[derive(Debug)]
 pub struct Exchanged {
     pub jwt: String,
+    /// Whom the token speaks for (its `sub`).
+    pub user_id: String,
     /// The scopes the token carries (RFC 8693 §2.2.1 returns them alongside the token).
     pub scope: String,
     pub expires_in: i64,
@@ -114,6 +116,7 @@ pub async fn exchange(
             .join(" ");
     }
     let scope = subject.scope.clone();
+    let user_id = subject.user_id.clone();
     let mut claims = internal_claims(ctx.issuer, subject, audience, ctx.now, expires_at);
     if let Some(hop) = first_hop {
         claims.act = Some(Act::new(hop.actor, None));
@@ -124,6 +127,7 @@ pub async fn exchange(
     }
     Ok(Exchanged {
         jwt: ctx.signer.sign(&claims)?,
+        user_id,
         scope,
         expires_in: expires_at - ctx.now,
     })

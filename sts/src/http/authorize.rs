@@ -317,7 +317,13 @@ impl Step<'_> {
             Ok(credentials) => self.finish(&credentials).await,
             Err(LoginError::Rejected) => {
                 self.count_failure(username);
-                tracing::info!("login refused");
+                tracing::info!(
+                    security_event = "login_failed",
+                    step = "password",
+                    username,
+                    client_id = %self.login.client_id,
+                    "login refused"
+                );
                 page::login(
                     StatusCode::UNAUTHORIZED,
                     self.handle,
@@ -367,7 +373,14 @@ impl Step<'_> {
             Ok(()) => self.finish(&credentials).await,
             Err(LoginError::Rejected) => {
                 self.count_failure(username);
-                tracing::info!("second factor refused");
+                tracing::info!(
+                    security_event = "login_failed",
+                    step = "second_factor",
+                    username,
+                    user_id = %credentials.user_id,
+                    client_id = %self.login.client_id,
+                    "second factor refused"
+                );
                 page::second_factor(StatusCode::UNAUTHORIZED, self.handle, Some(WRONG_CODE))
             }
             Err(err) => internal(&err),
@@ -437,12 +450,20 @@ impl Step<'_> {
             .issue_code(login, &credentials.user_id, &credentials.roles)
             .await
         {
-            Ok(code) => redirect(
-                &login.redirect_uri,
-                &[("code", code.expose())],
-                login.state.as_deref(),
-                &state.config.public_url,
-            ),
+            Ok(code) => {
+                tracing::info!(
+                    security_event = "login_succeeded",
+                    user_id = %credentials.user_id,
+                    client_id = %login.client_id,
+                    "logged in; an authorization code issued"
+                );
+                redirect(
+                    &login.redirect_uri,
+                    &[("code", code.expose())],
+                    login.state.as_deref(),
+                    &state.config.public_url,
+                )
+            }
             Err(crate::domain::grants::GrantError::InvalidScope) => redirect(
                 &login.redirect_uri,
                 &[("error", "invalid_scope")],

@@ -62,6 +62,12 @@ pub async fn revoke(
     let grants = super::grants(&state);
     match grants.revoke(&client, token).await {
         Ok(()) => {
+            // RFC 7009 §2.2: the same answer whether or not the token was known or the client's.
+            tracing::info!(
+                security_event = "token_revoked",
+                client_id = %client.id,
+                "a revocation request answered"
+            );
             let mut response = StatusCode::OK.into_response();
             response
                 .headers_mut()

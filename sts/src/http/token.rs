@@ -124,12 +124,30 @@ async fn grant(state: &AppState, client: &Client, grant_type: &str, params: &Par
         _ => grants.client_credentials(client, scope).await,
     };
     match issued {
-        Ok(tokens) => no_store_json(token_answer(tokens)),
-        Err(GrantError::InvalidGrant) => oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_grant",
-            "the grant is invalid, expired or revoked",
-        ),
+        Ok(tokens) => {
+            tracing::info!(
+                security_event = "token_issued",
+                grant_type,
+                client_id = %client.id,
+                scope = %tokens.scope,
+                "tokens issued"
+            );
+            no_store_json(token_answer(tokens))
+        }
+        Err(GrantError::InvalidGrant) => {
+            tracing::info!(
+                security_event = "token_refused",
+                grant_type,
+                client_id = %client.id,
+                reason = "invalid_grant",
+                "no tokens: the grant is invalid, expired or revoked"
+            );
+            oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "the grant is invalid, expired or revoked",
+            )
+        }
         Err(GrantError::InvalidScope) => oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_scope",
@@ -292,7 +310,7 @@ async fn token_exchange(
             } else {
                 None
             };
-            first_hop_exchange(state, subject_token, audience, first_hop).await
+            first_hop_exchange(state, client, subject_token, audience, first_hop).await
         }
         Some(TOKEN_TYPE_JWT) if exchange_mode => {
             let actor = match (client.workload(), presented.peer, presented.certificate) {
@@ -381,6 +399,7 @@ async fn next_hop_exchange(
 
 async fn first_hop_exchange(
     state: &AppState,
+    client: &Client,
     subject_token: &str,
     audience: Vec<String>,
     first_hop: Option<FirstHop>,
@@ -394,19 +413,39 @@ async fn first_hop_exchange(
         internal_ttl_secs: Config::secs(state.config.internal_token_ttl),
         now: now_unix(),
     };
+    let audiences = audience.join(" ");
     match exchange(&ctx, subject_token, audience, first_hop).await {
-        Ok(exchanged) => no_store_json(json!({
-            "access_token": exchanged.jwt,
-            "issued_token_type": TOKEN_TYPE_JWT,
-            "token_type": "Bearer",
-            "expires_in": exchanged.expires_in,
-            "scope": exchanged.scope,
-        })),
-        Err(ExchangeError::InactiveSubject) => oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "the subject token is not active",
-        ),
+        Ok(exchanged) => {
+            tracing::info!(
+                security_event = "token_exchanged",
+                client_id = %client.id,
+                user_id = %exchanged.user_id,
+                audience = %audiences,
+                scope = %exchanged.scope,
+                "an opaque token exchanged for an internal token"
+            );
+            no_store_json(json!({
+                "access_token": exchanged.jwt,
+                "issued_token_type": TOKEN_TYPE_JWT,
+                "token_type": "Bearer",
+                "expires_in": exchanged.expires_in,
+                "scope": exchanged.scope,
+            }))
+        }
+        Err(ExchangeError::InactiveSubject) => {
+            tracing::info!(
+                security_event = "token_refused",
+                grant_type = "token-exchange",
+                client_id = %client.id,
+                reason = "inactive_subject",
+                "no exchange: the subject token is not active"
+            );
+            oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "the subject token is not active",
+            )
+        }
         Err(err) => {
             tracing::error!(error = %err, "token exchange failed");
             server_error()
