@@ -86,8 +86,17 @@ async fn one_order_carries_one_id_through_every_component_s_log() {
     // Each component closes its span for the request with the request's id and the path it was
     // asked: the gateway and orders `/v1/orders`, then the users and accounts services the gRPC
     // methods orders called (and in exchange mode the STS its token endpoint, once per hop).
-    let paths = log.paths_of(&id);
-    let on = |path: &str| paths.iter().filter(|seen| seen.ends_with(path)).count();
+    // A span closes once its answer is written, which can be just after the client has it: give
+    // the gateway's a moment.
+    let count_on =
+        |paths: &[String], path: &str| paths.iter().filter(|seen| seen.ends_with(path)).count();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut paths = log.paths_of(&id);
+    while count_on(&paths, "/v1/orders") < 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        paths = log.paths_of(&id);
+    }
+    let on = |path: &str| count_on(&paths, path);
     assert_eq!(on("/v1/orders"), 2, "the gateway's and orders': {paths:?}");
     assert!(on("/GetUser") >= 1, "users, asked by orders: {paths:?}");
     assert!(on("/Debit") >= 1, "accounts, asked by orders: {paths:?}");
