@@ -113,12 +113,12 @@ impl Application {
             })
             .collect();
         let links = {
-            let authorities: Vec<Workload> = config.upstreams.keys().copied().collect();
+            let peers: Vec<Workload> = config.upstreams.keys().copied().collect();
             let token_url = format!("{sts_url}/oauth2/token");
             let client_secret = config.client_secret.clone();
             let mode = config.settings.trust_mode;
             Generations::new(&config.transport, move |transport| {
-                let clients = authorities
+                let clients = peers
                     .iter()
                     .map(|workload| Ok((*workload, transport.http_client(*workload)?)))
                     .collect::<Result<BTreeMap<_, _>, TransportError>>()?;

@@ -82,8 +82,8 @@ fn install(target: &str, audit: Option<AuditLayer<File>>) {
         .unwrap_or_else(|_| EnvFilter::new(format!("info,{target}=info,sqlx=warn")));
     // Colours only for a person at a terminal; `just up`'s log files and pipelines get plain text.
     let colours = std::io::stdout().is_terminal();
-    let writer = (std::io::stdout, colours);
-    let _ = tracing::subscriber::set_global_default(subscriber(format, filter, writer, audit));
+    let subscriber = subscriber(format, filter, std::io::stdout, colours, audit);
+    let _ = tracing::subscriber::set_global_default(subscriber);
 }
 
 /// The log, filtered by `filter`, written to `writer` in `format` (in colour if asked); beside it
@@ -91,7 +91,8 @@ fn install(target: &str, audit: Option<AuditLayer<File>>) {
 fn subscriber<W, A>(
     format: LogFormat,
     filter: EnvFilter,
-    (writer, colours): (W, bool),
+    writer: W,
+    colours: bool,
     audit: Option<AuditLayer<A>>,
 ) -> Box<dyn Subscriber + Send + Sync>
 where
@@ -162,7 +163,8 @@ mod tests {
         let subscriber = subscriber::<_, Vec<u8>>(
             format,
             EnvFilter::new("info"),
-            (captured.clone(), false),
+            captured.clone(),
+            false,
             None,
         );
         tracing::subscriber::with_default(subscriber, || {

@@ -290,11 +290,6 @@ impl Principal {
         &self.scopes
     }
 
-    /// The thumbprint of the certificate the token is bound to (`cnf`, RFC 8705), if any.
-    pub fn bound_to(&self) -> Option<&str> {
-        self.bound_to.as_deref()
-    }
-
     /// The workloads acting for the user (exchange mode), the current actor first; empty in
     /// E2E mode, where no workload acts: the token travels as the gateway got it.
     pub fn actors(&self) -> &[String] {
